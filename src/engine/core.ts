@@ -1,0 +1,170 @@
+/**
+ * The engine's core: values, traces and primitives.
+ *
+ * A value is a concrete `Tensor` or a `Tracer` that some transformation (forward mode, the
+ * reverse-mode tape, the compiler) has wrapped around one. Every operation is a primitive
+ * applied with `bind`: it goes to the innermost transformation among its arguments (the trace
+ * with the highest level), which handles it in terms of its arguments' primals and binds again
+ * one level down; with no tracer left, the primitive's kernel runs. Nesting transformations
+ * therefore composes them (forward-over-reverse Hessians, gradients of gradients) with no code
+ * of its own, as in JAX's `core.py`.
+ */
+import { EngineError } from './errors.js';
+import { Tensor, formatShape, sizeOf, type Shape } from './tensor.js';
+
+export type Value = Tensor | Tracer;
+
+/** A transformation in progress. Levels grow with nesting: an inner trace has a higher level. */
+export interface Trace {
+  readonly level: number;
+  process(prim: Primitive<unknown>, args: readonly Value[], params: unknown): Value;
+}
+
+export abstract class Tracer {
+  abstract readonly trace: Trace;
+  /** The value one level down. */
+  abstract readonly primal: Value;
+  readonly shape: Shape;
+
+  protected constructor(shape: Shape) {
+    this.shape = shape;
+  }
+}
+
+/** Budgets for one evaluation. Every field is optional; a missing one is unlimited. */
+export interface Limits {
+  /** Primitive operations executed. */
+  maxOperations?: number;
+  /** Tensor elements allocated in all, and in any one tensor. */
+  maxElements?: number;
+  /** Absolute time, on the context's clock (milliseconds), after which evaluation stops. */
+  deadline?: number;
+}
+
+const DEADLINE_CHECK_EVERY = 64;
+
+const defaultClock = (): number => performance.now();
+
+/**
+ * The explicit context of one evaluation: its budgets and its counters. Nothing in the engine
+ * is global, so concurrent evaluations never see each other.
+ */
+export class Context {
+  readonly limits: Readonly<Limits>;
+  readonly clock: () => number;
+  /** Primitive kernels run so far. */
+  operations = 0;
+  /** Tensor elements allocated so far. */
+  elements = 0;
+  private level = 0;
+  private readonly maxOperations: number;
+  private readonly maxElements: number;
+  private readonly deadline: number;
+
+  constructor(limits: Limits = {}, clock: () => number = defaultClock) {
+    this.limits = limits;
+    this.clock = clock;
+    this.maxOperations = limits.maxOperations ?? Infinity;
+    this.maxElements = limits.maxElements ?? Infinity;
+    this.deadline = limits.deadline ?? Infinity;
+  }
+
+  /** A fresh level for a transformation that starts now (nested inside every open one). */
+  nextLevel(): number {
+    return ++this.level;
+  }
+
+  /** Counts one primitive kernel against the operation and time budgets. */
+  countOperation(op: string): void {
+    const n = ++this.operations;
+    if (n > this.maxOperations) {
+      throw new EngineError('LIMIT_EXCEEDED', `operation limit exceeded: more than ${this.maxOperations} operations (at ${op})`, {
+        op,
+        limit: 'operations',
+      });
+    }
+    if (n % DEADLINE_CHECK_EVERY === 0) this.checkDeadline(op);
+  }
+
+  checkDeadline(op: string): void {
+    if (this.deadline !== Infinity && this.clock() > this.deadline) {
+      throw new EngineError('LIMIT_EXCEEDED', `time limit exceeded (at ${op})`, { op, limit: 'time' });
+    }
+  }
+
+  /** Charges `size` elements against the memory budget; call before allocating. */
+  charge(op: string, size: number): void {
+    this.elements += size;
+    if (this.elements > this.maxElements || size > this.maxElements) {
+      throw new EngineError('LIMIT_EXCEEDED', `memory limit exceeded: more than ${this.maxElements} tensor elements (at ${op})`, {
+        op,
+        limit: 'memory',
+      });
+    }
+  }
+
+  /** A new zero-filled tensor for a kernel's output, charged to the budget. */
+  alloc(op: string, shape: Shape): Tensor {
+    const size = sizeOf(shape);
+    if (!Number.isSafeInteger(size)) {
+      throw new EngineError('LIMIT_EXCEEDED', `memory limit exceeded: ${op} would allocate ${formatShape(shape)}`, { op, limit: 'memory' });
+    }
+    this.charge(op, size);
+    return new Tensor(shape, new Float64Array(size));
+  }
+}
+
+/**
+ * A differentiable primitive: its kernel and its forward (JVP) and reverse (VJP) rules, defined
+ * together. Rules are written with engine operations, so they are differentiable again.
+ * `null` stands for a zero tangent or cotangent, which costs nothing.
+ */
+export interface Primitive<P> {
+  readonly name: string;
+  /** The kernel, on concrete tensors. */
+  impl(cx: Context, inputs: readonly Tensor[], params: P): Tensor;
+  /** The output's tangent given the inputs' tangents (null: zero, and not all null). */
+  jvp(cx: Context, primals: readonly Value[], tangents: readonly (Value | null)[], out: Value, params: P): Value | null;
+  /** The inputs' cotangents given the output's; `needs[i]` is false where nobody wants input i's. */
+  vjp(cx: Context, cotangent: Value, primals: readonly Value[], out: Value, params: P, needs: readonly boolean[]): (Value | null)[];
+  /** For element-wise scalar primitives: the JavaScript expression of one element, over argument expressions. */
+  readonly scalarSource?: (args: readonly string[], params: P) => string;
+}
+
+const registry = new Map<string, Primitive<unknown>>();
+
+/** Registers a primitive under its name; a second registration of a name throws. */
+export function definePrimitive<P>(prim: Primitive<P>): Primitive<P> {
+  if (registry.has(prim.name)) throw new Error(`primitive ${prim.name} is defined twice`);
+  registry.set(prim.name, prim as Primitive<unknown>);
+  return prim;
+}
+
+export function primitives(): ReadonlyMap<string, Primitive<unknown>> {
+  return registry;
+}
+
+/** Applies a primitive: to the innermost transformation among the arguments, else to the kernel. */
+export function bind<P>(cx: Context, prim: Primitive<P>, args: readonly Value[], params: P): Value {
+  let top: Trace | null = null;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a instanceof Tracer && (top === null || a.trace.level > top.level)) top = a.trace;
+  }
+  if (top === null) {
+    cx.countOperation(prim.name);
+    return prim.impl(cx, args as readonly Tensor[], params);
+  }
+  return top.process(prim as Primitive<unknown>, args, params);
+}
+
+export function shapeOf(v: Value): Shape {
+  return v.shape;
+}
+
+/** The concrete tensor under any number of tracers. */
+export function concrete(v: Value): Tensor {
+  let x: Value = v;
+  while (x instanceof Tracer) x = x.primal;
+  return x;
+}

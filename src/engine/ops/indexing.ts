@@ -1,0 +1,280 @@
+/**
+ * Indexing primitives, in transpose pairs: `select` (read a sub-grid) and `selectAdd` (add a
+ * sub-grid into zeros); `takeAlong` (PyTorch's gather) and `scatterAddAlong`; `assign` (index
+ * assignment) and `concat`. All indices here are 0-based; the language converts from 1-based.
+ */
+import { bind, definePrimitive, type Context, type Value } from '../core.js';
+import { EngineError } from '../errors.js';
+import { Tensor, formatShape, sameShape, sizeOf, stridesOf, type Shape } from '../tensor.js';
+import { expand, reshape } from './shape.js';
+
+/** One list of 0-based indices per axis; the selection is their outer product. */
+export type GridIndex = readonly Int32Array[];
+
+function gridShape(index: GridIndex): number[] {
+  return index.map((ix) => ix.length);
+}
+
+function checkGrid(op: string, shape: Shape, index: GridIndex): void {
+  if (index.length !== shape.length) {
+    throw new EngineError('INVALID_ARGUMENT', `${op}: ${index.length} indices for a tensor of rank ${shape.length} (shape ${formatShape(shape)})`, { op });
+  }
+  index.forEach((ix, axis) => {
+    for (let i = 0; i < ix.length; i++) {
+      if (ix[i] < 0 || ix[i] >= shape[axis]) {
+        throw new EngineError(
+          'INVALID_ARGUMENT',
+          `${op}: index ${ix[i] + 1} is out of range for axis ${axis + 1} of extent ${shape[axis]} (shape ${formatShape(shape)})`,
+          { op },
+        );
+      }
+    }
+  });
+}
+
+/** Visits the selected offsets of a tensor of `shape` in row-major order of the grid. */
+function forEachGridOffset(shape: Shape, index: GridIndex, visit: (offset: number, k: number) => void): void {
+  const rank = shape.length;
+  const strides = stridesOf(shape);
+  const n = sizeOf(gridShape(index));
+  if (n === 0) return;
+  if (rank === 0) {
+    visit(0, 0);
+    return;
+  }
+  const pos = new Array<number>(rank).fill(0);
+  let offset = 0;
+  for (let d = 0; d < rank; d++) offset += index[d][0] * strides[d];
+  for (let k = 0; k < n; k++) {
+    visit(offset, k);
+    for (let d = rank - 1; d >= 0; d--) {
+      const ix = index[d];
+      offset -= ix[pos[d]] * strides[d];
+      pos[d]++;
+      if (pos[d] < ix.length) {
+        offset += ix[pos[d]] * strides[d];
+        break;
+      }
+      pos[d] = 0;
+      offset += ix[0] * strides[d];
+    }
+  }
+}
+
+const selectPrim = definePrimitive<GridIndex>({
+  name: 'select',
+  impl(cx, [x], index) {
+    checkGrid('index', x.shape, index);
+    const out = cx.alloc('select', gridShape(index));
+    const src = x.data;
+    const dst = out.data;
+    forEachGridOffset(x.shape, index, (offset, k) => (dst[k] = src[offset]));
+    return out;
+  },
+  jvp: (cx, _p, [t], _out, index) => select(cx, t!, index),
+  vjp: (cx, g, [x], _out, index) => [selectAdd(cx, g, index, x.shape)],
+});
+
+/** The sub-grid of `x` at the outer product of per-axis index lists. */
+export function select(cx: Context, x: Value, index: GridIndex): Value {
+  return bind(cx, selectPrim, [x], index);
+}
+
+interface ScatterParams {
+  readonly index: GridIndex;
+  readonly shape: Shape;
+}
+
+const selectAddPrim = definePrimitive<ScatterParams>({
+  name: 'selectAdd',
+  impl(cx, [g], { index, shape }) {
+    const out = cx.alloc('selectAdd', shape);
+    const src = g.data;
+    const dst = out.data;
+    forEachGridOffset(shape, index, (offset, k) => (dst[offset] += src[k]));
+    return out;
+  },
+  jvp: (cx, _p, [t], _out, { index, shape }) => selectAdd(cx, t!, index, shape),
+  vjp: (cx, g, _p, _out, { index }) => [select(cx, g, index)],
+});
+
+/** Zeros of `shape` with `g` added at the grid (repeated indices accumulate). */
+export function selectAdd(cx: Context, g: Value, index: GridIndex, shape: Shape): Value {
+  return bind(cx, selectAddPrim, [g], { index, shape });
+}
+
+const assignPrim = definePrimitive<GridIndex>({
+  name: 'assign',
+  impl(cx, [x, v], index) {
+    checkGrid('index assignment', x.shape, index);
+    const out = cx.alloc('assign', x.shape);
+    out.data.set(x.data);
+    const src = v.data;
+    const dst = out.data;
+    forEachGridOffset(x.shape, index, (offset, k) => (dst[offset] = src[k]));
+    return out;
+  },
+  jvp: (cx, [x, v], [tx, tv], _out, index) =>
+    assign(cx, tx ?? Tensor.zeros(x.shape), tv ?? Tensor.zeros(v.shape), index),
+  vjp: (cx, g, [_x, v], _out, index, needs) => [
+    needs[0] ? assign(cx, g, Tensor.zeros(v.shape), index) : null,
+    needs[1] ? select(cx, g, index) : null,
+  ],
+});
+
+/** `x` with the grid replaced by `v` (broadcast to the grid's shape). */
+export function assign(cx: Context, x: Value, v: Value, index: GridIndex): Value {
+  const shape = gridShape(index);
+  return bind(cx, assignPrim, [x, expand(cx, v, shape)], index);
+}
+
+interface AlongParams {
+  readonly axis: number;
+  /** 0-based positions along `axis`; the result has this shape. */
+  readonly index: Tensor;
+}
+
+function checkAlong(op: string, shape: Shape, { axis, index }: AlongParams): void {
+  const ok =
+    index.shape.length === shape.length && index.shape.every((d, i) => i === axis || d === shape[i]) && axis >= 0 && axis < shape.length;
+  if (!ok) {
+    throw new EngineError(
+      'SHAPE_MISMATCH',
+      `${op}: index of shape ${formatShape(index.shape)} does not fit a tensor of shape ${formatShape(shape)} along axis ${axis + 1}`,
+      { op },
+    );
+  }
+  for (const i of index.data) {
+    if (!Number.isInteger(i) || i < 0 || i >= shape[axis]) {
+      throw new EngineError('INVALID_ARGUMENT', `${op}: index ${i + 1} is out of range 1..${shape[axis]} along axis ${axis + 1}`, { op });
+    }
+  }
+}
+
+/** For each element of `index`, its offset in a tensor of `shape` (index replaces the axis coordinate). */
+function alongOffsets(shape: Shape, { axis, index }: AlongParams): Int32Array {
+  const strides = stridesOf(shape);
+  const idxShape = index.shape;
+  const idxStrides = stridesOf(idxShape);
+  const offsets = new Int32Array(index.size);
+  for (let k = 0; k < index.size; k++) {
+    let rest = k;
+    let offset = 0;
+    for (let d = 0; d < idxShape.length; d++) {
+      const c = Math.floor(rest / idxStrides[d]);
+      rest -= c * idxStrides[d];
+      offset += (d === axis ? index.data[k] : c) * strides[d];
+    }
+    offsets[k] = offset;
+  }
+  return offsets;
+}
+
+const takeAlongPrim = definePrimitive<AlongParams>({
+  name: 'takeAlong',
+  impl(cx, [x], params) {
+    checkAlong('takeAlong', x.shape, params);
+    const out = cx.alloc('takeAlong', params.index.shape);
+    const offsets = alongOffsets(x.shape, params);
+    for (let k = 0; k < offsets.length; k++) out.data[k] = x.data[offsets[k]];
+    return out;
+  },
+  jvp: (cx, _p, [t], _out, params) => takeAlong(cx, t!, params.axis, params.index),
+  vjp: (cx, g, [x], _out, params) => [scatterAddAlong(cx, g, params.axis, params.index, x.shape)],
+});
+
+/** PyTorch's `gather`: out[..., k, ...] = x[..., index[..., k, ...], ...] along `axis`. */
+export function takeAlong(cx: Context, x: Value, axis: number, index: Tensor): Value {
+  return bind(cx, takeAlongPrim, [x], { axis, index });
+}
+
+const scatterAddAlongPrim = definePrimitive<AlongParams & { readonly shape: Shape }>({
+  name: 'scatterAddAlong',
+  impl(cx, [g], params) {
+    checkAlong('scatterAddAlong', params.shape, params);
+    const out = cx.alloc('scatterAddAlong', params.shape);
+    const offsets = alongOffsets(params.shape, params);
+    for (let k = 0; k < offsets.length; k++) out.data[offsets[k]] += g.data[k];
+    return out;
+  },
+  jvp: (cx, _p, [t], _out, params) => scatterAddAlong(cx, t!, params.axis, params.index, params.shape),
+  vjp: (cx, g, _p, _out, params) => [takeAlong(cx, g, params.axis, params.index)],
+});
+
+export function scatterAddAlong(cx: Context, g: Value, axis: number, index: Tensor, shape: Shape): Value {
+  return bind(cx, scatterAddAlongPrim, [g], { axis, index, shape });
+}
+
+const concatPrim = definePrimitive<number>({
+  name: 'concat',
+  impl(cx, xs, axis) {
+    const first = xs[0].shape;
+    const shape = [...first];
+    shape[axis] = 0;
+    for (const x of xs) {
+      const ok = x.shape.length === first.length && x.shape.every((d, i) => i === axis || d === first[i]);
+      if (!ok) {
+        throw new EngineError(
+          'SHAPE_MISMATCH',
+          `concat: shapes ${xs.map((t) => formatShape(t.shape)).join(', ')} differ outside axis ${axis + 1}`,
+          { op: 'concat' },
+        );
+      }
+      shape[axis] += x.shape[axis];
+    }
+    const out = cx.alloc('concat', shape);
+    // Each input contributes `outer` contiguous blocks of extent(axis) * inner elements.
+    const outer = sizeOf(first.slice(0, axis));
+    const inner = sizeOf(first.slice(axis + 1));
+    const rowLength = shape[axis] * inner;
+    let start = 0;
+    for (const x of xs) {
+      const block = x.shape[axis] * inner;
+      for (let o = 0; o < outer; o++) out.data.set(x.data.subarray(o * block, (o + 1) * block), o * rowLength + start);
+      start += block;
+    }
+    return out;
+  },
+  jvp: (cx, xs, ts, _out, axis) => concat(cx, xs.map((x, i) => ts[i] ?? Tensor.zeros(x.shape)), axis),
+  vjp: (cx, g, xs, _out, axis, needs) => {
+    let start = 0;
+    return xs.map((x, i) => {
+      const extent = x.shape[axis];
+      const index = g.shape.map((d, a) => (a === axis ? range(start, start + extent) : range(0, d)));
+      start += extent;
+      return needs[i] ? select(cx, g, index) : null;
+    });
+  },
+});
+
+export function range(from: number, to: number): Int32Array {
+  const r = new Int32Array(Math.max(0, to - from));
+  for (let i = 0; i < r.length; i++) r[i] = from + i;
+  return r;
+}
+
+/** Joins tensors along an existing axis (0-based). */
+export function concat(cx: Context, xs: readonly Value[], axis: number): Value {
+  if (xs.length === 0) throw new EngineError('INVALID_ARGUMENT', 'concat: nothing to concatenate', { op: 'concat' });
+  const rank = xs[0].shape.length;
+  if (!Number.isInteger(axis) || axis < 0 || axis >= rank) {
+    throw new EngineError('INVALID_ARGUMENT', `concat: axis ${axis + 1} does not exist for rank ${rank}`, { op: 'concat' });
+  }
+  if (xs.length === 1) return xs[0];
+  return bind(cx, concatPrim, xs, axis);
+}
+
+/** Joins equally shaped tensors along a new axis (0-based). */
+export function stack(cx: Context, xs: readonly Value[], axis = 0): Value {
+  if (xs.length === 0) throw new EngineError('INVALID_ARGUMENT', 'stack: nothing to stack', { op: 'stack' });
+  const shape = xs[0].shape;
+  for (const x of xs) {
+    if (!sameShape(x.shape, shape)) {
+      throw new EngineError('SHAPE_MISMATCH', `stack: shapes ${xs.map((t) => formatShape(t.shape)).join(', ')} differ`, { op: 'stack' });
+    }
+  }
+  const lifted = [...shape];
+  lifted.splice(axis, 0, 1);
+  const parts = xs.map((x) => reshape(cx, x, lifted));
+  return parts.length === 1 ? parts[0] : bind(cx, concatPrim, parts, axis);
+}

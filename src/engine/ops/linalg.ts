@@ -1,0 +1,340 @@
+/**
+ * Linear algebra. `matmul` is the one product primitive (batched, with broadcast batch axes);
+ * `det`, `inv` and `solve` are primitives over LU factorisation with partial pivoting, whose
+ * rules are the standard matrix-calculus identities written in engine operations.
+ */
+import { bind, definePrimitive, type Context, type Value } from '../core.js';
+import { EngineError } from '../errors.js';
+import { broadcastIndex } from '../kernels.js';
+import { Tensor, broadcastShapes, formatShape, sameShape, sizeOf, type Shape } from '../tensor.js';
+import { add, lift, mul, neg, sub, type Operand } from './elementwise.js';
+import { range, takeAlong } from './indexing.js';
+import { sum } from './reduce.js';
+import { reshape, sumTo, transpose, unsqueeze } from './shape.js';
+
+/**
+ * C (m×n) = A (m×k) · B (k×n), all row-major at the given offsets. B is packed into panels of
+ * four columns and C is computed in 4×4 register blocks: sixteen accumulators in locals and one
+ * pass over k per block, which keeps the inner loop in registers and the panel in cache.
+ */
+function gemm(a: Float64Array, ao: number, b: Float64Array, bo: number, c: Float64Array, co: number, m: number, k: number, n: number, packed: Float64Array): void {
+  const panels = Math.ceil(n / 4);
+  for (let p = 0; p < panels; p++) {
+    const j0 = p * 4;
+    const width = Math.min(4, n - j0);
+    const base = p * k * 4;
+    for (let kk = 0; kk < k; kk++) {
+      const src = bo + kk * n + j0;
+      const dst = base + kk * 4;
+      for (let jj = 0; jj < 4; jj++) packed[dst + jj] = jj < width ? b[src + jj] : 0;
+    }
+  }
+  let i = 0;
+  for (; i + 4 <= m; i += 4) {
+    const a0 = ao + i * k;
+    const a1 = a0 + k;
+    const a2 = a1 + k;
+    const a3 = a2 + k;
+    for (let p = 0; p < panels; p++) {
+      let c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
+      let c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+      let q = p * k * 4;
+      for (let kk = 0; kk < k; kk++, q += 4) {
+        const b0 = packed[q], b1 = packed[q + 1], b2 = packed[q + 2], b3 = packed[q + 3];
+        const x0 = a[a0 + kk], x1 = a[a1 + kk], x2 = a[a2 + kk], x3 = a[a3 + kk];
+        c00 += x0 * b0; c01 += x0 * b1; c02 += x0 * b2; c03 += x0 * b3;
+        c10 += x1 * b0; c11 += x1 * b1; c12 += x1 * b2; c13 += x1 * b3;
+        c20 += x2 * b0; c21 += x2 * b1; c22 += x2 * b2; c23 += x2 * b3;
+        c30 += x3 * b0; c31 += x3 * b1; c32 += x3 * b2; c33 += x3 * b3;
+      }
+      const j0 = p * 4;
+      const width = Math.min(4, n - j0);
+      store(c, co + i * n + j0, width, c00, c01, c02, c03);
+      store(c, co + (i + 1) * n + j0, width, c10, c11, c12, c13);
+      store(c, co + (i + 2) * n + j0, width, c20, c21, c22, c23);
+      store(c, co + (i + 3) * n + j0, width, c30, c31, c32, c33);
+    }
+  }
+  for (; i < m; i++) {
+    const a0 = ao + i * k;
+    for (let p = 0; p < panels; p++) {
+      let c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+      let q = p * k * 4;
+      for (let kk = 0; kk < k; kk++, q += 4) {
+        const x = a[a0 + kk];
+        c0 += x * packed[q]; c1 += x * packed[q + 1]; c2 += x * packed[q + 2]; c3 += x * packed[q + 3];
+      }
+      const j0 = p * 4;
+      store(c, co + i * n + j0, Math.min(4, n - j0), c0, c1, c2, c3);
+    }
+  }
+}
+
+function store(c: Float64Array, at: number, width: number, v0: number, v1: number, v2: number, v3: number): void {
+  c[at] = v0;
+  if (width > 1) c[at + 1] = v1;
+  if (width > 2) c[at + 2] = v2;
+  if (width > 3) c[at + 3] = v3;
+}
+
+const matmulPrim = definePrimitive<undefined>({
+  name: 'matmul',
+  impl(cx, [a, b]) {
+    const ra = a.shape.length;
+    const rb = b.shape.length;
+    const [m, k] = [a.shape[ra - 2], a.shape[ra - 1]];
+    const [k2, n] = [b.shape[rb - 2], b.shape[rb - 1]];
+    if (k !== k2) {
+      throw new EngineError(
+        'SHAPE_MISMATCH',
+        `matrix product: inner dimensions differ, ${formatShape(a.shape)} times ${formatShape(b.shape)} (${k} vs ${k2})`,
+        { op: 'matmul' },
+      );
+    }
+    const batchA = a.shape.slice(0, ra - 2);
+    const batchB = b.shape.slice(0, rb - 2);
+    const batch = broadcastShapes('matmul', batchA, batchB);
+    const out = cx.alloc('matmul', [...batch, m, n]);
+    const packed = new Float64Array(Math.ceil(n / 4) * 4 * k);
+    const count = sizeOf(batch);
+    const ia = broadcastIndex(batchA, batch);
+    const ib = broadcastIndex(batchB, batch);
+    for (let t = 0; t < count; t++) gemm(a.data, ia[t] * m * k, b.data, ib[t] * k * n, out.data, t * m * n, m, k, n, packed);
+    return out;
+  },
+  jvp: (cx, [a, b], [ta, tb]) => {
+    const left = ta === null ? null : matmul(cx, ta, b);
+    const right = tb === null ? null : matmul(cx, a, tb);
+    return left === null ? right : right === null ? left : add(cx, left, right);
+  },
+  vjp: (cx, g, [a, b], _out, _params, needs) => [
+    needs[0] ? sumTo(cx, matmul(cx, g, transpose(cx, b)), a.shape) : null,
+    needs[1] ? sumTo(cx, matmul(cx, transpose(cx, a), g), b.shape) : null,
+  ],
+});
+
+/**
+ * The matrix product with PyTorch's `matmul` rules: matrices multiply, leading axes are batch
+ * axes that broadcast, a vector on the left is a row and on the right a column (and that axis
+ * is dropped again), and two vectors give their dot product.
+ */
+export function matmul(cx: Context, a: Operand, b: Operand): Value {
+  const x = lift(a);
+  const y = lift(b);
+  if (x.shape.length === 0 || y.shape.length === 0) {
+    throw new EngineError('SHAPE_MISMATCH', `matrix product needs vectors or matrices, got ${formatShape(x.shape)} and ${formatShape(y.shape)}`, {
+      op: 'matmul',
+    });
+  }
+  const xv = x.shape.length === 1;
+  const yv = y.shape.length === 1;
+  const product = bind(cx, matmulPrim, [xv ? unsqueeze(cx, x, 0) : x, yv ? unsqueeze(cx, y, 1) : y], undefined);
+  if (!xv && !yv) return product;
+  const shape = [...product.shape];
+  if (yv) shape.splice(shape.length - 1, 1);
+  if (xv) shape.splice(shape.length - (yv ? 1 : 2), 1);
+  return reshape(cx, product, shape);
+}
+
+function checkSquare(op: string, a: Tensor | Value): number {
+  const s = a.shape;
+  if (s.length !== 2 || s[0] !== s[1]) {
+    throw new EngineError('SHAPE_MISMATCH', `${op}: needs a square matrix, got shape ${formatShape(s)}`, { op });
+  }
+  return s[0];
+}
+
+export function identity(n: number): Tensor {
+  const t = Tensor.zeros([n, n]);
+  for (let i = 0; i < n; i++) t.data[i * n + i] = 1;
+  return t;
+}
+
+/** The integer power of a square matrix by repeated squaring; negative powers invert first. */
+export function matrixPower(cx: Context, a: Operand, power: number): Value {
+  const x = lift(a);
+  const n = checkSquare('matrix power', x);
+  if (!Number.isInteger(power)) {
+    throw new EngineError('INVALID_ARGUMENT', `matrix power: the exponent must be an integer, got ${power}`, { op: 'matrixPower' });
+  }
+  let base = power < 0 ? inv(cx, x) : x;
+  let e = Math.abs(power);
+  let result: Value | null = null;
+  while (e > 0) {
+    if (e & 1) result = result === null ? base : matmul(cx, result, base);
+    e = Math.floor(e / 2);
+    if (e > 0) base = matmul(cx, base, base);
+  }
+  return result ?? identity(n);
+}
+
+/** The dot product of two vectors of equal length. */
+export function dot(cx: Context, a: Operand, b: Operand): Value {
+  const x = lift(a);
+  const y = lift(b);
+  if (x.shape.length !== 1 || !sameShape(x.shape, y.shape)) {
+    throw new EngineError('SHAPE_MISMATCH', `dot: needs two vectors of equal length, got ${formatShape(x.shape)} and ${formatShape(y.shape)}`, {
+      op: 'dot',
+    });
+  }
+  return sum(cx, mul(cx, x, y));
+}
+
+/** The sum of the diagonal of a square matrix. */
+export function trace(cx: Context, a: Operand): Value {
+  const x = lift(a);
+  const n = checkSquare('trace', x);
+  const diagonal = Tensor.fromArray([n, 1], range(0, n));
+  return sum(cx, takeAlong(cx, x, 1, diagonal));
+}
+
+/** LU factorisation with partial pivoting of an n×n matrix, in place; null when singular. */
+function luFactor(lu: Float64Array, n: number): { pivots: Int32Array; sign: number } | null {
+  const pivots = new Int32Array(n);
+  let sign = 1;
+  for (let col = 0; col < n; col++) {
+    let p = col;
+    let best = Math.abs(lu[col * n + col]);
+    for (let r = col + 1; r < n; r++) {
+      const v = Math.abs(lu[r * n + col]);
+      if (v > best) {
+        best = v;
+        p = r;
+      }
+    }
+    pivots[col] = p;
+    if (best === 0 || best !== best) return null;
+    if (p !== col) {
+      sign = -sign;
+      for (let j = 0; j < n; j++) {
+        const t = lu[col * n + j];
+        lu[col * n + j] = lu[p * n + j];
+        lu[p * n + j] = t;
+      }
+    }
+    const d = lu[col * n + col];
+    for (let r = col + 1; r < n; r++) {
+      const f = (lu[r * n + col] /= d);
+      if (f === 0) continue;
+      for (let j = col + 1; j < n; j++) lu[r * n + j] -= f * lu[col * n + j];
+    }
+  }
+  return { pivots, sign };
+}
+
+/** Solves LU x = P b in place for each of the m columns of b (n×m, row-major). */
+function luSolve(lu: Float64Array, pivots: Int32Array, n: number, b: Float64Array, m: number): void {
+  for (let i = 0; i < n; i++) {
+    const p = pivots[i];
+    if (p !== i) {
+      for (let j = 0; j < m; j++) {
+        const t = b[i * m + j];
+        b[i * m + j] = b[p * m + j];
+        b[p * m + j] = t;
+      }
+    }
+  }
+  for (let i = 0; i < n; i++) {
+    for (let r = 0; r < i; r++) {
+      const f = lu[i * n + r];
+      if (f !== 0) for (let j = 0; j < m; j++) b[i * m + j] -= f * b[r * m + j];
+    }
+  }
+  for (let i = n - 1; i >= 0; i--) {
+    for (let r = i + 1; r < n; r++) {
+      const f = lu[i * n + r];
+      if (f !== 0) for (let j = 0; j < m; j++) b[i * m + j] -= f * b[r * m + j];
+    }
+    const d = lu[i * n + i];
+    for (let j = 0; j < m; j++) b[i * m + j] /= d;
+  }
+}
+
+function singular(op: string, shape: Shape): EngineError {
+  return new EngineError('INVALID_ARGUMENT', `${op}: the matrix of shape ${formatShape(shape)} is singular`, { op });
+}
+
+const detPrim = definePrimitive<undefined>({
+  name: 'det',
+  impl(cx, [a]) {
+    const n = checkSquare('det', a);
+    cx.charge('det', a.size + 1);
+    const lu = Float64Array.from(a.data);
+    const f = luFactor(lu, n);
+    if (f === null) return Tensor.scalar(0);
+    let d = f.sign;
+    for (let i = 0; i < n; i++) d *= lu[i * n + i];
+    return Tensor.scalar(d);
+  },
+  // d det(A) = det(A) tr(A⁻¹ dA) (Jacobi's formula); the adjoint is g det(A) A⁻ᵀ.
+  jvp: (cx, [a], [t], out) => mul(cx, out, trace(cx, matmul(cx, inv(cx, a), t!))),
+  vjp: (cx, g, [a], out) => [mul(cx, mul(cx, g, out), transpose(cx, inv(cx, a)))],
+});
+
+export function det(cx: Context, a: Operand): Value {
+  const x = lift(a);
+  checkSquare('det', x);
+  return bind(cx, detPrim, [x], undefined);
+}
+
+const invPrim = definePrimitive<undefined>({
+  name: 'inv',
+  impl(cx, [a]) {
+    const n = checkSquare('inv', a);
+    const out = cx.alloc('inv', a.shape);
+    const lu = Float64Array.from(a.data);
+    const f = luFactor(lu, n);
+    if (f === null) throw singular('inv', a.shape);
+    for (let i = 0; i < n; i++) out.data[i * n + i] = 1;
+    luSolve(lu, f.pivots, n, out.data, n);
+    return out;
+  },
+  // d(A⁻¹) = -A⁻¹ dA A⁻¹.
+  jvp: (cx, _p, [t], out) => neg(cx, matmul(cx, matmul(cx, out, t!), out)),
+  vjp: (cx, g, _p, out) => {
+    const outT = transpose(cx, out);
+    return [neg(cx, matmul(cx, matmul(cx, outT, g), outT))];
+  },
+});
+
+export function inv(cx: Context, a: Operand): Value {
+  const x = lift(a);
+  checkSquare('inv', x);
+  return bind(cx, invPrim, [x], undefined);
+}
+
+const solvePrim = definePrimitive<undefined>({
+  name: 'solve',
+  impl(cx, [a, b]) {
+    const n = checkSquare('solve', a);
+    if (b.shape[0] !== n || b.shape.length > 2) {
+      throw new EngineError(
+        'SHAPE_MISMATCH',
+        `solve: the right-hand side of shape ${formatShape(b.shape)} does not match the matrix of shape ${formatShape(a.shape)}`,
+        { op: 'solve' },
+      );
+    }
+    const out = cx.alloc('solve', b.shape);
+    out.data.set(b.data);
+    const lu = Float64Array.from(a.data);
+    const f = luFactor(lu, n);
+    if (f === null) throw singular('solve', a.shape);
+    luSolve(lu, f.pivots, n, out.data, b.shape.length === 1 ? 1 : b.shape[1]);
+    return out;
+  },
+  // x = A⁻¹ b: dx = A⁻¹ (db - dA x); the adjoints are ḃ = A⁻ᵀ g and Ā = -ḃ xᵀ.
+  jvp: (cx, [a], [ta, tb], out) => {
+    const rhs = ta === null ? tb! : tb === null ? neg(cx, matmul(cx, ta, out)) : sub(cx, tb, matmul(cx, ta, out));
+    return solve(cx, a, rhs);
+  },
+  vjp: (cx, g, [a, b], out, _params, needs) => {
+    const gb = solve(cx, transpose(cx, a), g);
+    const column = (v: Value): Value => (v.shape.length === 1 ? reshape(cx, v, [v.shape[0], 1]) : v);
+    return [needs[0] ? neg(cx, matmul(cx, column(gb), transpose(cx, column(out)))) : null, needs[1] ? sumTo(cx, gb, b.shape) : null];
+  },
+});
+
+/** The solution x of A x = b, for a vector or a matrix b. */
+export function solve(cx: Context, a: Operand, b: Operand): Value {
+  return bind(cx, solvePrim, [lift(a), lift(b)], undefined);
+}

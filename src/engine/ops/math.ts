@@ -1,0 +1,184 @@
+/**
+ * Element-wise mathematics: each primitive is its scalar expression and its derivative, side by
+ * side. At kinks the derivative is PyTorch's subgradient (relu'(0) = 0, abs'(0) = 0).
+ */
+import { bind, definePrimitive, type Context, type Value } from '../core.js';
+import { broadcastIndex } from '../kernels.js';
+import { polygamma as polygammaScalar } from '../special.js';
+import { Tensor, broadcastShapes } from '../tensor.js';
+import { add, defineBinary, defineUnary, div, lift, mul, neg, sub, type Operand } from './elementwise.js';
+import { sumTo } from './shape.js';
+
+export const { op: abs } = defineUnary({ name: 'abs', source: (x) => `Math.abs(${x})`, derivative: (cx, x) => sign(cx, x) });
+export const { op: sign } = defineUnary({ name: 'sign', source: (x) => `Math.sign(${x})` });
+export const { op: sqrt } = defineUnary({ name: 'sqrt', source: (x) => `Math.sqrt(${x})`, derivative: (cx, _x, y) => div(cx, 0.5, y) });
+export const { op: cbrt } = defineUnary({
+  name: 'cbrt',
+  source: (x) => `Math.cbrt(${x})`,
+  derivative: (cx, _x, y) => div(cx, 1, mul(cx, 3, square(cx, y))),
+});
+export const { op: square } = defineUnary({ name: 'square', source: (x) => `${x} * ${x}`, derivative: (cx, x) => mul(cx, 2, x) });
+export const { op: cube } = defineUnary({
+  name: 'cube',
+  source: (x) => `${x} * ${x} * ${x}`,
+  derivative: (cx, x) => mul(cx, 3, square(cx, x)),
+});
+export const { op: exp } = defineUnary({ name: 'exp', source: (x) => `Math.exp(${x})`, derivative: (_cx, _x, y) => y });
+export const { op: expm1 } = defineUnary({ name: 'expm1', source: (x) => `Math.expm1(${x})`, derivative: (cx, _x, y) => add(cx, y, 1) });
+export const { op: log } = defineUnary({ name: 'log', source: (x) => `Math.log(${x})`, derivative: (cx, x) => div(cx, 1, x) });
+export const { op: log1p } = defineUnary({ name: 'log1p', source: (x) => `Math.log1p(${x})`, derivative: (cx, x) => div(cx, 1, add(cx, x, 1)) });
+export const { op: log2 } = defineUnary({ name: 'log2', source: (x) => `Math.log2(${x})`, derivative: (cx, x) => div(cx, 1 / Math.LN2, x) });
+export const { op: log10 } = defineUnary({ name: 'log10', source: (x) => `Math.log10(${x})`, derivative: (cx, x) => div(cx, 1 / Math.LN10, x) });
+export const { op: sin } = defineUnary({ name: 'sin', source: (x) => `Math.sin(${x})`, derivative: (cx, x) => cos(cx, x) });
+export const { op: cos } = defineUnary({ name: 'cos', source: (x) => `Math.cos(${x})`, derivative: (cx, x) => neg(cx, sin(cx, x)) });
+export const { op: tan } = defineUnary({ name: 'tan', source: (x) => `Math.tan(${x})`, derivative: (cx, _x, y) => add(cx, 1, square(cx, y)) });
+export const { op: asin } = defineUnary({
+  name: 'asin',
+  source: (x) => `Math.asin(${x})`,
+  derivative: (cx, x) => div(cx, 1, sqrt(cx, sub(cx, 1, square(cx, x)))),
+});
+export const { op: acos } = defineUnary({
+  name: 'acos',
+  source: (x) => `Math.acos(${x})`,
+  derivative: (cx, x) => div(cx, -1, sqrt(cx, sub(cx, 1, square(cx, x)))),
+});
+export const { op: atan } = defineUnary({ name: 'atan', source: (x) => `Math.atan(${x})`, derivative: (cx, x) => div(cx, 1, add(cx, 1, square(cx, x))) });
+export const { op: sinh } = defineUnary({ name: 'sinh', source: (x) => `Math.sinh(${x})`, derivative: (cx, x) => cosh(cx, x) });
+export const { op: cosh } = defineUnary({ name: 'cosh', source: (x) => `Math.cosh(${x})`, derivative: (cx, x) => sinh(cx, x) });
+export const { op: tanh } = defineUnary({ name: 'tanh', source: (x) => `Math.tanh(${x})`, derivative: (cx, _x, y) => sub(cx, 1, square(cx, y)) });
+export const { op: sigmoid } = defineUnary({
+  name: 'sigmoid',
+  // Two branches so that exp never overflows.
+  source: (x) => `${x} >= 0 ? 1 / (1 + Math.exp(-${x})) : Math.exp(${x}) / (1 + Math.exp(${x}))`,
+  derivative: (cx, _x, y) => mul(cx, y, sub(cx, 1, y)),
+});
+export const { op: relu } = defineUnary({
+  name: 'relu',
+  source: (x) => `${x} > 0 ? ${x} : (${x} === ${x} ? 0 : ${x})`,
+  derivative: (cx, x) => gt(cx, x, 0),
+});
+// A fused primitive rather than a composition: softplus'(0) must be sigmoid(0) = 1/2, which a
+// stable composition through max(x, 0) and |x| would turn into a subgradient. PyTorch's
+// threshold of 20 above which softplus(x) = x.
+export const { op: softplus } = defineUnary({
+  name: 'softplus',
+  source: (x) => `${x} > 20 ? ${x} : Math.log1p(Math.exp(${x}))`,
+  derivative: (cx, x) => sigmoid(cx, x),
+});
+export const { op: lgamma } = defineUnary({ name: 'lgamma', source: (x) => `lib.lgamma(${x})`, derivative: (cx, x) => polygamma(cx, 0, x) });
+
+const polygammaPrim = definePrimitive<number>({
+  name: 'polygamma',
+  impl(cx, [x], n) {
+    const out = cx.alloc('polygamma', x.shape);
+    for (let i = 0; i < x.size; i++) out.data[i] = polygammaScalar(n, x.data[i]);
+    return out;
+  },
+  jvp: (cx, [x], [t], _out, n) => mul(cx, t!, polygamma(cx, n + 1, x)),
+  vjp: (cx, g, [x], _out, n) => [mul(cx, g, polygamma(cx, n + 1, x))],
+  scalarSource: ([x], n) => `lib.polygamma(${n}, ${x})`,
+});
+
+/** ψ⁽ⁿ⁾(x); n = 0 is digamma. */
+export function polygamma(cx: Context, n: number, x: Operand): Value {
+  return bind(cx, polygammaPrim, [lift(x)], n);
+}
+
+export function digamma(cx: Context, x: Operand): Value {
+  return polygamma(cx, 0, x);
+}
+
+export const { op: pow } = defineBinary({
+  name: 'pow',
+  source: (x, y) => `Math.pow(${x}, ${y})`,
+  // PyTorch's conventions: d/da is 0 where the exponent is 0, d/db is 0 where a = 0 and b >= 0.
+  partials: (cx, a, b, out, which) => [
+    which[0] ? where(cx, eq(cx, b, 0), 0, mul(cx, b, pow(cx, a, sub(cx, b, 1)))) : null,
+    which[1] ? where(cx, and(cx, eq(cx, a, 0), ge(cx, b, 0)), 0, mul(cx, out, log(cx, a))) : null,
+  ],
+});
+
+export const { op: atan2 } = defineBinary({
+  name: 'atan2',
+  source: (y, x) => `Math.atan2(${y}, ${x})`,
+  partials: (cx, y, x, _out, which) => {
+    const r2 = add(cx, square(cx, x), square(cx, y));
+    return [which[0] ? div(cx, x, r2) : null, which[1] ? neg(cx, div(cx, y, r2)) : null];
+  },
+});
+
+// Ties split the gradient in half, as PyTorch's maximum and minimum do.
+export const { op: maximum } = defineBinary({
+  name: 'maximum',
+  source: (x, y) => `Math.max(${x}, ${y})`,
+  partials: (cx, a, b, _out, which) => {
+    const tie = mul(cx, 0.5, eq(cx, a, b));
+    return [which[0] ? add(cx, gt(cx, a, b), tie) : null, which[1] ? add(cx, lt(cx, a, b), tie) : null];
+  },
+});
+
+export const { op: minimum } = defineBinary({
+  name: 'minimum',
+  source: (x, y) => `Math.min(${x}, ${y})`,
+  partials: (cx, a, b, _out, which) => {
+    const tie = mul(cx, 0.5, eq(cx, a, b));
+    return [which[0] ? add(cx, lt(cx, a, b), tie) : null, which[1] ? add(cx, gt(cx, a, b), tie) : null];
+  },
+});
+
+// Comparisons and logic give 1 or 0 and have zero derivative everywhere they have one.
+export const { op: lt } = defineBinary({ name: 'lt', source: (x, y) => `${x} < ${y} ? 1 : 0` });
+export const { op: le } = defineBinary({ name: 'le', source: (x, y) => `${x} <= ${y} ? 1 : 0` });
+export const { op: gt } = defineBinary({ name: 'gt', source: (x, y) => `${x} > ${y} ? 1 : 0` });
+export const { op: ge } = defineBinary({ name: 'ge', source: (x, y) => `${x} >= ${y} ? 1 : 0` });
+export const { op: eq } = defineBinary({ name: 'eq', source: (x, y) => `${x} === ${y} ? 1 : 0` });
+export const { op: ne } = defineBinary({ name: 'ne', source: (x, y) => `${x} !== ${y} ? 1 : 0` });
+export const { op: and } = defineBinary({ name: 'and', source: (x, y) => `(${x} && ${y}) ? 1 : 0` });
+export const { op: or } = defineBinary({ name: 'or', source: (x, y) => `(${x} || ${y}) ? 1 : 0` });
+export const { op: xor } = defineBinary({ name: 'xor', source: (x, y) => `!${x} !== !${y} ? 1 : 0` });
+export const { op: not } = defineUnary({ name: 'not', source: (x) => `${x} ? 0 : 1` });
+export const { op: isfinite } = defineUnary({ name: 'isfinite', source: (x) => `Number.isFinite(${x}) ? 1 : 0` });
+
+const wherePrim = definePrimitive<undefined>({
+  name: 'where',
+  impl(cx, [c, a, b]) {
+    const shape = broadcastShapes('where', broadcastShapes('where', c.shape, a.shape), b.shape);
+    const out = cx.alloc('where', shape);
+    const ic = broadcastIndex(c.shape, shape);
+    const ia = broadcastIndex(a.shape, shape);
+    const ib = broadcastIndex(b.shape, shape);
+    for (let i = 0; i < out.size; i++) out.data[i] = c.data[ic[i]] ? a.data[ia[i]] : b.data[ib[i]];
+    return out;
+  },
+  jvp: (cx, [c, a, b], [, ta, tb]) => where(cx, c, ta ?? Tensor.zeros(a.shape), tb ?? Tensor.zeros(b.shape)),
+  vjp: (cx, g, [c, a, b], _out, _params, needs) => [
+    null,
+    needs[1] ? sumTo(cx, where(cx, c, g, 0), a.shape) : null,
+    needs[2] ? sumTo(cx, where(cx, c, 0, g), b.shape) : null,
+  ],
+  scalarSource: ([c, a, b]) => `(${c} ? ${a} : ${b})`,
+});
+
+/** Element-wise `c ? a : b`, broadcasting all three. */
+export function where(cx: Context, c: Operand, a: Operand, b: Operand): Value {
+  return bind(cx, wherePrim, [lift(c), lift(a), lift(b)], undefined);
+}
+
+/** Clamps into [lo, hi]; the gradient passes where lo <= x <= hi, as in PyTorch. */
+export function clamp(cx: Context, x: Operand, lo: Operand, hi: Operand): Value {
+  const v = lift(x);
+  return where(cx, lt(cx, v, lo), lo, where(cx, gt(cx, v, hi), hi, v));
+}
+
+const stopGradientPrim = definePrimitive<undefined>({
+  name: 'stop_gradient',
+  impl: (_cx, [x]) => x,
+  jvp: () => null,
+  vjp: () => [null],
+  scalarSource: ([x]) => x,
+});
+
+/** The value of x, treated as a constant by every derivative. */
+export function stopGradient(cx: Context, x: Operand): Value {
+  return bind(cx, stopGradientPrim, [lift(x)], undefined);
+}

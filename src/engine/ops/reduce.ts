@@ -1,0 +1,224 @@
+/**
+ * Reductions over all elements or along axes (0-based here; the language converts from
+ * mathjs's 1-based dimensions). Most are compositions of `sumTo`, `reshape` and element-wise
+ * operations; `prod` and the 2-norm have rules of their own for their zeros.
+ */
+import { bind, concrete, definePrimitive, type Context, type Value } from '../core.js';
+import { EngineError } from '../errors.js';
+import { Tensor, formatShape, sizeOf, type Shape } from '../tensor.js';
+import { add, div, lift, mul, sub, type Operand } from './elementwise.js';
+import { takeAlong } from './indexing.js';
+import { abs, eq, exp, isfinite, log, pow, sqrt, square, stopGradient, where } from './math.js';
+import { expand, reshape, sumTo } from './shape.js';
+
+/** Axes to reduce: all of them when absent. */
+export type Axes = readonly number[] | undefined;
+
+function normaliseAxes(op: string, shape: Shape, axes: Axes): number[] {
+  if (axes === undefined) return shape.map((_, i) => i);
+  for (const a of axes) {
+    if (!Number.isInteger(a) || a < 0 || a >= shape.length) {
+      throw new EngineError('INVALID_ARGUMENT', `${op}: dimension ${a + 1} does not exist for shape ${formatShape(shape)}`, { op });
+    }
+  }
+  return [...new Set(axes)].sort((a, b) => a - b);
+}
+
+function keptShape(shape: Shape, axes: readonly number[]): number[] {
+  return shape.map((d, i) => (axes.includes(i) ? 1 : d));
+}
+
+function droppedShape(shape: Shape, axes: readonly number[]): number[] {
+  return shape.filter((_, i) => !axes.includes(i));
+}
+
+export function sum(cx: Context, x: Operand, axes?: Axes, keepdims = false): Value {
+  const v = lift(x);
+  const ax = normaliseAxes('sum', v.shape, axes);
+  const kept = sumTo(cx, v, keptShape(v.shape, ax));
+  return keepdims ? kept : reshape(cx, kept, droppedShape(v.shape, ax));
+}
+
+function countOf(shape: Shape, axes: readonly number[]): number {
+  return axes.reduce((n, a) => n * shape[a], 1);
+}
+
+export function mean(cx: Context, x: Operand, axes?: Axes, keepdims = false): Value {
+  const v = lift(x);
+  const ax = normaliseAxes('mean', v.shape, axes);
+  return div(cx, sum(cx, v, ax, keepdims), countOf(v.shape, ax));
+}
+
+/** Variance, unbiased (n - 1) by default as in mathjs and PyTorch. */
+export function variance(cx: Context, x: Operand, axes?: Axes, unbiased = true, keepdims = false): Value {
+  const v = lift(x);
+  const ax = normaliseAxes('variance', v.shape, axes);
+  const centred = sub(cx, v, mean(cx, v, ax, true));
+  const n = countOf(v.shape, ax);
+  return div(cx, sum(cx, square(cx, centred), ax, keepdims), unbiased ? n - 1 : n);
+}
+
+export function std(cx: Context, x: Operand, axes?: Axes, unbiased = true, keepdims = false): Value {
+  return sqrt(cx, variance(cx, x, axes, unbiased, keepdims));
+}
+
+/** The contiguous (outer, extent, inner) view of `shape` around one axis. */
+function around(shape: Shape, axis: number): [number, number, number] {
+  return [sizeOf(shape.slice(0, axis)), shape[axis], sizeOf(shape.slice(axis + 1))];
+}
+
+/** For each position along `axis`, the product of the others: the derivative of `prod`. */
+const prodOthersPrim = definePrimitive<number>({
+  name: 'prodOthers',
+  impl(cx, [x], axis) {
+    const out = cx.alloc('prodOthers', x.shape);
+    const [outer, extent, inner] = around(x.shape, axis);
+    // Prefix and suffix products, so zeros need no division.
+    for (let o = 0; o < outer; o++) {
+      for (let i = 0; i < inner; i++) {
+        const base = o * extent * inner + i;
+        let prefix = 1;
+        for (let k = 0; k < extent; k++) {
+          out.data[base + k * inner] = prefix;
+          prefix *= x.data[base + k * inner];
+        }
+        let suffix = 1;
+        for (let k = extent - 1; k >= 0; k--) {
+          out.data[base + k * inner] *= suffix;
+          suffix *= x.data[base + k * inner];
+        }
+      }
+    }
+    return out;
+  },
+  // d(prodOthers_i)/dx_k = prodOthers_i / x_k for k != i. Exact away from zeros of x; at a zero
+  // this second-order rule divides by zero (first derivatives of prod are exact everywhere).
+  jvp: (cx, [x], [t], out, axis) => {
+    const ratio = div(cx, t!, x);
+    return mul(cx, out, sub(cx, expand(cx, sum(cx, ratio, [axis], true), x.shape), ratio));
+  },
+  vjp: (cx, g, [x], out, axis) => {
+    const gp = mul(cx, g, out);
+    return [div(cx, sub(cx, expand(cx, sum(cx, gp, [axis], true), x.shape), gp), x)];
+  },
+});
+
+const prodPrim = definePrimitive<number>({
+  name: 'prod',
+  impl(cx, [x], axis) {
+    const shape = droppedShape(x.shape, [axis]);
+    const out = cx.alloc('prod', shape);
+    const [outer, extent, inner] = around(x.shape, axis);
+    for (let o = 0; o < outer; o++) {
+      for (let i = 0; i < inner; i++) {
+        let p = 1;
+        for (let k = 0; k < extent; k++) p *= x.data[(o * extent + k) * inner + i];
+        out.data[o * inner + i] = p;
+      }
+    }
+    return out;
+  },
+  jvp: (cx, [x], [t], _out, axis) => sum(cx, mul(cx, t!, bind(cx, prodOthersPrim, [x], axis)), [axis]),
+  vjp: (cx, g, [x], _out, axis) => [mul(cx, expand(cx, reshape(cx, g, keptShape(x.shape, [axis])), x.shape), bind(cx, prodOthersPrim, [x], axis))],
+});
+
+/** The product of all elements, or along one axis. */
+export function prod(cx: Context, x: Operand, axis?: number): Value {
+  const v = lift(x);
+  if (axis === undefined) return bind(cx, prodPrim, [reshape(cx, v, [sizeOf(v.shape)])], 0);
+  normaliseAxes('prod', v.shape, [axis]);
+  return bind(cx, prodPrim, [v], axis);
+}
+
+/**
+ * The position of the first maximal (or minimal) element along `axis`, keeping the axis with
+ * extent 1. NaN counts as maximal and minimal, so that it propagates as in PyTorch.
+ */
+export function argExtreme(x: Tensor, axis: number, which: 'max' | 'min'): Tensor {
+  const [outer, extent, inner] = around(x.shape, axis);
+  const out = Tensor.zeros(keptShape(x.shape, [axis]));
+  if (extent === 0) {
+    throw new EngineError('INVALID_ARGUMENT', `${which}: cannot reduce an empty axis of shape ${formatShape(x.shape)}`, { op: which });
+  }
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      let best = 0;
+      let bestValue = x.data[o * extent * inner + i];
+      for (let k = 1; k < extent && bestValue === bestValue; k++) {
+        const v = x.data[(o * extent + k) * inner + i];
+        if (v !== v || (which === 'max' ? v > bestValue : v < bestValue)) {
+          best = k;
+          bestValue = v;
+        }
+      }
+      out.data[o * inner + i] = best;
+    }
+  }
+  return out;
+}
+
+function extreme(cx: Context, which: 'max' | 'min', x: Operand, axis?: number, keepdims = false): Value {
+  const v = lift(x);
+  if (axis === undefined) return extreme(cx, which, reshape(cx, v, [sizeOf(v.shape)]), 0);
+  normaliseAxes(which, v.shape, [axis]);
+  cx.countOperation(`arg${which}`);
+  const picked = takeAlong(cx, v, axis, argExtreme(concrete(v), axis, which));
+  return keepdims ? picked : reshape(cx, picked, droppedShape(v.shape, [axis]));
+}
+
+/** The maximum of all elements or along an axis; the gradient goes to the first maximal element. */
+export function max(cx: Context, x: Operand, axis?: number, keepdims = false): Value {
+  return extreme(cx, 'max', x, axis, keepdims);
+}
+
+export function min(cx: Context, x: Operand, axis?: number, keepdims = false): Value {
+  return extreme(cx, 'min', x, axis, keepdims);
+}
+
+const norm2Prim = definePrimitive<undefined>({
+  name: 'norm2',
+  impl(cx, [x]) {
+    cx.charge('norm2', 1);
+    // Scaled to avoid overflow and underflow in the squares, as BLAS's dnrm2.
+    let scale = 0;
+    for (let i = 0; i < x.size; i++) scale = Math.max(scale, Math.abs(x.data[i]));
+    let s = 0;
+    for (let i = 0; i < x.size; i++) {
+      const v = x.data[i];
+      if (v !== v) s = NaN;
+      else if (scale > 0 && scale !== Infinity) s += (v / scale) * (v / scale);
+    }
+    return Tensor.scalar(scale === Infinity ? Infinity : scale * Math.sqrt(s));
+  },
+  // d|x|/dx = x / |x|, and 0 at x = 0 (PyTorch's subgradient).
+  jvp: (cx, [x], [t], out) => where(cx, eq(cx, out, 0), 0, div(cx, sum(cx, mul(cx, x, t!)), out)),
+  vjp: (cx, g, [x], out) => [where(cx, eq(cx, out, 0), 0, mul(cx, x, div(cx, g, out)))],
+});
+
+/**
+ * mathjs's `norm`: the 2-norm of a vector and the Frobenius norm of a matrix by default, or the
+ * p-norm of all elements for p = 1, Infinity, -Infinity or any other positive p.
+ */
+export function norm(cx: Context, x: Operand, p: number | 'fro' = 2): Value {
+  const v = lift(x);
+  if (p === 2 || p === 'fro') return bind(cx, norm2Prim, [v], undefined);
+  if (p === 1) return sum(cx, abs(cx, v));
+  if (p === Infinity) return max(cx, abs(cx, v));
+  if (p === -Infinity) return min(cx, abs(cx, v));
+  if (!(p > 0)) throw new EngineError('INVALID_ARGUMENT', `norm: p must be positive, 1, 2, Infinity or "fro", got ${p}`, { op: 'norm' });
+  return pow(cx, sum(cx, pow(cx, abs(cx, v), p)), 1 / p);
+}
+
+/**
+ * log Σ exp(x), stabilised by subtracting the maximum, which is held constant (its gradient
+ * cancels exactly), so the gradient is softmax(x) with no subgradient at ties.
+ */
+export function logsumexp(cx: Context, x: Operand, axes?: Axes, keepdims = false): Value {
+  const v = lift(x);
+  const ax = normaliseAxes('logsumexp', v.shape, axes);
+  let m: Value = v;
+  for (const a of ax) m = max(cx, m, a, true);
+  m = stopGradient(cx, where(cx, isfinite(cx, m), m, 0));
+  const kept = add(cx, log(cx, sum(cx, exp(cx, sub(cx, v, m)), ax, true)), m);
+  return keepdims ? kept : reshape(cx, kept, droppedShape(v.shape, ax));
+}
