@@ -142,15 +142,11 @@ export function jacobian(cx: Context, f: Fn, primals: readonly Value[], mode: Mo
 export function hvp(cx: Context, f: Fn, primals: readonly Value[], v: readonly (Value | null)[]): { value: Value; grads: Value[]; hvp: Value[] } {
   const outer = new JvpTrace(cx);
   const inputs = primals.map((p, i) => outer.input(p, v[i] ?? null));
-  let value: Value | null = null;
-  const { grads } = grad(cx, (cx2, xs) => {
-    const out = f(cx2, xs);
-    value = out;
-    return out;
-  }, inputs);
+  // grad's value, not f's output: that is a tracer of grad's tape, which has ended.
+  const { value, grads } = grad(cx, f, inputs);
   const split = grads.map((g) => outer.split(g));
   return {
-    value: outer.split(value!).primal,
+    value: outer.split(value).primal,
     grads: split.map((s) => s.primal),
     hvp: split.map((s, i) => s.tangent ?? zerosLike(primals[i])),
   };

@@ -43,6 +43,12 @@ export interface Limits {
 
 const DEADLINE_CHECK_EVERY = 64;
 
+/** Tensor storage sizes, in elements: see `Context.storage`. */
+const SMALL_TENSOR = 8;
+const LARGE_TENSOR = 1 << 16;
+const MIN_CHUNK = 1 << 12;
+const MAX_CHUNK = 1 << 18;
+
 const defaultClock = (): number => performance.now();
 
 /**
@@ -103,6 +109,12 @@ export class Context {
     }
   }
 
+  /** A new scalar tensor for a kernel's output, charged to the budget. */
+  scalar(op: string, value: number): Tensor {
+    this.charge(op, 1);
+    return Tensor.scalar(value);
+  }
+
   /** A new zero-filled tensor for a kernel's output, charged to the budget. */
   alloc(op: string, shape: Shape): Tensor {
     const size = sizeOf(shape);
@@ -110,7 +122,33 @@ export class Context {
       throw new EngineError('LIMIT_EXCEEDED', `memory limit exceeded: ${op} would allocate ${formatShape(shape)}`, { op, limit: 'memory' });
     }
     this.charge(op, size);
-    return new Tensor(shape, new Float64Array(size));
+    return new Tensor(shape, this.storage(size));
+  }
+
+  /** Working memory for a kernel, charged to the budget. */
+  scratch(op: string, size: number): Float64Array {
+    this.charge(op, size);
+    return this.storage(size);
+  }
+
+  // Mid-sized tensors are carved out of shared, never-reused chunks: a view on an existing
+  // buffer costs a few tens of nanoseconds where a fresh buffer of a thousand elements costs
+  // a microsecond. Tiny arrays live on V8's heap anyway, and large ones get their own buffer.
+  // A chunk is freed by the garbage collector once no tensor views it.
+  private chunk: ArrayBuffer | null = null;
+  private chunkUsed = 0;
+  private chunkSize = 0;
+
+  private storage(size: number): Float64Array {
+    if (size <= SMALL_TENSOR || size > LARGE_TENSOR) return new Float64Array(size);
+    if (this.chunk === null || this.chunkUsed + size > this.chunkSize) {
+      this.chunkSize = Math.min(MAX_CHUNK, Math.max(this.chunkSize * 2, MIN_CHUNK, size));
+      this.chunk = new ArrayBuffer(this.chunkSize * 8);
+      this.chunkUsed = 0;
+    }
+    const view = new Float64Array(this.chunk, this.chunkUsed * 8, size);
+    this.chunkUsed += size;
+    return view;
   }
 }
 

@@ -5,7 +5,7 @@
  * to `expand` and `sumTo` (ops/shape.ts), the only places that know about it.
  */
 import { bind, definePrimitive, type Context, type Primitive, type Value } from '../core.js';
-import { binaryKernel, operandIndex, unaryKernel } from '../kernels.js';
+import { binaryKernel, binaryMode, broadcastStrides, scalarBinary, scalarUnary, unaryKernel } from '../kernels.js';
 import { Tensor, broadcastShapes, sameShape } from '../tensor.js';
 import { expand, sumTo } from './shape.js';
 
@@ -29,10 +29,12 @@ export interface UnaryDefinition {
 
 export function defineUnary(def: UnaryDefinition): { prim: Primitive<undefined>; op: UnaryOp } {
   const kernel = unaryKernel(def.source);
+  const scalar = scalarUnary(def.source);
   const derivative = def.derivative;
   const prim = definePrimitive<undefined>({
     name: def.name,
     impl(cx, [a]) {
+      if (a.shape.length === 0) return cx.scalar(def.name, scalar(a.data[0]));
       const out = cx.alloc(def.name, a.shape);
       kernel(a.data, out.data);
       return out;
@@ -61,13 +63,17 @@ export interface BinaryDefinition {
 
 export function defineBinary(def: BinaryDefinition): { prim: Primitive<undefined>; op: BinaryOp } {
   const kernel = binaryKernel(def.source);
+  const scalar = scalarBinary(def.source);
   const partials = def.partials;
   const prim = definePrimitive<undefined>({
     name: def.name,
     impl(cx, [a, b]) {
+      if (a.shape.length === 0 && b.shape.length === 0) return cx.scalar(def.name, scalar(a.data[0], b.data[0]));
       const shape = broadcastShapes(def.name, a.shape, b.shape);
       const out = cx.alloc(def.name, shape);
-      kernel(a.data, b.data, out.data, operandIndex(a.shape, shape, b.size), operandIndex(b.shape, shape, a.size));
+      const [mode, period] = binaryMode(a.shape, b.shape, shape);
+      const general = mode === 7;
+      kernel(a.data, b.data, out.data, mode, period, shape, general ? broadcastStrides(a.shape, shape) : null, general ? broadcastStrides(b.shape, shape) : null);
       return out;
     },
     jvp:

@@ -153,19 +153,16 @@ function checkAlong(op: string, shape: Shape, { axis, index }: AlongParams): voi
 
 /** For each element of `index`, its offset in a tensor of `shape` (index replaces the axis coordinate). */
 function alongOffsets(shape: Shape, { axis, index }: AlongParams): Int32Array {
-  const strides = stridesOf(shape);
-  const idxShape = index.shape;
-  const idxStrides = stridesOf(idxShape);
+  // Index position (o, j, i) around the axis maps to (o, index[o, j, i], i) in `shape`.
+  const inner = sizeOf(shape.slice(axis + 1));
+  const extent = shape[axis];
+  const indexExtent = index.shape[axis];
   const offsets = new Int32Array(index.size);
+  const block = indexExtent * inner;
   for (let k = 0; k < index.size; k++) {
-    let rest = k;
-    let offset = 0;
-    for (let d = 0; d < idxShape.length; d++) {
-      const c = Math.floor(rest / idxStrides[d]);
-      rest -= c * idxStrides[d];
-      offset += (d === axis ? index.data[k] : c) * strides[d];
-    }
-    offsets[k] = offset;
+    const o = Math.floor(k / block);
+    const i = k % inner;
+    offsets[k] = (o * extent + index.data[k]) * inner + i;
   }
   return offsets;
 }

@@ -12,36 +12,49 @@ import { range, takeAlong } from './indexing.js';
 import { sum } from './reduce.js';
 import { reshape, sumTo, transpose, unsqueeze } from './shape.js';
 
+/** Where a matrix operand's element (row, column) lives: base + row * rowStride + column * columnStride. */
+interface Operand2d {
+  readonly data: Float64Array;
+  readonly base: number;
+  readonly rowStride: number;
+  readonly columnStride: number;
+}
+
 /**
- * C (m×n) = A (m×k) · B (k×n), all row-major at the given offsets. B is packed into panels of
- * four columns and C is computed in 4×4 register blocks: sixteen accumulators in locals and one
- * pass over k per block, which keeps the inner loop in registers and the panel in cache.
+ * C (m×n) = A (m×k) · B (k×n), where A and B may be read transposed through their strides (so
+ * the VJP's products with transposes copy nothing). B is packed into panels of four columns and
+ * C is computed in 4×4 register blocks: sixteen accumulators in locals and one pass over k per
+ * block, which keeps the inner loop in registers and the panel in cache.
  */
-function gemm(a: Float64Array, ao: number, b: Float64Array, bo: number, c: Float64Array, co: number, m: number, k: number, n: number, packed: Float64Array): void {
+function gemm(a: Operand2d, b: Operand2d, c: Float64Array, co: number, m: number, k: number, n: number, packed: Float64Array): void {
   const panels = Math.ceil(n / 4);
+  const bd = b.data;
   for (let p = 0; p < panels; p++) {
     const j0 = p * 4;
     const width = Math.min(4, n - j0);
     const base = p * k * 4;
     for (let kk = 0; kk < k; kk++) {
-      const src = bo + kk * n + j0;
+      const src = b.base + kk * b.rowStride + j0 * b.columnStride;
       const dst = base + kk * 4;
-      for (let jj = 0; jj < 4; jj++) packed[dst + jj] = jj < width ? b[src + jj] : 0;
+      for (let jj = 0; jj < 4; jj++) packed[dst + jj] = jj < width ? bd[src + jj * b.columnStride] : 0;
     }
   }
+  const ad = a.data;
+  const ar = a.rowStride;
+  const ac = a.columnStride;
   let i = 0;
   for (; i + 4 <= m; i += 4) {
-    const a0 = ao + i * k;
-    const a1 = a0 + k;
-    const a2 = a1 + k;
-    const a3 = a2 + k;
+    const a0 = a.base + i * ar;
+    const a1 = a0 + ar;
+    const a2 = a1 + ar;
+    const a3 = a2 + ar;
     for (let p = 0; p < panels; p++) {
       let c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
       let c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
       let q = p * k * 4;
-      for (let kk = 0; kk < k; kk++, q += 4) {
+      for (let kk = 0, ka = 0; kk < k; kk++, q += 4, ka += ac) {
         const b0 = packed[q], b1 = packed[q + 1], b2 = packed[q + 2], b3 = packed[q + 3];
-        const x0 = a[a0 + kk], x1 = a[a1 + kk], x2 = a[a2 + kk], x3 = a[a3 + kk];
+        const x0 = ad[a0 + ka], x1 = ad[a1 + ka], x2 = ad[a2 + ka], x3 = ad[a3 + ka];
         c00 += x0 * b0; c01 += x0 * b1; c02 += x0 * b2; c03 += x0 * b3;
         c10 += x1 * b0; c11 += x1 * b1; c12 += x1 * b2; c13 += x1 * b3;
         c20 += x2 * b0; c21 += x2 * b1; c22 += x2 * b2; c23 += x2 * b3;
@@ -56,12 +69,12 @@ function gemm(a: Float64Array, ao: number, b: Float64Array, bo: number, c: Float
     }
   }
   for (; i < m; i++) {
-    const a0 = ao + i * k;
+    const a0 = a.base + i * ar;
     for (let p = 0; p < panels; p++) {
       let c0 = 0, c1 = 0, c2 = 0, c3 = 0;
       let q = p * k * 4;
-      for (let kk = 0; kk < k; kk++, q += 4) {
-        const x = a[a0 + kk];
+      for (let kk = 0, ka = 0; kk < k; kk++, q += 4, ka += ac) {
+        const x = ad[a0 + ka];
         c0 += x * packed[q]; c1 += x * packed[q + 1]; c2 += x * packed[q + 2]; c3 += x * packed[q + 3];
       }
       const j0 = p * 4;
@@ -77,13 +90,23 @@ function store(c: Float64Array, at: number, width: number, v0: number, v1: numbe
   if (width > 3) c[at + 3] = v3;
 }
 
-const matmulPrim = definePrimitive<undefined>({
+/** Which operands of the product are read transposed (their last two axes swapped). */
+interface MatmulParams {
+  readonly ta: boolean;
+  readonly tb: boolean;
+}
+
+/** The (rows, columns) of a matrix operand as the product sees it. */
+function dims(t: Tensor, transposed: boolean): [number, number] {
+  const r = t.shape.length;
+  return transposed ? [t.shape[r - 1], t.shape[r - 2]] : [t.shape[r - 2], t.shape[r - 1]];
+}
+
+const matmulPrim = definePrimitive<MatmulParams>({
   name: 'matmul',
-  impl(cx, [a, b]) {
-    const ra = a.shape.length;
-    const rb = b.shape.length;
-    const [m, k] = [a.shape[ra - 2], a.shape[ra - 1]];
-    const [k2, n] = [b.shape[rb - 2], b.shape[rb - 1]];
+  impl(cx, [a, b], { ta, tb }) {
+    const [m, k] = dims(a, ta);
+    const [k2, n] = dims(b, tb);
     if (k !== k2) {
       throw new EngineError(
         'SHAPE_MISMATCH',
@@ -91,27 +114,43 @@ const matmulPrim = definePrimitive<undefined>({
         { op: 'matmul' },
       );
     }
-    const batchA = a.shape.slice(0, ra - 2);
-    const batchB = b.shape.slice(0, rb - 2);
+    const batchA = a.shape.slice(0, -2);
+    const batchB = b.shape.slice(0, -2);
     const batch = broadcastShapes('matmul', batchA, batchB);
     const out = cx.alloc('matmul', [...batch, m, n]);
-    const packed = new Float64Array(Math.ceil(n / 4) * 4 * k);
-    const count = sizeOf(batch);
+    const packed = cx.scratch('matmul', Math.ceil(n / 4) * 4 * k);
+    // Row and column strides of each operand as stored (a.shape[-1] is its stored row length).
+    const aCols = a.shape[a.shape.length - 1];
+    const bCols = b.shape[b.shape.length - 1];
+    const operand = (t: Tensor, base: number, transposed: boolean, cols: number): Operand2d =>
+      transposed ? { data: t.data, base, rowStride: 1, columnStride: cols } : { data: t.data, base, rowStride: cols, columnStride: 1 };
+    if (batch.length === 0) {
+      gemm(operand(a, 0, ta, aCols), operand(b, 0, tb, bCols), out.data, 0, m, k, n, packed);
+      return out;
+    }
     const ia = broadcastIndex(batchA, batch);
     const ib = broadcastIndex(batchB, batch);
-    for (let t = 0; t < count; t++) gemm(a.data, ia[t] * m * k, b.data, ib[t] * k * n, out.data, t * m * n, m, k, n, packed);
+    for (let t = 0; t < ia.length; t++) {
+      gemm(operand(a, ia[t] * m * k, ta, aCols), operand(b, ib[t] * k * n, tb, bCols), out.data, t * m * n, m, k, n, packed);
+    }
     return out;
   },
-  jvp: (cx, [a, b], [ta, tb]) => {
-    const left = ta === null ? null : matmul(cx, ta, b);
-    const right = tb === null ? null : matmul(cx, a, tb);
+  jvp: (cx, [a, b], [da, db], _out, { ta, tb }) => {
+    const left = da === null ? null : product(cx, da, b, ta, tb);
+    const right = db === null ? null : product(cx, a, db, ta, tb);
     return left === null ? right : right === null ? left : add(cx, left, right);
   },
-  vjp: (cx, g, [a, b], _out, _params, needs) => [
-    needs[0] ? sumTo(cx, matmul(cx, g, transpose(cx, b)), a.shape) : null,
-    needs[1] ? sumTo(cx, matmul(cx, transpose(cx, a), g), b.shape) : null,
+  // For C = op(A) op(B): the adjoint of op(A) is g op(B)ᵀ and that of op(B) is op(A)ᵀ g, each
+  // transposed back where the operand was read transposed.
+  vjp: (cx, g, [a, b], _out, { ta, tb }, needs) => [
+    needs[0] ? sumTo(cx, ta ? product(cx, b, g, tb, true) : product(cx, g, b, false, !tb), a.shape) : null,
+    needs[1] ? sumTo(cx, tb ? product(cx, g, a, true, ta) : product(cx, a, g, !ta, false), b.shape) : null,
   ],
 });
+
+function product(cx: Context, a: Value, b: Value, ta: boolean, tb: boolean): Value {
+  return bind(cx, matmulPrim, [a, b], { ta, tb });
+}
 
 /**
  * The matrix product with PyTorch's `matmul` rules: matrices multiply, leading axes are batch
@@ -128,12 +167,12 @@ export function matmul(cx: Context, a: Operand, b: Operand): Value {
   }
   const xv = x.shape.length === 1;
   const yv = y.shape.length === 1;
-  const product = bind(cx, matmulPrim, [xv ? unsqueeze(cx, x, 0) : x, yv ? unsqueeze(cx, y, 1) : y], undefined);
-  if (!xv && !yv) return product;
-  const shape = [...product.shape];
+  const result = product(cx, xv ? unsqueeze(cx, x, 0) : x, yv ? unsqueeze(cx, y, 1) : y, false, false);
+  if (!xv && !yv) return result;
+  const shape = [...result.shape];
   if (yv) shape.splice(shape.length - 1, 1);
   if (xv) shape.splice(shape.length - (yv ? 1 : 2), 1);
-  return reshape(cx, product, shape);
+  return reshape(cx, result, shape);
 }
 
 function checkSquare(op: string, a: Tensor | Value): number {

@@ -3,6 +3,7 @@
  * side. At kinks the derivative is PyTorch's subgradient (relu'(0) = 0, abs'(0) = 0).
  */
 import { bind, definePrimitive, type Context, type Value } from '../core.js';
+import { EngineError } from '../errors.js';
 import { broadcastIndex } from '../kernels.js';
 import { polygamma as polygammaScalar } from '../special.js';
 import { Tensor, broadcastShapes } from '../tensor.js';
@@ -81,6 +82,9 @@ const polygammaPrim = definePrimitive<number>({
 
 /** ψ⁽ⁿ⁾(x); n = 0 is digamma. */
 export function polygamma(cx: Context, n: number, x: Operand): Value {
+  if (!Number.isInteger(n) || n < 0 || n > 100) {
+    throw new EngineError('INVALID_ARGUMENT', `polygamma: the order must be an integer from 0 to 100, got ${n}`, { op: 'polygamma' });
+  }
   return bind(cx, polygammaPrim, [lift(x)], n);
 }
 
@@ -144,10 +148,17 @@ const wherePrim = definePrimitive<undefined>({
   impl(cx, [c, a, b]) {
     const shape = broadcastShapes('where', broadcastShapes('where', c.shape, a.shape), b.shape);
     const out = cx.alloc('where', shape);
-    const ic = broadcastIndex(c.shape, shape);
-    const ia = broadcastIndex(a.shape, shape);
-    const ib = broadcastIndex(b.shape, shape);
-    for (let i = 0; i < out.size; i++) out.data[i] = c.data[ic[i]] ? a.data[ia[i]] : b.data[ib[i]];
+    if (c.size === out.size && a.size === out.size && b.size === out.size) {
+      for (let i = 0; i < out.size; i++) out.data[i] = c.data[i] ? a.data[i] : b.data[i];
+      return out;
+    }
+    // Operands of the output's size or of one element need no offsets of their own.
+    const offsets = (t: Tensor): Int32Array | null => (t.size === out.size || t.size === 1 ? null : broadcastIndex(t.shape, shape));
+    const at = (t: Tensor, map: Int32Array | null, i: number): number => (map !== null ? t.data[map[i]] : t.size === 1 ? t.data[0] : t.data[i]);
+    const ic = offsets(c);
+    const ia = offsets(a);
+    const ib = offsets(b);
+    for (let i = 0; i < out.size; i++) out.data[i] = at(c, ic, i) ? at(a, ia, i) : at(b, ib, i);
     return out;
   },
   jvp: (cx, [c, a, b], [, ta, tb]) => where(cx, c, ta ?? Tensor.zeros(a.shape), tb ?? Tensor.zeros(b.shape)),

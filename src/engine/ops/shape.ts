@@ -4,7 +4,7 @@
  */
 import { bind, definePrimitive, type Context, type Value } from '../core.js';
 import { EngineError } from '../errors.js';
-import { broadcastIndex } from '../kernels.js';
+import { broadcastPattern, broadcastStrides } from '../kernels.js';
 import { broadcastShapes, formatShape, sameShape, sizeOf, stridesOf, type Shape } from '../tensor.js';
 
 function checkBroadcastable(op: string, from: Shape, to: Shape): void {
@@ -19,10 +19,39 @@ const expandPrim = definePrimitive<Shape>({
   impl(cx, [x], shape) {
     checkBroadcastable('expand', x.shape, shape);
     const out = cx.alloc('expand', shape);
-    const map = broadcastIndex(x.shape, shape);
     const src = x.data;
     const dst = out.data;
-    for (let i = 0; i < dst.length; i++) dst[i] = src[map[i]];
+    const pattern = broadcastPattern(x.shape, shape);
+    if (pattern.kind === 'one') {
+      dst.fill(src[0]);
+      return out;
+    }
+    if (pattern.kind === 'suffix') {
+      for (let o = 0; o < dst.length; o += pattern.period) dst.set(src, o);
+      return out;
+    }
+    if (pattern.kind === 'prefix') {
+      const p = pattern.period;
+      for (let r = 0; r < src.length; r++) dst.fill(src[r], r * p, (r + 1) * p);
+      return out;
+    }
+    // Walk the output row by row; the source offset follows by its broadcast strides.
+    const strides = broadcastStrides(x.shape, shape);
+    const rank = shape.length;
+    const inner = shape[rank - 1];
+    const step = strides[rank - 1];
+    const idx = new Array<number>(rank).fill(0);
+    let from = 0;
+    for (let o = 0; o < dst.length; ) {
+      for (let j = 0; j < inner; j++) dst[o++] = src[from + j * step];
+      for (let d = rank - 2; d >= 0; d--) {
+        idx[d]++;
+        from += strides[d];
+        if (idx[d] < shape[d]) break;
+        from -= strides[d] * shape[d];
+        idx[d] = 0;
+      }
+    }
     return out;
   },
   jvp: (cx, _p, [t], _out, shape) => expand(cx, t!, shape),
@@ -39,10 +68,52 @@ const sumToPrim = definePrimitive<Shape>({
   impl(cx, [x], shape) {
     checkBroadcastable('sumTo', shape, x.shape);
     const out = cx.alloc('sumTo', shape);
-    const map = broadcastIndex(shape, x.shape);
     const src = x.data;
     const dst = out.data;
-    for (let i = 0; i < src.length; i++) dst[map[i]] += src[i];
+    const pattern = broadcastPattern(shape, x.shape);
+    if (pattern.kind === 'one') {
+      let total = 0;
+      for (let i = 0; i < src.length; i++) total += src[i];
+      dst[0] = total;
+      return out;
+    }
+    if (pattern.kind === 'suffix') {
+      const p = pattern.period;
+      for (let o = 0; o < src.length; o += p) for (let j = 0; j < p; j++) dst[j] += src[o + j];
+      return out;
+    }
+    if (pattern.kind === 'prefix') {
+      const p = pattern.period;
+      for (let r = 0; r < dst.length; r++) {
+        let total = 0;
+        for (let j = r * p; j < (r + 1) * p; j++) total += src[j];
+        dst[r] = total;
+      }
+      return out;
+    }
+    // Walk the source row by row; the destination offset follows by its broadcast strides.
+    const strides = broadcastStrides(shape, x.shape);
+    const rank = x.shape.length;
+    const inner = x.shape[rank - 1];
+    const step = strides[rank - 1];
+    const idx = new Array<number>(rank).fill(0);
+    let to = 0;
+    for (let o = 0; o < src.length; ) {
+      if (step === 0) {
+        let total = 0;
+        for (let j = 0; j < inner; j++) total += src[o++];
+        dst[to] += total;
+      } else {
+        for (let j = 0; j < inner; j++) dst[to + j * step] += src[o++];
+      }
+      for (let d = rank - 2; d >= 0; d--) {
+        idx[d]++;
+        to += strides[d];
+        if (idx[d] < x.shape[d]) break;
+        to -= strides[d] * x.shape[d];
+        idx[d] = 0;
+      }
+    }
     return out;
   },
   jvp: (cx, _p, [t], _out, shape) => sumTo(cx, t!, shape),

@@ -1,0 +1,10 @@
+import { Context, Tensor, add, crossEntropy, grad, matmul, relu, type Fn } from '../src/engine/index.js';
+const rnd = (n: number) => Float64Array.from({ length: n }, () => Math.random() - 0.5);
+const X = new Tensor([100, 4], rnd(400)), W1 = new Tensor([4, 12], rnd(48)), b1 = new Tensor([12], rnd(12)), W2 = new Tensor([12, 3], rnd(36)), b2 = new Tensor([3], rnd(3));
+const labels = Tensor.fromArray([100], Array.from({ length: 100 }, (_, i) => i % 3));
+const mlp: Fn = (cx, [w1, c1, w2, c2]) => crossEntropy(cx, add(cx, matmul(cx, relu(cx, add(cx, matmul(cx, X, w1), c1)), w2), c2), labels);
+for (let i = 0; i < 5000; i++) grad(new Context(), mlp, [W1, b1, W2, b2]);
+const N = 20000; const t0 = performance.now();
+for (let i = 0; i < N; i++) grad(new Context(), mlp, [W1, b1, W2, b2]);
+console.log('us per step', (performance.now() - t0) * 1000 / N);
+const cx = new Context(); grad(cx, mlp, [W1, b1, W2, b2]); console.log('ops', cx.operations, 'elements', cx.elements);

@@ -1,0 +1,200 @@
+/**
+ * `npm run bench`: the engine's speed goals (issue #2), each printed next to a baseline measured
+ * in the same process, so the ratios mean something on a noisy machine.
+ */
+import {
+  Context,
+  Tensor,
+  add,
+  compileGradient,
+  crossEntropy,
+  grad,
+  matmul,
+  mul,
+  relu,
+  sin,
+  type Fn,
+  type Value,
+} from '../src/engine/index.js';
+
+interface Timing {
+  /** Median seconds per call. */
+  seconds: number;
+}
+
+/** Median time per call over several batches of about `budget` seconds, after a warm-up. */
+function measure(fn: () => unknown, budget = 0.25, batches = 7): Timing {
+  let calls = 1;
+  for (;;) {
+    const t0 = performance.now();
+    for (let i = 0; i < calls; i++) fn();
+    const dt = (performance.now() - t0) / 1000;
+    if (dt > budget / 4) break;
+    calls *= 2;
+  }
+  const samples: number[] = [];
+  for (let b = 0; b < batches; b++) {
+    const t0 = performance.now();
+    for (let i = 0; i < calls; i++) fn();
+    samples.push((performance.now() - t0) / 1000 / calls);
+  }
+  samples.sort((a, b) => a - b);
+  return { seconds: samples[Math.floor(samples.length / 2)] };
+}
+
+const rows: string[][] = [];
+
+function report(name: string, value: string, baseline: string, ratio: string, goal: string, met: boolean): void {
+  rows.push([name, value, baseline, ratio, goal, met ? 'met' : 'NOT MET']);
+  console.log(`${name}\n  ${value}  |  baseline ${baseline}  |  ratio ${ratio}  |  goal ${goal}: ${met ? 'met' : 'NOT MET'}`);
+}
+
+const us = (s: number): string => `${(s * 1e6).toFixed(3)} µs`;
+const ns = (s: number): string => `${(s * 1e9).toFixed(2)} ns`;
+
+function random(n: number, seed: number): Float64Array {
+  // A small linear congruential generator: the same data on every run.
+  let s = seed >>> 0;
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 2 ** 32 - 0.5;
+  }
+  return out;
+}
+
+// 1. The gradient of x*y + sin(x) at a million points.
+{
+  const n = 1_000_000;
+  const xs = random(n, 1);
+  const ys = random(n, 2);
+  const out = new Float64Array(n);
+  const gx = new Float64Array(n);
+  const gy = new Float64Array(n);
+  const primal = measure(() => {
+    for (let i = 0; i < n; i++) out[i] = xs[i] * ys[i] + Math.sin(xs[i]);
+  });
+  const handGrad = measure(() => {
+    for (let i = 0; i < n; i++) {
+      const x = xs[i];
+      const y = ys[i];
+      out[i] = x * y + Math.sin(x);
+      gx[i] = y + Math.cos(x);
+      gy[i] = x;
+    }
+  });
+  const f: Fn = (cx, [x, y]) => add(cx, mul(cx, x, y), sin(cx, x));
+  const X = new Tensor([n], xs);
+  const Y = new Tensor([n], ys);
+  const ones = Tensor.full([n], 1);
+  const engine = measure(() => grad(new Context(), f, [X, Y], ones));
+  const compiled = compileGradient(f, 2);
+  const compiledTime = measure(() => compiled.run([xs, ys], n));
+  const perPoint = (t: Timing): number => t.seconds / n;
+  console.log(`hand-written value and gradient: ${ns(perPoint(handGrad))} per point`);
+  report(
+    'gradient of x*y + sin(x), 10^6 points, general engine (vectorised)',
+    `${ns(perPoint(engine))}/point`,
+    `hand-written primal ${ns(perPoint(primal))}/point`,
+    `${(engine.seconds / primal.seconds).toFixed(2)}x`,
+    '<= 10x',
+    engine.seconds <= 10 * primal.seconds,
+  );
+  report(
+    'gradient of x*y + sin(x), 10^6 points, compiled',
+    `${ns(perPoint(compiledTime))}/point`,
+    `hand-written primal ${ns(perPoint(primal))}/point`,
+    `${(compiledTime.seconds / primal.seconds).toFixed(2)}x`,
+    '<= 3x',
+    compiledTime.seconds <= 3 * primal.seconds,
+  );
+}
+
+// 2. The lab's loop z = (z + i) * x * x, 100 times, differentiated through the general engine.
+{
+  const loop: Fn = (cx, [x]) => {
+    let z: Value = Tensor.scalar(1);
+    for (let i = 0; i < 100; i++) z = mul(cx, mul(cx, add(cx, z, i), x), x);
+    return z;
+  };
+  const x = Tensor.scalar(0.5);
+  const engine = measure(() => grad(new Context(), loop, [x]));
+  const hand = measure(() => {
+    // Forward and reverse by hand, as a student would write them.
+    let z = 1;
+    const zs = new Float64Array(100);
+    for (let i = 0; i < 100; i++) {
+      zs[i] = z;
+      z = (z + i) * 0.5 * 0.5;
+    }
+    let dz = 1;
+    let dx = 0;
+    for (let i = 99; i >= 0; i--) {
+      dx += dz * 2 * (zs[i] + i) * 0.5;
+      dz *= 0.25;
+    }
+    return dx;
+  });
+  report(
+    'lab loop z = (z + i) * x * x, 100 iterations: one gradient',
+    us(engine.seconds),
+    `hand-written ${us(hand.seconds)}`,
+    `${(engine.seconds / hand.seconds).toFixed(1)}x`,
+    '<= 20 µs (PyTorch 1,800 µs)',
+    engine.seconds <= 20e-6,
+  );
+}
+
+// 3. One forward and backward step of the iris-size MLP.
+{
+  const X = new Tensor([100, 4], random(400, 3));
+  const W1 = new Tensor([4, 12], random(48, 4));
+  const b1 = new Tensor([12], random(12, 5));
+  const W2 = new Tensor([12, 3], random(36, 6));
+  const b2 = new Tensor([3], random(3, 7));
+  const labels = Tensor.fromArray([100], Array.from({ length: 100 }, (_, i) => i % 3));
+  const mlp: Fn = (cx, [w1, c1, w2, c2]) => crossEntropy(cx, add(cx, matmul(cx, relu(cx, add(cx, matmul(cx, X, w1), c1)), w2), c2), labels);
+  const engine = measure(() => grad(new Context(), mlp, [W1, b1, W2, b2]));
+  const forward = measure(() => mlp(new Context(), [W1, b1, W2, b2]));
+  report(
+    'iris-size MLP (100x4, 4x12, 12x3, relu, cross-entropy): forward + backward',
+    us(engine.seconds),
+    `forward only ${us(forward.seconds)}`,
+    `${(engine.seconds / forward.seconds).toFixed(1)}x`,
+    '<= 40 µs (PyTorch 77-103 µs)',
+    engine.seconds <= 40e-6,
+  );
+}
+
+// 4. Matrix products against a naive triple loop.
+for (const n of [256, 512]) {
+  const A = new Tensor([n, n], random(n * n, 8));
+  const B = new Tensor([n, n], random(n * n, 9));
+  const C = new Float64Array(n * n);
+  const flops = 2 * n * n * n;
+  const naive = measure(() => {
+    const a = A.data;
+    const b = B.data;
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let k = 0; k < n; k++) s += a[i * n + k] * b[k * n + j];
+        C[i * n + j] = s;
+      }
+    }
+  }, 0.5, 3);
+  const engine = measure(() => matmul(new Context(), A, B), 0.5, 5);
+  const gflops = (t: Timing): number => flops / t.seconds / 1e9;
+  report(
+    `matmul ${n}x${n} float64`,
+    `${gflops(engine).toFixed(2)} GFLOP/s`,
+    `naive triple loop ${gflops(naive).toFixed(2)} GFLOP/s`,
+    `${(naive.seconds / engine.seconds).toFixed(1)}x faster`,
+    '>= 3 GFLOP/s',
+    gflops(engine) >= 3,
+  );
+}
+
+console.log('\n| benchmark | measured | baseline (same run) | ratio | goal | |');
+console.log('| --- | --- | --- | --- | --- | --- |');
+for (const r of rows) console.log(`| ${r.join(' | ')} |`);
