@@ -1,6 +1,24 @@
-/** Shared assertions for the engine's tests: element-wise closeness with a message naming the case. */
+/**
+ * Shared assertions for the engine's tests: element-wise closeness, both modes of
+ * differentiation against each other and against finite differences, and typed errors, each
+ * with a message naming the case.
+ */
 import type { Test } from 'tap';
-import { Tensor, concrete, formatShape, type Value } from '../src/engine/index.js';
+import {
+  Context,
+  EngineError,
+  Tensor,
+  concrete,
+  formatShape,
+  grad,
+  gradForward,
+  jvp,
+  vjp,
+  type EngineErrorCode,
+  type Fn,
+  type Shape,
+  type Value,
+} from '../src/engine/index.js';
 
 export interface Tolerance {
   rtol?: number;
@@ -40,4 +58,164 @@ export function assertClose(t: Test, got: unknown, expected: unknown, label: str
     }
   }
   t.pass(label);
+}
+
+const NON_FINITE: Readonly<Record<string, number>> = { NaN: NaN, Infinity: Infinity, '-Infinity': -Infinity };
+
+function numberFromJson(v: unknown): number {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string' && v in NON_FINITE) return NON_FINITE[v];
+  throw new Error(`not a number in JSON: ${JSON.stringify(v)}`);
+}
+
+function mapNested(v: unknown): unknown {
+  return Array.isArray(v) ? v.map(mapNested) : numberFromJson(v);
+}
+
+/**
+ * A tensor from a value in SPEC.md's JSON form: a number, a nested array, or
+ * `{shape, data}`, with non-finite numbers as the strings "NaN", "Infinity", "-Infinity".
+ */
+export function tensorFromJson(v: unknown): Tensor {
+  if (v !== null && typeof v === 'object' && !Array.isArray(v) && 'shape' in v && 'data' in v) {
+    const { shape, data } = v as { shape: number[]; data: unknown[] };
+    return Tensor.fromArray(shape, data.map(numberFromJson));
+  }
+  return Tensor.fromNested(mapNested(v));
+}
+
+/** mulberry32: a tiny seeded generator of numbers in [0, 1), so random checks repeat exactly. */
+export function seededRandom(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let z = s;
+    z = Math.imul(z ^ (z >>> 15), z | 1);
+    z ^= z + Math.imul(z ^ (z >>> 7), z | 61);
+    return ((z ^ (z >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A seed derived from a label (FNV-1a), so each case draws its own numbers whatever the order. */
+export function seedOf(label: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < label.length; i++) h = Math.imul(h ^ label.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+export function randomTensor(random: () => number, shape: Shape, lo = -1, hi = 1): Tensor {
+  const t = Tensor.zeros(shape);
+  for (let i = 0; i < t.size; i++) t.data[i] = lo + (hi - lo) * random();
+  return t;
+}
+
+/** Σ a_i b_i over two tensors of the same size. */
+export function inner(a: Value, b: Value): number {
+  const x = concrete(a).data;
+  const y = concrete(b).data;
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += x[i] * y[i];
+  return s;
+}
+
+/** (f(x + h u) - f(x - h u)) / 2h: the derivative of f along the directions u, by central differences. */
+export function centralDifference(f: Fn, primals: readonly Tensor[], directions: readonly Tensor[], h = 1e-5): Tensor {
+  const at = (sign: number): Tensor => {
+    const shifted = primals.map((p, i) => {
+      const data = Float64Array.from(p.data);
+      for (let k = 0; k < data.length; k++) data[k] += sign * h * directions[i].data[k];
+      return new Tensor(p.shape, data);
+    });
+    return concrete(f(new Context(), shifted));
+  };
+  const plus = at(1);
+  const minus = at(-1);
+  const out = Tensor.zeros(plus.shape);
+  for (let k = 0; k < out.size; k++) out.data[k] = (plus.data[k] - minus.data[k]) / (2 * h);
+  return out;
+}
+
+export interface DerivativeOptions extends Tolerance {
+  /** Check against central differences too; false where the inputs sit on a kink on purpose. */
+  finiteDifferences?: boolean;
+}
+
+/**
+ * Checks both modes of f at `primals`: the JVP along a random u and the VJP of a random v have
+ * the shapes of the output and of each input; <v, J u> = <Jᵀv, u>; and, with finite
+ * differences, J u and every element of Jᵀv agree with central differences.
+ */
+export function assertDerivatives(t: Test, label: string, f: Fn, primals: readonly Tensor[], options: DerivativeOptions = {}): void {
+  const random = seededRandom(seedOf(label));
+  const u = primals.map((p) => randomTensor(random, p.shape));
+  const forward = jvp(new Context(), f, primals, u);
+  const tangent = concrete(forward.tangent);
+  const v = randomTensor(random, forward.value.shape);
+  const cotangents = vjp(new Context(), f, primals).pullback(v).map(concrete);
+  const shapes = [
+    `tangent ${formatShape(tangent.shape)} for output ${formatShape(forward.value.shape)}`,
+    ...cotangents.map((c, i) => `gradient ${formatShape(c.shape)} for input ${formatShape(primals[i].shape)}`),
+  ];
+  const expectedShapes = [
+    `tangent ${formatShape(forward.value.shape)} for output ${formatShape(forward.value.shape)}`,
+    ...primals.map((p) => `gradient ${formatShape(p.shape)} for input ${formatShape(p.shape)}`),
+  ];
+  t.same(shapes, expectedShapes, `${label}: derivatives have the shapes of the output and inputs`);
+
+  const left = inner(v, tangent);
+  const right = cotangents.reduce((s, c, i) => s + inner(c, u[i]), 0);
+  const scale = Math.abs(left) + cotangents.reduce((s, c, i) => s + Math.abs(inner(c, u[i])), 0);
+  assertClose(t, left, right, `${label}: <v, J u> = <Jᵀv, u>`, { rtol: 1e-9, atol: 1e-12 * (1 + scale) });
+
+  if (options.finiteDifferences === false) return;
+  const tol = { rtol: options.rtol ?? 1e-6, atol: options.atol ?? 1e-6 };
+  assertClose(t, tangent, centralDifference(f, primals, u), `${label}: J u against central differences`, tol);
+  primals.forEach((p, i) => {
+    const numeric = Tensor.zeros(p.shape);
+    for (let k = 0; k < p.size; k++) {
+      const basis = primals.map((q, j) => (j === i ? oneHot(q.shape, k) : Tensor.zeros(q.shape)));
+      numeric.data[k] = inner(v, centralDifference(f, primals, basis));
+    }
+    assertClose(t, cotangents[i], numeric, `${label}: Jᵀv for input ${i} against central differences`, tol);
+  });
+}
+
+function oneHot(shape: Shape, k: number): Tensor {
+  const e = Tensor.zeros(shape);
+  e.data[k] = 1;
+  return e;
+}
+
+/** Checks a scalar function's gradient, by reverse and by forward mode, against known values. */
+export function assertGradients(t: Test, label: string, f: Fn, primals: readonly Tensor[], expected: readonly unknown[], tolerance: Tolerance = {}): void {
+  const reverse = grad(new Context(), f, primals).grads;
+  const forward = gradForward(new Context(), f, primals).grads;
+  expected.forEach((e, i) => {
+    assertClose(t, reverse[i], e, `${label}: gradient ${i} by reverse mode`, tolerance);
+    assertClose(t, forward[i], e, `${label}: gradient ${i} by forward mode`, tolerance);
+  });
+}
+
+export interface ExpectedError {
+  code: EngineErrorCode;
+  op: string;
+  /** Patterns the message must match: the op's name, the shapes, the offending value. */
+  message: readonly RegExp[];
+}
+
+/** Checks that `run` throws an EngineError with this code and op, whose message says what went wrong. */
+export function assertEngineError(t: Test, label: string, run: (cx: Context) => unknown, expected: ExpectedError): void {
+  let error: unknown = null;
+  try {
+    run(new Context());
+  } catch (e) {
+    error = e;
+  }
+  if (!(error instanceof EngineError)) {
+    t.fail(`${label}: expected an EngineError ${expected.code}, got ${error === null ? 'no error' : String(error)}`);
+    return;
+  }
+  t.equal(error.code, expected.code, `${label}: code (${error.message})`);
+  t.equal(error.op, expected.op, `${label}: op`);
+  for (const pattern of expected.message) t.match(error.message, pattern, `${label}: message matches ${pattern}`);
 }

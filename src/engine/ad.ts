@@ -157,23 +157,28 @@ export function hvp(cx: Context, f: Fn, primals: readonly Value[], v: readonly (
  * product per input element. Returns the value and gradient too.
  */
 export function hessian(cx: Context, f: Fn, primals: readonly Value[]): { value: Value; grads: Value[]; hessian: Value[][] } {
+  // Checked on the first run, before the inner `grad` would report it as its own.
+  const scalarF: Fn = (cx2, xs) => {
+    const out = f(cx2, xs);
+    requireScalar('hessian', out);
+    return out;
+  };
   let value: Value | null = null;
   let grads: Value[] = [];
   const columns: Value[][][] = primals.map(() => primals.map(() => []));
   primals.forEach((p, j) => {
     for (let k = 0; k < sizeOf(p.shape); k++) {
-      const r = hvp(cx, f, primals, primals.map((_, i) => (i === j ? basis(p.shape, k) : null)));
+      const r = hvp(cx, scalarF, primals, primals.map((_, i) => (i === j ? basis(p.shape, k) : null)));
       value = r.value;
       grads = r.grads;
       r.hvp.forEach((h, i) => columns[i][j].push(h));
     }
   });
   if (value === null) {
-    const g = grad(cx, f, primals);
+    const g = grad(cx, scalarF, primals);
     value = g.value;
     grads = g.grads;
   }
-  requireScalar('hessian', value);
   const hessian = primals.map((pi, i) =>
     primals.map((pj, j) => {
       const cols = columns[i][j];

@@ -122,3 +122,34 @@ value[i] = ${valueSource}; ${stores}
     },
   };
 }
+
+/**
+ * A primitive's VJP on plain numbers: `(g, a, b, c, y, partials)` writes the cotangent of each
+ * argument for the output cotangent g, given the arguments and the output y.
+ */
+export type ScalarVjp = (g: number, a: number, b: number, c: number, y: number, partials: Float64Array) => void;
+
+/**
+ * The VJP rule of an element-wise primitive compiled to a function of numbers, by running the
+ * rule itself once under the code-generating trace (null for other primitives). The tape uses
+ * it to walk scalar records back without allocating; it is the same rule, not a second copy.
+ */
+export function scalarVjpOf(prim: Primitive<unknown>): ScalarVjp | null {
+  const known = prim.compiled.scalarVjp;
+  if (known !== undefined) return known;
+  let compiled: ScalarVjp | null = null;
+  if (prim.scalarSource !== undefined && prim.arity !== undefined && prim.arity <= 3) {
+    const cx = new Context();
+    const trace = new CodegenTrace(cx);
+    const names = ['a', 'b', 'c'].slice(0, prim.arity);
+    try {
+      const cts = prim.vjp(cx, trace.symbol('g'), names.map((n) => trace.symbol(n)), trace.symbol('y'), undefined, names.map(() => true));
+      const stores = cts.map((ct, k) => `partials[${k}] = ${ct === null ? '0' : trace.expression(ct)};`).join('\n');
+      compiled = compileKernel<ScalarVjp>(['g', 'a', 'b', 'c', 'y', 'partials'], `${trace.lines.join('\n')}\n${stores}`);
+    } catch (e) {
+      if (!(e instanceof NotCompilable)) throw e;
+    }
+  }
+  prim.compiled.scalarVjp = compiled;
+  return compiled;
+}

@@ -11,6 +11,8 @@
  */
 import { EngineError } from './errors.js';
 import { Tensor, formatShape, sizeOf, type Shape } from './tensor.js';
+import type { ScalarVjp } from './compile.js';
+import { TensorStorage, type StoragePool } from './storage.js';
 
 export type Value = Tensor | Tracer;
 
@@ -43,11 +45,6 @@ export interface Limits {
 
 const DEADLINE_CHECK_EVERY = 64;
 
-/** Tensor storage sizes, in elements: see `Context.storage`. */
-const SMALL_TENSOR = 8;
-const LARGE_TENSOR = 1 << 16;
-const MIN_CHUNK = 1 << 12;
-const MAX_CHUNK = 1 << 18;
 
 const defaultClock = (): number => performance.now();
 
@@ -67,7 +64,10 @@ export class Context {
   private readonly maxElements: number;
   private readonly deadline: number;
 
-  constructor(limits: Limits = {}, clock: () => number = defaultClock) {
+  private readonly storage: TensorStorage;
+
+  constructor(limits: Limits = {}, clock: () => number = defaultClock, pool: StoragePool | null = null) {
+    this.storage = new TensorStorage(pool);
     this.limits = limits;
     this.clock = clock;
     this.maxOperations = limits.maxOperations ?? Infinity;
@@ -122,33 +122,21 @@ export class Context {
       throw new EngineError('LIMIT_EXCEEDED', `memory limit exceeded: ${op} would allocate ${formatShape(shape)}`, { op, limit: 'memory' });
     }
     this.charge(op, size);
-    return new Tensor(shape, this.storage(size));
+    return new Tensor(shape, this.storage.allocate(size));
   }
 
   /** Working memory for a kernel, charged to the budget. */
   scratch(op: string, size: number): Float64Array {
     this.charge(op, size);
-    return this.storage(size);
+    return this.storage.allocate(size);
   }
 
-  // Mid-sized tensors are carved out of shared, never-reused chunks: a view on an existing
-  // buffer costs a few tens of nanoseconds where a fresh buffer of a thousand elements costs
-  // a microsecond. Tiny arrays live on V8's heap anyway, and large ones get their own buffer.
-  // A chunk is freed by the garbage collector once no tensor views it.
-  private chunk: ArrayBuffer | null = null;
-  private chunkUsed = 0;
-  private chunkSize = 0;
-
-  private storage(size: number): Float64Array {
-    if (size <= SMALL_TENSOR || size > LARGE_TENSOR) return new Float64Array(size);
-    if (this.chunk === null || this.chunkUsed + size > this.chunkSize) {
-      this.chunkSize = Math.min(MAX_CHUNK, Math.max(this.chunkSize * 2, MIN_CHUNK, size));
-      this.chunk = new ArrayBuffer(this.chunkSize * 8);
-      this.chunkUsed = 0;
-    }
-    const view = new Float64Array(this.chunk, this.chunkUsed * 8, size);
-    this.chunkUsed += size;
-    return view;
+  /**
+   * Ends the evaluation: with a storage pool, its tensors' memory serves the next one, so no
+   * tensor it made may be used afterwards. Without a pool this does nothing.
+   */
+  release(): void {
+    this.storage.release();
   }
 }
 
@@ -159,6 +147,8 @@ export class Context {
  */
 export interface Primitive<P> {
   readonly name: string;
+  /** The number of tensor arguments, for primitives that take a fixed number. */
+  readonly arity?: number;
   /** The kernel, on concrete tensors. */
   impl(cx: Context, inputs: readonly Tensor[], params: P): Tensor;
   /** The output's tangent given the inputs' tangents (null: zero, and not all null). */
@@ -167,13 +157,16 @@ export interface Primitive<P> {
   vjp(cx: Context, cotangent: Value, primals: readonly Value[], out: Value, params: P, needs: readonly boolean[]): (Value | null)[];
   /** For element-wise scalar primitives: the JavaScript expression of one element, over argument expressions. */
   readonly scalarSource?: (args: readonly string[], params: P) => string;
+  /** Code the compiler derives from this primitive's rules, filled in on first use. */
+  readonly compiled: { scalarVjp?: ScalarVjp | null };
 }
 
 const registry = new Map<string, Primitive<unknown>>();
 
 /** Registers a primitive under its name; a second registration of a name throws. */
-export function definePrimitive<P>(prim: Primitive<P>): Primitive<P> {
-  if (registry.has(prim.name)) throw new Error(`primitive ${prim.name} is defined twice`);
+export function definePrimitive<P>(definition: Omit<Primitive<P>, 'compiled'>): Primitive<P> {
+  if (registry.has(definition.name)) throw new Error(`primitive ${definition.name} is defined twice`);
+  const prim: Primitive<P> = { ...definition, compiled: {} };
   registry.set(prim.name, prim as Primitive<unknown>);
   return prim;
 }

@@ -4,6 +4,8 @@
  * forward as the program runs. No tape is kept.
  */
 import { Tracer, bind, type Context, type Primitive, type Trace, type Value } from './core.js';
+import { EngineError } from './errors.js';
+import { formatShape, sameShape } from './tensor.js';
 
 export class JvpTracer extends Tracer {
   readonly trace: JvpTrace;
@@ -27,8 +29,13 @@ export class JvpTrace implements Trace {
     this.level = cx.nextLevel();
   }
 
-  /** Seeds an input: the value with its tangent. */
+  /** Seeds an input: the value with its tangent, which must have the value's shape. */
   input(primal: Value, tangent: Value | null): JvpTracer {
+    if (tangent !== null && !sameShape(tangent.shape, primal.shape)) {
+      throw new EngineError('SHAPE_MISMATCH', `jvp: tangent of shape ${formatShape(tangent.shape)} does not match its input's shape ${formatShape(primal.shape)}`, {
+        op: 'jvp',
+      });
+    }
     return new JvpTracer(this, primal, tangent);
   }
 

@@ -4,7 +4,7 @@
  * primitive gets a tight monomorphic loop over `Float64Array`s.
  */
 import { lgamma, polygamma } from './special.js';
-import { sameShape, sizeOf, stridesOf, type Shape } from './tensor.js';
+import { sizeOf, stridesOf, type Shape } from './tensor.js';
 
 /** Functions that scalar expressions may call as `lib.name(...)`, besides `Math`. */
 export const kernelLibrary = Object.freeze({ lgamma, polygamma });

@@ -8,7 +8,8 @@
  */
 import { Tracer, bind, type Context, type Primitive, type Trace, type Value } from './core.js';
 import { EngineError } from './errors.js';
-import { formatShape, sameShape } from './tensor.js';
+import { Tensor, formatShape, sameShape } from './tensor.js';
+import { scalarVjpOf, type ScalarVjp } from './compile.js';
 import { add } from './ops/elementwise.js';
 
 export class TapeTracer extends Tracer {
@@ -35,6 +36,17 @@ export interface TapeRecord {
 }
 
 const NO_INPUTS: readonly number[] = [];
+
+function isScalarTensor(v: Value): v is Tensor {
+  return v instanceof Tensor && v.shape.length === 0;
+}
+
+/** A record's compiled scalar VJP, when the record is element-wise on concrete scalars. */
+function scalarRuleFor(rec: TapeRecord): ScalarVjp | null {
+  if (rec.params !== undefined || !isScalarTensor(rec.out)) return null;
+  for (const p of rec.primals) if (!isScalarTensor(p)) return null;
+  return scalarVjpOf(rec.prim!);
+}
 
 export class Tape implements Trace {
   readonly level: number;
@@ -97,16 +109,41 @@ export class Tape implements Trace {
     }
     const cts = new Array<Value | null>(from + 1).fill(null);
     cts[from] = cotangent;
+    // Cotangents of scalar records, accumulated as plain numbers by compiled scalar rules: a
+    // long chain of scalar operations is walked back without allocating a tensor per step.
+    const scalars = new Float64Array(from + 1);
+    const hasScalar = new Uint8Array(from + 1);
+    const partials = new Float64Array(3);
     for (let i = from; i >= 0; i--) {
-      const g = cts[i];
-      if (g === null) continue;
       const rec = this.records[i];
-      if (rec.prim === null) continue;
-      if (!retainAll && i !== from) cts[i] = null;
+      let g = cts[i];
+      const scalar = hasScalar[i] === 1;
+      if (g === null && !scalar) continue;
+      if (rec.prim === null) {
+        if (scalar) cts[i] = g === null ? Tensor.scalar(scalars[i]) : add(this.cx, g, Tensor.scalar(scalars[i]));
+        continue;
+      }
+      const rule = g === null || isScalarTensor(g) ? scalarRuleFor(rec) : null;
+      if (rule !== null) {
+        this.cx.countOperation(rec.prim.name);
+        const gv = g === null ? scalars[i] : scalar ? scalars[i] + (g as Tensor).data[0] : (g as Tensor).data[0];
+        const p = rec.primals as readonly Tensor[];
+        rule(gv, p[0].data[0], p.length > 1 ? p[1].data[0] : 0, p.length > 2 ? p[2].data[0] : 0, (rec.out as Tensor).data[0], partials);
+        for (let k = 0; k < rec.inputs.length; k++) {
+          const j = rec.inputs[k];
+          if (j < 0) continue;
+          scalars[j] += partials[k];
+          hasScalar[j] = 1;
+        }
+        cts[i] = retainAll ? Tensor.scalar(gv) : null;
+        continue;
+      }
+      if (scalar) g = g === null ? Tensor.scalar(scalars[i]) : add(this.cx, g, Tensor.scalar(scalars[i]));
+      cts[i] = retainAll ? g : null;
       const inputs = rec.inputs;
       const needs = inputs.map((j) => j >= 0);
       if (!needs.includes(true)) continue;
-      const inCts = rec.prim.vjp(this.cx, g, rec.primals, rec.out, rec.params, needs);
+      const inCts = rec.prim.vjp(this.cx, g!, rec.primals, rec.out, rec.params, needs);
       for (let k = 0; k < inputs.length; k++) {
         const j = inputs[k];
         const c = inCts[k];

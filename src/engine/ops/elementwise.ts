@@ -33,6 +33,7 @@ export function defineUnary(def: UnaryDefinition): { prim: Primitive<undefined>;
   const derivative = def.derivative;
   const prim = definePrimitive<undefined>({
     name: def.name,
+    arity: 1,
     impl(cx, [a]) {
       if (a.shape.length === 0) return cx.scalar(def.name, scalar(a.data[0]));
       const out = cx.alloc(def.name, a.shape);
@@ -67,6 +68,7 @@ export function defineBinary(def: BinaryDefinition): { prim: Primitive<undefined
   const partials = def.partials;
   const prim = definePrimitive<undefined>({
     name: def.name,
+    arity: 2,
     impl(cx, [a, b]) {
       if (a.shape.length === 0 && b.shape.length === 0) return cx.scalar(def.name, scalar(a.data[0], b.data[0]));
       const shape = broadcastShapes(def.name, a.shape, b.shape);

@@ -88,6 +88,14 @@ interface ScatterParams {
 const selectAddPrim = definePrimitive<ScatterParams>({
   name: 'selectAdd',
   impl(cx, [g], { index, shape }) {
+    checkGrid('selectAdd', shape, index);
+    if (!sameShape(g.shape, gridShape(index))) {
+      throw new EngineError(
+        'SHAPE_MISMATCH',
+        `selectAdd: values of shape ${formatShape(g.shape)} do not fill the grid of shape ${formatShape(gridShape(index))}`,
+        { op: 'selectAdd' },
+      );
+    }
     const out = cx.alloc('selectAdd', shape);
     const src = g.data;
     const dst = out.data;
@@ -269,6 +277,9 @@ export function stack(cx: Context, xs: readonly Value[], axis = 0): Value {
     if (!sameShape(x.shape, shape)) {
       throw new EngineError('SHAPE_MISMATCH', `stack: shapes ${xs.map((t) => formatShape(t.shape)).join(', ')} differ`, { op: 'stack' });
     }
+  }
+  if (!Number.isInteger(axis) || axis < 0 || axis > shape.length) {
+    throw new EngineError('INVALID_ARGUMENT', `stack: axis ${axis + 1} is not one of 1..${shape.length + 1} for stacking tensors of shape ${formatShape(shape)}`, { op: 'stack' });
   }
   const lifted = [...shape];
   lifted.splice(axis, 0, 1);

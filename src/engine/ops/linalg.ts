@@ -3,12 +3,12 @@
  * `det`, `inv` and `solve` are primitives over LU factorisation with partial pivoting, whose
  * rules are the standard matrix-calculus identities written in engine operations.
  */
-import { bind, definePrimitive, type Context, type Value } from '../core.js';
+import { bind, concrete, definePrimitive, type Context, type Value } from '../core.js';
 import { EngineError } from '../errors.js';
 import { broadcastIndex } from '../kernels.js';
-import { Tensor, broadcastShapes, formatShape, sameShape, sizeOf, type Shape } from '../tensor.js';
+import { Tensor, broadcastShapes, formatShape, sameShape, type Shape } from '../tensor.js';
 import { add, lift, mul, neg, sub, type Operand } from './elementwise.js';
-import { range, takeAlong } from './indexing.js';
+import { range, select, stack, takeAlong } from './indexing.js';
 import { sum } from './reduce.js';
 import { reshape, sumTo, transpose, unsqueeze } from './shape.js';
 
@@ -33,10 +33,17 @@ function gemm(a: Operand2d, b: Operand2d, c: Float64Array, co: number, m: number
     const j0 = p * 4;
     const width = Math.min(4, n - j0);
     const base = p * k * 4;
-    for (let kk = 0; kk < k; kk++) {
-      const src = b.base + kk * b.rowStride + j0 * b.columnStride;
-      const dst = base + kk * 4;
-      for (let jj = 0; jj < 4; jj++) packed[dst + jj] = jj < width ? bd[src + jj * b.columnStride] : 0;
+    const cs = b.columnStride;
+    for (let kk = 0, dst = base; kk < k; kk++, dst += 4) {
+      const src = b.base + kk * b.rowStride + j0 * cs;
+      if (width === 4) {
+        packed[dst] = bd[src];
+        packed[dst + 1] = bd[src + cs];
+        packed[dst + 2] = bd[src + 2 * cs];
+        packed[dst + 3] = bd[src + 3 * cs];
+      } else {
+        for (let jj = 0; jj < 4; jj++) packed[dst + jj] = jj < width ? bd[src + jj * cs] : 0;
+      }
     }
   }
   const ad = a.data;
@@ -167,6 +174,16 @@ export function matmul(cx: Context, a: Operand, b: Operand): Value {
   }
   const xv = x.shape.length === 1;
   const yv = y.shape.length === 1;
+  // Checked here as well as in the kernel so that the message shows the vectors as given.
+  const k = x.shape[x.shape.length - 1];
+  const k2 = y.shape[yv ? 0 : y.shape.length - 2];
+  if (k !== k2) {
+    throw new EngineError(
+      'SHAPE_MISMATCH',
+      `matrix product: inner dimensions differ, ${formatShape(x.shape)} times ${formatShape(y.shape)} (${k} vs ${k2})`,
+      { op: 'matmul' },
+    );
+  }
   const result = product(cx, xv ? unsqueeze(cx, x, 0) : x, yv ? unsqueeze(cx, y, 1) : y, false, false);
   if (!xv && !yv) return result;
   const shape = [...result.shape];
@@ -227,10 +244,15 @@ export function trace(cx: Context, a: Operand): Value {
   return sum(cx, takeAlong(cx, x, 1, diagonal));
 }
 
-/** LU factorisation with partial pivoting of an n×n matrix, in place; null when singular. */
+/**
+ * LU factorisation with partial pivoting of an n×n matrix, in place; null when singular. A NaN
+ * in the matrix, or one that elimination makes of infinities, makes every entry NaN, so that
+ * det, inv and solve give NaN (as IEEE arithmetic and mathjs do) rather than 0 or an error.
+ */
 function luFactor(lu: Float64Array, n: number): { pivots: Int32Array; sign: number } | null {
   const pivots = new Int32Array(n);
   let sign = 1;
+  if (lu.some(Number.isNaN)) return nanFactor(lu, n);
   for (let col = 0; col < n; col++) {
     let p = col;
     let best = Math.abs(lu[col * n + col]);
@@ -242,7 +264,8 @@ function luFactor(lu: Float64Array, n: number): { pivots: Int32Array; sign: numb
       }
     }
     pivots[col] = p;
-    if (best === 0 || best !== best) return null;
+    if (best !== best) return nanFactor(lu, n);
+    if (best === 0) return null;
     if (p !== col) {
       sign = -sign;
       for (let j = 0; j < n; j++) {
@@ -259,6 +282,11 @@ function luFactor(lu: Float64Array, n: number): { pivots: Int32Array; sign: numb
     }
   }
   return { pivots, sign };
+}
+
+function nanFactor(lu: Float64Array, n: number): { pivots: Int32Array; sign: number } {
+  lu.fill(NaN);
+  return { pivots: range(0, n), sign: 1 };
 }
 
 /** Solves LU x = P b in place for each of the m columns of b (n×m, row-major). */
@@ -305,10 +333,31 @@ const detPrim = definePrimitive<undefined>({
     for (let i = 0; i < n; i++) d *= lu[i * n + i];
     return Tensor.scalar(d);
   },
-  // d det(A) = det(A) tr(A⁻¹ dA) (Jacobi's formula); the adjoint is g det(A) A⁻ᵀ.
-  jvp: (cx, [a], [t], out) => mul(cx, out, trace(cx, matmul(cx, inv(cx, a), t!))),
-  vjp: (cx, g, [a], out) => [mul(cx, mul(cx, g, out), transpose(cx, inv(cx, a)))],
+  // d det(A) = det(A) tr(A⁻¹ dA) (Jacobi's formula); the adjoint is g det(A) A⁻ᵀ. A singular A
+  // (det 0) has no inverse but the same derivative, adj(A)ᵀ: its cofactors.
+  jvp: (cx, [a], [t], out) =>
+    isZero(out) ? sum(cx, mul(cx, cofactors(cx, a), t!)) : mul(cx, out, trace(cx, matmul(cx, inv(cx, a), t!))),
+  vjp: (cx, g, [a], out) => [isZero(out) ? mul(cx, g, cofactors(cx, a)) : mul(cx, mul(cx, g, out), transpose(cx, inv(cx, a)))],
 });
+
+function isZero(v: Value): boolean {
+  return concrete(v).data[0] === 0;
+}
+
+/** adj(A)ᵀ: entry (i, j) is (-1)^(i+j) times the determinant of A without row i and column j. */
+function cofactors(cx: Context, a: Value): Value {
+  const n = a.shape[0];
+  if (n === 1) return Tensor.full([1, 1], 1);
+  const others = (k: number): Int32Array => range(0, n).filter((i) => i !== k);
+  const entries: Value[] = [];
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      const minor = det(cx, select(cx, a, [others(i), others(j)]));
+      entries.push((i + j) % 2 === 0 ? minor : neg(cx, minor));
+    }
+  }
+  return reshape(cx, stack(cx, entries), [n, n]);
+}
 
 export function det(cx: Context, a: Operand): Value {
   const x = lift(a);

@@ -145,6 +145,7 @@ export const { op: isfinite } = defineUnary({ name: 'isfinite', source: (x) => `
 
 const wherePrim = definePrimitive<undefined>({
   name: 'where',
+  arity: 3,
   impl(cx, [c, a, b]) {
     const shape = broadcastShapes('where', broadcastShapes('where', c.shape, a.shape), b.shape);
     const out = cx.alloc('where', shape);
@@ -183,6 +184,7 @@ export function clamp(cx: Context, x: Operand, lo: Operand, hi: Operand): Value 
 
 const stopGradientPrim = definePrimitive<undefined>({
   name: 'stop_gradient',
+  arity: 1,
   impl: (_cx, [x]) => x,
   jvp: () => null,
   vjp: () => [null],

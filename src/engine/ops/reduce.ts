@@ -159,7 +159,10 @@ export function argExtreme(x: Tensor, axis: number, which: 'max' | 'min'): Tenso
 
 function extreme(cx: Context, which: 'max' | 'min', x: Operand, axis?: number, keepdims = false): Value {
   const v = lift(x);
-  if (axis === undefined) return extreme(cx, which, reshape(cx, v, [sizeOf(v.shape)]), 0);
+  if (axis === undefined) {
+    const all = extreme(cx, which, reshape(cx, v, [sizeOf(v.shape)]), 0);
+    return keepdims ? reshape(cx, all, v.shape.map(() => 1)) : all;
+  }
   normaliseAxes(which, v.shape, [axis]);
   cx.countOperation(`arg${which}`);
   const picked = takeAlong(cx, v, axis, argExtreme(concrete(v), axis, which));
