@@ -12,7 +12,7 @@
 import { EngineError } from './errors.js';
 import { Tensor, formatShape, sizeOf, type Shape } from './tensor.js';
 import type { ScalarVjp } from './compile.js';
-import { TensorStorage, type StoragePool } from './storage.js';
+import { TensorStorage } from './storage.js';
 
 export type Value = Tensor | Tracer;
 
@@ -46,6 +46,9 @@ export interface Limits {
 const DEADLINE_CHECK_EVERY = 64;
 
 
+/** No tensor may exceed 1 GiB, whatever the budgets: past that, allocation itself would fail. */
+const MAX_TENSOR_ELEMENTS = 2 ** 27;
+
 const defaultClock = (): number => performance.now();
 
 /**
@@ -64,10 +67,9 @@ export class Context {
   private readonly maxElements: number;
   private readonly deadline: number;
 
-  private readonly storage: TensorStorage;
+  private readonly storage = new TensorStorage();
 
-  constructor(limits: Limits = {}, clock: () => number = defaultClock, pool: StoragePool | null = null) {
-    this.storage = new TensorStorage(pool);
+  constructor(limits: Limits = {}, clock: () => number = defaultClock) {
     this.limits = limits;
     this.clock = clock;
     this.maxOperations = limits.maxOperations ?? Infinity;
@@ -118,8 +120,12 @@ export class Context {
   /** A new zero-filled tensor for a kernel's output, charged to the budget. */
   alloc(op: string, shape: Shape): Tensor {
     const size = sizeOf(shape);
-    if (!Number.isSafeInteger(size)) {
-      throw new EngineError('LIMIT_EXCEEDED', `memory limit exceeded: ${op} would allocate ${formatShape(shape)}`, { op, limit: 'memory' });
+    if (!(size <= MAX_TENSOR_ELEMENTS)) {
+      throw new EngineError(
+        'LIMIT_EXCEEDED',
+        `memory limit exceeded: ${op} would allocate ${formatShape(shape)}, more than ${MAX_TENSOR_ELEMENTS} elements in one tensor`,
+        { op, limit: 'memory' },
+      );
     }
     this.charge(op, size);
     return new Tensor(shape, this.storage.allocate(size));
@@ -131,13 +137,6 @@ export class Context {
     return this.storage.allocate(size);
   }
 
-  /**
-   * Ends the evaluation: with a storage pool, its tensors' memory serves the next one, so no
-   * tensor it made may be used afterwards. Without a pool this does nothing.
-   */
-  release(): void {
-    this.storage.release();
-  }
 }
 
 /**

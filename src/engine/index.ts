@@ -3,7 +3,6 @@
  * same code runs in worker threads, in tests and in a browser.
  */
 export { Context, Tracer, bind, concrete, definePrimitive, primitives, type Limits, type Primitive, type Trace, type Value } from './core.js';
-export { StoragePool } from './storage.js';
 export { EngineError, type EngineErrorCode } from './errors.js';
 export { Tensor, broadcastShapes, formatShape, sameShape, sizeOf, type Shape } from './tensor.js';
 export { JvpTrace, JvpTracer } from './forward.js';

@@ -313,3 +313,17 @@ t.test('a deadline on a fake clock passes while the clock is before it and stops
   );
   t.end();
 });
+
+t.test('a tensor too large to allocate is refused with LIMIT_EXCEEDED even without a memory budget', (t) => {
+  const cx = new Context();
+  try {
+    expand(cx, Tensor.scalar(1), [100000, 100000]);
+    t.fail('expand to [100000, 100000] succeeded');
+  } catch (e) {
+    t.ok(e instanceof EngineError, 'an EngineError');
+    t.equal((e as EngineError).code, 'LIMIT_EXCEEDED');
+    t.equal((e as EngineError).limit, 'memory');
+    t.match((e as EngineError).message, /\[100000, 100000\]/);
+  }
+  t.end();
+});
