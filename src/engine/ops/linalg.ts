@@ -22,28 +22,21 @@ interface Operand2d {
 
 /**
  * C (m×n) = A (m×k) · B (k×n), where A and B may be read transposed through their strides (so
- * the VJP's products with transposes copy nothing). B is packed into panels of four columns and
- * C is computed in 4×4 register blocks: sixteen accumulators in locals and one pass over k per
- * block, which keeps the inner loop in registers and the panel in cache.
+ * the VJP's products with transposes copy nothing). C is computed in 4×4 register blocks:
+ * sixteen accumulators in locals and one pass over k per block, reading four columns of B
+ * directly; only a last partial panel of fewer than four columns is copied, zero-padded, into
+ * `edge` (k×4). Packing full panels too gained nothing even at 512×512 and cost small products
+ * more than their arithmetic.
  */
-function gemm(a: Operand2d, b: Operand2d, c: Float64Array, co: number, m: number, k: number, n: number, packed: Float64Array): void {
+function gemm(a: Operand2d, b: Operand2d, c: Float64Array, co: number, m: number, k: number, n: number, edge: Float64Array): void {
   const panels = Math.ceil(n / 4);
+  const full = Math.floor(n / 4);
   const bd = b.data;
-  for (let p = 0; p < panels; p++) {
-    const j0 = p * 4;
-    const width = Math.min(4, n - j0);
-    const base = p * k * 4;
-    const cs = b.columnStride;
-    for (let kk = 0, dst = base; kk < k; kk++, dst += 4) {
-      const src = b.base + kk * b.rowStride + j0 * cs;
-      if (width === 4) {
-        packed[dst] = bd[src];
-        packed[dst + 1] = bd[src + cs];
-        packed[dst + 2] = bd[src + 2 * cs];
-        packed[dst + 3] = bd[src + 3 * cs];
-      } else {
-        for (let jj = 0; jj < 4; jj++) packed[dst + jj] = jj < width ? bd[src + jj * cs] : 0;
-      }
+  if (full < panels) {
+    const j0 = full * 4;
+    const width = n - j0;
+    for (let kk = 0; kk < k; kk++) {
+      for (let jj = 0; jj < 4; jj++) edge[kk * 4 + jj] = jj < width ? bd[b.base + kk * b.rowStride + (j0 + jj) * b.columnStride] : 0;
     }
   }
   const ad = a.data;
@@ -56,11 +49,16 @@ function gemm(a: Operand2d, b: Operand2d, c: Float64Array, co: number, m: number
     const a2 = a1 + ar;
     const a3 = a2 + ar;
     for (let p = 0; p < panels; p++) {
+      // A full panel is read from B itself, the partial one from `edge`.
+      const direct = p < full;
+      const src = direct ? bd : edge;
+      const s = direct ? b.columnStride : 1;
+      const step = direct ? b.rowStride : 4;
+      let q = direct ? b.base + p * 4 * s : 0;
       let c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
       let c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
-      let q = p * k * 4;
-      for (let kk = 0, ka = 0; kk < k; kk++, q += 4, ka += ac) {
-        const b0 = packed[q], b1 = packed[q + 1], b2 = packed[q + 2], b3 = packed[q + 3];
+      for (let kk = 0, ka = 0; kk < k; kk++, q += step, ka += ac) {
+        const b0 = src[q], b1 = src[q + s], b2 = src[q + 2 * s], b3 = src[q + 3 * s];
         const x0 = ad[a0 + ka], x1 = ad[a1 + ka], x2 = ad[a2 + ka], x3 = ad[a3 + ka];
         c00 += x0 * b0; c01 += x0 * b1; c02 += x0 * b2; c03 += x0 * b3;
         c10 += x1 * b0; c11 += x1 * b1; c12 += x1 * b2; c13 += x1 * b3;
@@ -78,11 +76,15 @@ function gemm(a: Operand2d, b: Operand2d, c: Float64Array, co: number, m: number
   for (; i < m; i++) {
     const a0 = a.base + i * ar;
     for (let p = 0; p < panels; p++) {
+      const direct = p < full;
+      const src = direct ? bd : edge;
+      const s = direct ? b.columnStride : 1;
+      const step = direct ? b.rowStride : 4;
+      let q = direct ? b.base + p * 4 * s : 0;
       let c0 = 0, c1 = 0, c2 = 0, c3 = 0;
-      let q = p * k * 4;
-      for (let kk = 0, ka = 0; kk < k; kk++, q += 4, ka += ac) {
+      for (let kk = 0, ka = 0; kk < k; kk++, q += step, ka += ac) {
         const x = ad[a0 + ka];
-        c0 += x * packed[q]; c1 += x * packed[q + 1]; c2 += x * packed[q + 2]; c3 += x * packed[q + 3];
+        c0 += x * src[q]; c1 += x * src[q + s]; c2 += x * src[q + 2 * s]; c3 += x * src[q + 3 * s];
       }
       const j0 = p * 4;
       store(c, co + i * n + j0, Math.min(4, n - j0), c0, c1, c2, c3);
@@ -125,20 +127,20 @@ const matmulPrim = definePrimitive<MatmulParams>({
     const batchB = b.shape.slice(0, -2);
     const batch = broadcastShapes('matmul', batchA, batchB);
     const out = cx.alloc('matmul', [...batch, m, n]);
-    const packed = cx.scratch('matmul', Math.ceil(n / 4) * 4 * k);
+    const edge = cx.scratch('matmul', n % 4 === 0 ? 0 : 4 * k);
     // Row and column strides of each operand as stored (a.shape[-1] is its stored row length).
     const aCols = a.shape[a.shape.length - 1];
     const bCols = b.shape[b.shape.length - 1];
     const operand = (t: Tensor, base: number, transposed: boolean, cols: number): Operand2d =>
       transposed ? { data: t.data, base, rowStride: 1, columnStride: cols } : { data: t.data, base, rowStride: cols, columnStride: 1 };
     if (batch.length === 0) {
-      gemm(operand(a, 0, ta, aCols), operand(b, 0, tb, bCols), out.data, 0, m, k, n, packed);
+      gemm(operand(a, 0, ta, aCols), operand(b, 0, tb, bCols), out.data, 0, m, k, n, edge);
       return out;
     }
     const ia = broadcastIndex(batchA, batch);
     const ib = broadcastIndex(batchB, batch);
     for (let t = 0; t < ia.length; t++) {
-      gemm(operand(a, ia[t] * m * k, ta, aCols), operand(b, ib[t] * k * n, tb, bCols), out.data, t * m * n, m, k, n, packed);
+      gemm(operand(a, ia[t] * m * k, ta, aCols), operand(b, ib[t] * k * n, tb, bCols), out.data, t * m * n, m, k, n, edge);
     }
     return out;
   },
