@@ -46,11 +46,16 @@ function literal(v: number): string {
   return v < 0 ? `(${String(v)})` : String(v);
 }
 
+/** Longer straight-line code is left to the general engine (V8 compiles huge functions slowly). */
+const MAX_LINES = 20000;
+
 class CodegenTrace implements Trace {
   readonly level: number;
   readonly lines: string[] = [];
+  private readonly cx: Context;
 
   constructor(cx: Context) {
+    this.cx = cx;
     this.level = cx.nextLevel();
   }
 
@@ -67,6 +72,8 @@ class CodegenTrace implements Trace {
 
   process(prim: Primitive<unknown>, args: readonly Value[], params: unknown): Value {
     if (prim.scalarSource === undefined) throw new NotCompilable(`${prim.name} is not an element-wise primitive`);
+    this.cx.countOperation(prim.name);
+    if (this.lines.length >= MAX_LINES) throw new NotCompilable(`more than ${MAX_LINES} operations`);
     const source = prim.scalarSource(args.map((a) => this.expression(a)), params);
     const name = `t${this.lines.length}`;
     this.lines.push(`const ${name} = ${source};`);
@@ -88,10 +95,10 @@ type PointKernel = (inputs: readonly Float64Array[], n: number, value: Float64Ar
 
 /**
  * Compiles the value and gradient of a scalar function of `arity` scalar inputs into one loop
- * over points. Throws `NotCompilable` when `f` is not straight-line element-wise code.
+ * over points. Throws `NotCompilable` when `f` is not straight-line element-wise code. `cx`
+ * carries the budgets that tracing `f` runs under (the generated code itself is straight-line).
  */
-export function compileGradient(f: Fn, arity: number): CompiledGradient {
-  const cx = new Context();
+export function compileGradient(f: Fn, arity: number, cx: Context = new Context()): CompiledGradient {
   const trace = new CodegenTrace(cx);
   const inputs = Array.from({ length: arity }, (_, k) => trace.symbol(`x${k}`));
   const { value, pullback } = vjp(cx, f, inputs);

@@ -73,6 +73,10 @@ import {
   selectAdd,
   sigmoid,
   sign,
+  floor,
+  ceil,
+  round,
+  fix,
   sin,
   sinh,
   softmax,
@@ -191,6 +195,10 @@ const unaryRows: UnaryRow[] = [
   ['neg', neg, (x) => -x, [-1.5, 0.3, 2]],
   ['abs', abs, Math.abs, [-1.5, 0.3, 2]],
   ['sign', sign, Math.sign, [-1.5, 0.3, 2]],
+  ['floor', floor, Math.floor, [-1.5, 0.3, 2.7]],
+  ['ceil', ceil, Math.ceil, [-1.5, 0.3, 2.7]],
+  ['round', round, Math.round, [-2.6, -1.4, 0.3, 2.6]],
+  ['fix', fix, Math.trunc, [-1.7, 0.3, 2.7]],
   ['sqrt', sqrt, Math.sqrt, [0.25, 1, 2.5]],
   ['cbrt', cbrt, Math.cbrt, [-8, -0.5, 0.3, 27]],
   ['square', square, (x) => x * x, [-1.5, 0.3, 2]],
@@ -1003,5 +1011,10 @@ t.test('every exported op has a case in these tables', (t) => {
       t.ok(covered.has(name), `${module}.${name} has a case`);
     }
   }
+  t.end();
+});
+
+t.test('round takes halves away from zero, as mathjs does', (t) => {
+  assertClose(t, round(new Context(), Tensor.fromNested([-2.5, -0.5, 0.5, 2.5])), [-3, -1, 1, 3], 'round(±0.5, ±2.5)');
   t.end();
 });

@@ -141,6 +141,12 @@ export const { op: and } = defineBinary({ name: 'and', source: (x, y) => `(${x} 
 export const { op: or } = defineBinary({ name: 'or', source: (x, y) => `(${x} || ${y}) ? 1 : 0` });
 export const { op: xor } = defineBinary({ name: 'xor', source: (x, y) => `!${x} !== !${y} ? 1 : 0` });
 export const { op: not } = defineUnary({ name: 'not', source: (x) => `${x} ? 0 : 1` });
+// Rounding is piecewise constant: zero derivative wherever it has one.
+export const { op: floor } = defineUnary({ name: 'floor', source: (x) => `Math.floor(${x})` });
+export const { op: ceil } = defineUnary({ name: 'ceil', source: (x) => `Math.ceil(${x})` });
+/** Rounds half away from zero, as mathjs does. */
+export const { op: round } = defineUnary({ name: 'round', source: (x) => `Math.sign(${x}) * Math.round(Math.abs(${x}))` });
+export const { op: fix } = defineUnary({ name: 'fix', source: (x) => `Math.trunc(${x})` });
 export const { op: isfinite } = defineUnary({ name: 'isfinite', source: (x) => `Number.isFinite(${x}) ? 1 : 0` });
 
 const wherePrim = definePrimitive<undefined>({

@@ -1,0 +1,278 @@
+/**
+ * `compute(endpoint, body)`: exactly the JSON that `POST /v1/<endpoint>` returns for that body,
+ * or a rejected `Problem`. The server's workers call it; tests and a browser widget may too.
+ * Isomorphic: no Node.js API.
+ */
+import {
+  Context,
+  NotCompilable,
+  Tensor,
+  compileGradient,
+  gradForward,
+  grad as gradient,
+  hessian as engineHessian,
+  jacobian as engineJacobian,
+  jvp as engineJvp,
+  sameShape,
+  formatShape,
+  type CompiledGradient,
+  type Fn,
+  type Value,
+} from '../engine/index.js';
+import { type LangValue } from '../lang/catalogue.js';
+import { ProgramError } from '../lang/errors.js';
+import { graphProgram } from '../lang/graph.js';
+import { run, type CallObserver, type RunLimits } from '../lang/interpret.js';
+import type { Program } from '../lang/ir.js';
+import { parseProgram } from '../lang/parse.js';
+import { Problem, toProblem } from './problem.js';
+import { optionOf, parseRequest, tensorField, tensorsField, type ParsedRequest, type RequestLimits } from './request.js';
+import { traceEndpoint } from './trace.js';
+import { encodeValue } from './values.js';
+
+export interface ComputeLimits extends RequestLimits, RunLimits {
+  /** Primitive operations per evaluation. */
+  maxOperations?: number;
+  /** Tensor elements allocated per evaluation. */
+  maxElements?: number;
+  /** Wall-clock time per request unless `options.timeoutMs` asks for less, in milliseconds. */
+  timeoutMs?: number;
+  /** The deepest bracket nesting of a program. */
+  maxNesting?: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<Required<ComputeLimits>> = Object.freeze({
+  maxProgramLength: 100_000,
+  maxTensorElements: 1_000_000,
+  maxGraphNodes: 10_000,
+  maxOperations: 10_000_000,
+  maxElements: 50_000_000,
+  timeoutMs: 10_000,
+  maxIterations: 1_000_000,
+  maxDepth: 256,
+  maxNesting: 256,
+});
+
+/** Parsed programs and compiled gradients, by program text: the same program comes again and again. */
+export class ProgramCache {
+  private readonly programs = new Map<string, Program>();
+  private readonly compiled = new Map<string, CompiledGradient | null>();
+
+  constructor(readonly capacity = 512) {}
+
+  program(key: string, make: () => Program): Program {
+    return remember(this.programs, key, make, this.capacity);
+  }
+
+  gradient(key: string, make: () => CompiledGradient | null): CompiledGradient | null {
+    return remember(this.compiled, key, make, this.capacity);
+  }
+}
+
+/** A small LRU: a Map keeps insertion order, so re-inserting on a hit keeps the recent last. */
+function remember<T>(map: Map<string, T>, key: string, make: () => T, capacity: number): T {
+  if (map.has(key)) {
+    const v = map.get(key)!;
+    map.delete(key);
+    map.set(key, v);
+    return v;
+  }
+  const v = make();
+  map.set(key, v);
+  if (map.size > capacity) map.delete(map.keys().next().value!);
+  return v;
+}
+
+export interface ComputeOptions {
+  limits?: ComputeLimits;
+  cache?: ProgramCache;
+  /** Milliseconds, for deadlines (performance.now by default). */
+  clock?: () => number;
+}
+
+/** Everything an endpoint needs: the request, the program, and how to evaluate it. */
+export interface Evaluation {
+  readonly request: ParsedRequest;
+  readonly program: Program;
+  readonly limits: Readonly<Required<ComputeLimits>>;
+  readonly cache: ProgramCache;
+  readonly cacheKey: string;
+  /** A fresh context with this request's budgets. */
+  context(): Context;
+  /** The program as a function of the `wrt` inputs (the other inputs held fixed). */
+  readonly fn: Fn;
+  /** The `wrt` inputs' values, in order. */
+  readonly primals: Tensor[];
+  /** Runs the program on the given inputs and returns its output. */
+  output(cx: Context, inputs: ReadonlyMap<string, LangValue>, onCall?: CallObserver): Value;
+}
+
+const defaultCache = new ProgramCache();
+
+function prepare(endpointFields: readonly string[], body: unknown, options: ComputeOptions): Evaluation {
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const cache = options.cache ?? defaultCache;
+  const clock = options.clock ?? (() => performance.now());
+  const request = parseRequest(body, endpointFields, limits);
+  const cacheKey = request.program !== null ? `p:${request.program}` : `g:${JSON.stringify(request.body.graph)}`;
+  const program = cache.program(`${cacheKey}\u0000${limits.maxNesting}`, () =>
+    request.program !== null ? parseProgram(request.program, { maxNesting: limits.maxNesting }) : graphProgram(request.graph!),
+  );
+  const timeout = Math.min(limits.timeoutMs, request.timeoutMs ?? Infinity);
+  const start = clock();
+  const context = (): Context =>
+    new Context({ maxOperations: limits.maxOperations, maxElements: limits.maxElements, deadline: start + timeout }, clock);
+  const runLimits: RunLimits = { maxIterations: limits.maxIterations, maxDepth: limits.maxDepth };
+  const output: Evaluation['output'] = (cx, inputs, onCall) => {
+    const result = run(cx, program, inputs, { limits: runLimits, onCall });
+    const value = request.output !== null ? result.variables.get(request.output) : result.last;
+    if (request.output !== null && value === undefined) {
+      throw new Problem('INVALID_ARGUMENT', `"output" names "${request.output}", which the program never assigns`, { path: '/output' });
+    }
+    if (value === null || value === undefined) throw new Problem('INVALID_ARGUMENT', 'the program computes no value: its last statement defines a function', { path: '' });
+    if (typeof value === 'string') throw new Problem('INVALID_ARGUMENT', 'the program\'s result is a string, not a number or a tensor', { path: '' });
+    return value;
+  };
+  const fixed = new Map<string, LangValue>([...request.at].filter(([name]) => !request.wrt.includes(name)));
+  const fn: Fn = (cx, xs) => {
+    const inputs = new Map(fixed);
+    request.wrt.forEach((name, i) => inputs.set(name, xs[i]));
+    return output(cx, inputs);
+  };
+  return { request, program, limits, cache, cacheKey, context, fn, primals: request.wrt.map((name) => request.at.get(name)!), output };
+}
+
+const encodeMap = (names: readonly string[], values: readonly Value[], layout: ParsedRequest['layout']): Record<string, unknown> =>
+  Object.fromEntries(names.map((name, i) => [name, encodeValue(values[i], layout)]));
+
+function evalEndpoint(ev: Evaluation): unknown {
+  const value = ev.output(ev.context(), ev.request.at);
+  return { value: encodeValue(value, ev.request.layout) };
+}
+
+/**
+ * A scalar program of scalar inputs with no data-dependent control flow is compiled once into
+ * straight-line JavaScript (see engine/compile.ts) and its gradient then costs a few
+ * evaluations. Anything else, or anything that fails while compiling, takes the general path,
+ * which also reports any error the program has.
+ */
+function compiledGradient(ev: Evaluation): { value: number; grads: number[] } | null {
+  const { request } = ev;
+  const names = [...request.at.keys()];
+  if (names.length === 0 || names.some((n) => request.at.get(n)!.shape.length !== 0)) return null;
+  const key = `${ev.cacheKey}\u0000${names.join(',')}\u0000${request.output ?? ''}`;
+  const compiled = ev.cache.gradient(key, () => {
+    try {
+      return compileGradient((cx, xs) => ev.output(cx, new Map(names.map((n, i) => [n, xs[i]]))), names.length, ev.context());
+    } catch (e) {
+      if (e instanceof NotCompilable || e instanceof ProgramError || e instanceof Problem) return null;
+      throw e;
+    }
+  });
+  if (compiled === null) return null;
+  const { value, grads } = compiled.run(names.map((n) => Float64Array.of(request.at.get(n)!.data[0])), 1);
+  return { value: value[0], grads: request.wrt.map((w) => grads[names.indexOf(w)][0]) };
+}
+
+function gradEndpoint(ev: Evaluation): unknown {
+  const { request } = ev;
+  const mode = optionOf(request, 'mode', ['reverse', 'forward'] as const, 'reverse');
+  const cotangent = tensorField(request, 'cotangent', ev.limits);
+  if (mode === 'reverse' && cotangent === null) {
+    const fast = compiledGradient(ev);
+    if (fast !== null) {
+      return {
+        value: encodeValue(Tensor.scalar(fast.value), request.layout),
+        grad: encodeMap(request.wrt, fast.grads.map((g) => Tensor.scalar(g)), request.layout),
+      };
+    }
+  }
+  const cx = ev.context();
+  let result;
+  try {
+    result = (mode === 'forward' ? gradForward : gradient)(cx, ev.fn, ev.primals, cotangent ?? undefined);
+  } catch (e) {
+    throw explainNotScalar(e);
+  }
+  return { value: encodeValue(result.value, request.layout), grad: encodeMap(request.wrt, result.grads, request.layout) };
+}
+
+/** A non-scalar output without a cotangent: say what to send. */
+function explainNotScalar(e: unknown): unknown {
+  const p = toProblem(e);
+  if (p.code !== 'NOT_SCALAR') return e;
+  return new Problem('NOT_SCALAR', `${p.body.detail.replace(/; pass a cotangent.*$/, '')}; send "cotangent", a tensor shaped like the output, for a vector-Jacobian product`, {
+    path: '/cotangent',
+  });
+}
+
+function jvpEndpoint(ev: Evaluation): unknown {
+  const { request } = ev;
+  const given = tensorsField(request, 'tangents', ev.limits);
+  const tangents = request.wrt.map((name) => {
+    const t = given.get(name) ?? null;
+    const x = request.at.get(name)!;
+    if (t !== null && !sameShape(t.shape, x.shape)) {
+      throw new Problem('SHAPE_MISMATCH', `the tangent of "${name}" has shape ${formatShape(t.shape)}, but "${name}" has shape ${formatShape(x.shape)}`, {
+        path: `/tangents/${name}`,
+      });
+    }
+    return t;
+  });
+  const { value, tangent } = engineJvp(ev.context(), ev.fn, ev.primals, tangents);
+  return { value: encodeValue(value, request.layout), tangent: encodeValue(tangent, request.layout) };
+}
+
+function jacobianEndpoint(ev: Evaluation): unknown {
+  const { request } = ev;
+  const mode = optionOf(request, 'mode', ['reverse', 'forward'] as const, 'reverse');
+  const { value, jacobians } = engineJacobian(ev.context(), ev.fn, ev.primals, mode);
+  return { value: encodeValue(value, request.layout), jacobian: encodeMap(request.wrt, jacobians, request.layout) };
+}
+
+function hessianEndpoint(ev: Evaluation): unknown {
+  const { request } = ev;
+  const { value, grads, hessian } = engineHessian(ev.context(), ev.fn, ev.primals);
+  return {
+    value: encodeValue(value, request.layout),
+    grad: encodeMap(request.wrt, grads, request.layout),
+    hessian: Object.fromEntries(request.wrt.map((name, i) => [name, encodeMap(request.wrt, hessian[i], request.layout)])),
+  };
+}
+
+interface Endpoint {
+  /** The request fields the endpoint takes beyond the common ones. */
+  readonly fields: readonly string[];
+  readonly handle: (ev: Evaluation) => unknown;
+}
+
+const endpoints: Readonly<Record<string, Endpoint>> = {
+  eval: { fields: [], handle: evalEndpoint },
+  grad: { fields: ['cotangent'], handle: gradEndpoint },
+  jvp: { fields: ['tangents'], handle: jvpEndpoint },
+  jacobian: { fields: [], handle: jacobianEndpoint },
+  hessian: { fields: [], handle: hessianEndpoint },
+  trace: { fields: ['tangents', 'cotangent'], handle: traceEndpoint },
+};
+
+/** The endpoints `compute` serves. */
+export const computeEndpoints: readonly string[] = Object.keys(endpoints);
+
+/**
+ * Computes what `POST /v1/<endpoint>` returns for `body`; rejects with a `Problem` (its
+ * `status`, `code`, `detail`, and `line`/`column` or `path`) exactly as the server would answer.
+ */
+export async function compute(endpoint: string, body: unknown, options: ComputeOptions = {}): Promise<unknown> {
+  return computeSync(endpoint, body, options);
+}
+
+/** `compute` without the promise, for callers already off the event loop (workers, benchmarks). */
+export function computeSync(endpoint: string, body: unknown, options: ComputeOptions = {}): unknown {
+  const handler = Object.hasOwn(endpoints, endpoint) ? endpoints[endpoint] : undefined;
+  if (handler === undefined) throw new Problem('NOT_FOUND', `there is no endpoint "${endpoint}"; the endpoints are ${computeEndpoints.join(', ')}`);
+  try {
+    return handler.handle(prepare(handler.fields, body, options));
+  } catch (e) {
+    throw toProblem(e);
+  }
+}

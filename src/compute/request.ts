@@ -1,0 +1,164 @@
+/**
+ * The common part of every compute request (SPEC.md section 3), validated: exactly one of
+ * `program` or `graph`, the inputs `at`, `wrt`, `output` and `options`. Errors are
+ * INVALID_REQUEST (400) with the JSON pointer of the offending field, or TOO_LARGE (413).
+ */
+import type { Tensor } from '../engine/index.js';
+import type { Graph, GraphNode } from '../lang/graph.js';
+import { Problem } from './problem.js';
+import { decodeValue, type Layout } from './values.js';
+
+export interface RequestLimits {
+  /** The longest program text, in characters. */
+  maxProgramLength?: number;
+  /** The most elements of any one tensor in the request. */
+  maxTensorElements?: number;
+  /** The most nodes of an expression graph. */
+  maxGraphNodes?: number;
+}
+
+export interface ParsedRequest {
+  readonly program: string | null;
+  readonly graph: Graph | null;
+  /** The inputs, in the order of `at`. */
+  readonly at: ReadonlyMap<string, Tensor>;
+  readonly wrt: readonly string[];
+  readonly output: string | null;
+  readonly layout: Layout;
+  readonly timeoutMs: number | null;
+  readonly options: Readonly<Record<string, unknown>>;
+  readonly body: Readonly<Record<string, unknown>>;
+}
+
+const COMMON_FIELDS = ['program', 'graph', 'at', 'wrt', 'output', 'seed', 'options'];
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+const NAME = /^[A-Za-z_][A-Za-z_0-9]*$/;
+
+function parseGraph(json: unknown, limits: RequestLimits): Graph {
+  if (!isObject(json)) throw new Problem('INVALID_REQUEST', '"graph" must be an object with "nodes" and "output"', { path: '/graph' });
+  const { nodes, output } = json;
+  if (!Array.isArray(nodes)) throw new Problem('INVALID_REQUEST', '"graph.nodes" must be a list of nodes', { path: '/graph/nodes' });
+  if (typeof output !== 'string') throw new Problem('INVALID_REQUEST', '"graph.output" must be the id of a node or an input', { path: '/graph/output' });
+  const max = limits.maxGraphNodes ?? Infinity;
+  if (nodes.length > max) throw new Problem('TOO_LARGE', `the graph has ${nodes.length} nodes, over the limit of ${max}`, { path: '/graph/nodes' });
+  const parsed = nodes.map((node, i): GraphNode => {
+    const path = `/graph/nodes/${i}`;
+    if (!isObject(node)) throw new Problem('INVALID_REQUEST', 'a node must be an object {"id", "op", "args"} or {"id", "op": "const", "value"}', { path });
+    const { id, op, args, value } = node;
+    if (typeof id !== 'string' || !NAME.test(id)) throw new Problem('INVALID_REQUEST', 'a node id must be a name (letters, digits, _)', { path: `${path}/id` });
+    if (typeof op !== 'string') throw new Problem('INVALID_REQUEST', 'a node needs "op", a function name or "const"', { path: `${path}/op` });
+    if (op === 'const') {
+      if (value === undefined) throw new Problem('INVALID_REQUEST', 'a const node needs "value"', { path: `${path}/value` });
+      const decoded = typeof value === 'string' && !['NaN', 'Infinity', '-Infinity'].includes(value) ? value : decodeValue(value, `${path}/value`, { maxElements: limits.maxTensorElements });
+      return { id, op, value: decoded };
+    }
+    if (args !== undefined && (!Array.isArray(args) || !args.every((a) => typeof a === 'string' && NAME.test(a)))) {
+      throw new Problem('INVALID_REQUEST', '"args" must be a list of node ids or input names', { path: `${path}/args` });
+    }
+    return { id, op, args: (args as string[] | undefined) ?? [] };
+  });
+  return { nodes: parsed, output };
+}
+
+/** Validates a request body; `extra` lists the endpoint's own fields. */
+export function parseRequest(body: unknown, extra: readonly string[], limits: RequestLimits = {}): ParsedRequest {
+  if (!isObject(body)) throw new Problem('INVALID_REQUEST', 'the request body must be a JSON object', { path: '' });
+  for (const key of Object.keys(body)) {
+    if (!COMMON_FIELDS.includes(key) && !extra.includes(key)) {
+      throw new Problem('INVALID_REQUEST', `unknown field "${key}"; this endpoint takes ${[...COMMON_FIELDS, ...extra].join(', ')}`, { path: `/${key}` });
+    }
+  }
+  const hasProgram = body.program !== undefined;
+  const hasGraph = body.graph !== undefined;
+  if (hasProgram === hasGraph) throw new Problem('INVALID_REQUEST', 'send exactly one of "program" or "graph"', { path: '' });
+  let program: string | null = null;
+  if (hasProgram) {
+    if (typeof body.program !== 'string') throw new Problem('INVALID_REQUEST', '"program" must be a string', { path: '/program' });
+    const max = limits.maxProgramLength ?? Infinity;
+    if (body.program.length > max) throw new Problem('TOO_LARGE', `the program has ${body.program.length} characters, over the limit of ${max}`, { path: '/program' });
+    program = body.program;
+  }
+  const graph = hasGraph ? parseGraph(body.graph, limits) : null;
+
+  const atJson = body.at ?? {};
+  if (!isObject(atJson)) throw new Problem('INVALID_REQUEST', '"at" must be an object of input values, {"x": 0.5}', { path: '/at' });
+  const at = new Map<string, Tensor>();
+  for (const [name, value] of Object.entries(atJson)) {
+    if (!NAME.test(name)) throw new Problem('INVALID_REQUEST', `"${name}" is not a valid input name`, { path: `/at/${name}` });
+    at.set(name, decodeValue(value, `/at/${name}`, { maxElements: limits.maxTensorElements }));
+  }
+
+  let wrt: string[];
+  if (body.wrt === undefined) wrt = [...at.keys()];
+  else {
+    if (!Array.isArray(body.wrt) || !body.wrt.every((w) => typeof w === 'string')) {
+      throw new Problem('INVALID_REQUEST', '"wrt" must be a list of input names', { path: '/wrt' });
+    }
+    wrt = body.wrt as string[];
+    wrt.forEach((name, i) => {
+      if (!at.has(name)) {
+        const inputs = [...at.keys()];
+        throw new Problem(
+          'INVALID_ARGUMENT',
+          `"wrt" names "${name}", which is not an input: ${inputs.length === 0 ? '"at" gives no inputs' : `the inputs in "at" are ${inputs.join(', ')}`}`,
+          { path: `/wrt/${i}` },
+        );
+      }
+    });
+    if (new Set(wrt).size !== wrt.length) throw new Problem('INVALID_REQUEST', '"wrt" names an input twice', { path: '/wrt' });
+  }
+
+  let output: string | null = null;
+  if (body.output !== undefined) {
+    if (typeof body.output !== 'string' || !NAME.test(body.output)) throw new Problem('INVALID_REQUEST', '"output" must be a variable name', { path: '/output' });
+    if (hasGraph) throw new Problem('INVALID_REQUEST', '"output" is for programs; a graph names its output in "graph.output"', { path: '/output' });
+    output = body.output;
+  }
+  if (body.seed !== undefined && !Number.isSafeInteger(body.seed)) throw new Problem('INVALID_REQUEST', '"seed" must be an integer', { path: '/seed' });
+
+  const options = body.options ?? {};
+  if (!isObject(options)) throw new Problem('INVALID_REQUEST', '"options" must be an object', { path: '/options' });
+  const layout = options.layout ?? 'nested';
+  if (layout !== 'nested' && layout !== 'flat') throw new Problem('INVALID_REQUEST', '"options.layout" must be "nested" or "flat"', { path: '/options/layout' });
+  let timeoutMs: number | null = null;
+  if (options.timeoutMs !== undefined) {
+    if (typeof options.timeoutMs !== 'number' || !(options.timeoutMs > 0)) {
+      throw new Problem('INVALID_REQUEST', '"options.timeoutMs" must be a positive number of milliseconds', { path: '/options/timeoutMs' });
+    }
+    timeoutMs = options.timeoutMs;
+  }
+  return { program, graph, at, wrt, output, layout, timeoutMs, options, body };
+}
+
+/** A string option with a fixed set of values and a default. */
+export function optionOf<T extends string>(request: ParsedRequest, name: string, allowed: readonly T[], fallback: T): T {
+  const v = request.options[name];
+  if (v === undefined) return fallback;
+  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
+    throw new Problem('INVALID_REQUEST', `"options.${name}" must be one of ${allowed.map((a) => `"${a}"`).join(', ')}`, { path: `/options/${name}` });
+  }
+  return v as T;
+}
+
+/** A tensor field of the body (`cotangent`), or null when absent. */
+export function tensorField(request: ParsedRequest, name: string, limits: RequestLimits): Tensor | null {
+  const v = request.body[name];
+  return v === undefined ? null : decodeValue(v, `/${name}`, { maxElements: limits.maxTensorElements });
+}
+
+/** A {name: tensor} field of the body (`tangents`), checked against the inputs. */
+export function tensorsField(request: ParsedRequest, name: string, limits: RequestLimits): Map<string, Tensor> {
+  const v = request.body[name];
+  const out = new Map<string, Tensor>();
+  if (v === undefined) return out;
+  if (!isObject(v)) throw new Problem('INVALID_REQUEST', `"${name}" must be an object {input name: value}`, { path: `/${name}` });
+  for (const [key, value] of Object.entries(v)) {
+    if (!request.at.has(key)) throw new Problem('INVALID_ARGUMENT', `"${name}" gives "${key}", which is not an input in "at"`, { path: `/${name}/${key}` });
+    out.set(key, decodeValue(value, `/${name}/${key}`, { maxElements: limits.maxTensorElements }));
+  }
+  return out;
+}

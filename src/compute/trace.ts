@@ -1,0 +1,107 @@
+/**
+ * `trace`: the Wengert list of an evaluation, as the course teaches it. Every function the
+ * program calls whose result depends on the inputs is a step, with its operation, its
+ * arguments, its value, its forward tangent and its reverse adjoint; everything else is a
+ * constant. The same steps, as an expression graph, evaluate to the same results.
+ *
+ * One run computes all three: the inputs carry forward-mode tangents (outer) and are recorded
+ * on a tape (inner), whose backward pass then gives every step's adjoint.
+ */
+import { JvpTrace, JvpTracer, Tape, TapeTracer, Tensor, concrete, formatShape, sameShape, sizeOf, type Value } from '../engine/index.js';
+import type { LangValue } from '../lang/catalogue.js';
+import type { Evaluation } from './compute.js';
+import { Problem } from './problem.js';
+import { optionOf, tensorField, tensorsField } from './request.js';
+import { encodeValue } from './values.js';
+
+/** An argument of a step: an input's name, an earlier step's id, or a constant. */
+type Ref = string | { const: unknown };
+
+interface Step {
+  readonly id: string;
+  readonly op: string;
+  readonly args: readonly Ref[];
+  readonly out: TapeTracer;
+}
+
+export function traceEndpoint(ev: Evaluation): unknown {
+  const { request } = ev;
+  const format = optionOf(request, 'format', ['table', 'graph'] as const, 'table');
+  const layout = request.layout;
+  const cx = ev.context();
+
+  // Tangents: as given, else a unit tangent along the first input (d/dx of every step).
+  const given = tensorsField(request, 'tangents', ev.limits);
+  const tangents = request.wrt.map((name, i) => {
+    const x = request.at.get(name)!;
+    const t = given.get(name) ?? (given.size === 0 && i === 0 ? Tensor.full(x.shape, 1) : null);
+    if (t !== null && !sameShape(t.shape, x.shape)) {
+      throw new Problem('SHAPE_MISMATCH', `the tangent of "${name}" has shape ${formatShape(t.shape)}, but "${name}" has shape ${formatShape(x.shape)}`, {
+        path: `/tangents/${name}`,
+      });
+    }
+    return t;
+  });
+  const forward = new JvpTrace(cx);
+  const tape = new Tape(cx);
+  const names = new Map<Value, string>();
+  const inputs = new Map<string, LangValue>(request.at);
+  request.wrt.forEach((name, i) => {
+    const leaf = tape.leaf(forward.input(request.at.get(name)!, tangents[i]));
+    inputs.set(name, leaf);
+    names.set(leaf, name);
+  });
+
+  const steps: Step[] = [];
+  const ref = (v: LangValue): Ref => (typeof v === 'string' ? { const: v } : (names.get(v) ?? { const: encodeValue(v, layout) }));
+  const output = ev.output(cx, inputs, (op, args, out) => {
+    if (!(out instanceof TapeTracer) || out.trace !== tape || names.has(out)) return;
+    const id = `v${steps.length + 1}`;
+    steps.push({ id, op, args: args.map(ref), out });
+    names.set(out, id);
+  });
+
+  // Adjoints: the backward pass from the output, keeping every record's cotangent.
+  const index = tape.indexOf(output);
+  const cotangent = tensorField(request, 'cotangent', ev.limits);
+  if (cotangent === null && sizeOf(output.shape) !== 1) {
+    throw new Problem('NOT_SCALAR', `the output has shape ${formatShape(output.shape)}; send "cotangent", a tensor shaped like it, to trace adjoints`, {
+      path: '/cotangent',
+    });
+  }
+  if (cotangent !== null && !sameShape(cotangent.shape, output.shape)) {
+    throw new Problem('SHAPE_MISMATCH', `the cotangent has shape ${formatShape(cotangent.shape)}, but the output has shape ${formatShape(output.shape)}`, {
+      path: '/cotangent',
+    });
+  }
+  const adjoints = index < 0 ? [] : tape.backward(index, cotangent ?? Tensor.full(output.shape, 1), true);
+  const adjointOf = (v: TapeTracer): Value => adjoints[v.index] ?? Tensor.zeros(v.shape);
+  const tangentOf = (v: Value): Value => {
+    const inner = v instanceof TapeTracer ? v.primal : v;
+    return inner instanceof JvpTracer && inner.trace === forward ? (inner.tangent ?? Tensor.zeros(v.shape)) : Tensor.zeros(v.shape);
+  };
+  const encode = (v: Value): unknown => encodeValue(concrete(v), layout);
+  const outputRef = ref(output);
+
+  if (format === 'graph') {
+    const nodes: unknown[] = [];
+    const constId = (value: unknown): string => {
+      const id = `c${nodes.length + 1}`;
+      nodes.push({ id, op: 'const', value });
+      return id;
+    };
+    for (const s of steps) nodes.push({ id: s.id, op: s.op, args: s.args.map((a) => (typeof a === 'string' ? a : constId(a.const))) });
+    const out = typeof outputRef === 'string' ? outputRef : constId(outputRef.const);
+    return { value: encode(output), graph: { nodes, output: out } };
+  }
+
+  return {
+    value: encode(output),
+    inputs: request.wrt.map((name, i) => {
+      const leaf = inputs.get(name) as TapeTracer;
+      return { name, value: encode(leaf), tangent: encode(tangents[i] ?? Tensor.zeros(leaf.shape)), adjoint: encode(adjointOf(leaf)) };
+    }),
+    steps: steps.map((s) => ({ id: s.id, op: s.op, args: s.args, value: encode(s.out), tangent: encode(tangentOf(s.out)), adjoint: encode(adjointOf(s.out)) })),
+    output: outputRef,
+  };
+}

@@ -1,0 +1,97 @@
+/**
+ * Values in JSON (SPEC.md section 1): a number, a rectangular nested array, or
+ * `{"shape": [...], "data": [...]}`; non-finite numbers travel as "NaN", "Infinity" and
+ * "-Infinity". Responses use nested arrays unless the layout is "flat".
+ */
+import { Tensor, concrete, sizeOf, type Value } from '../engine/index.js';
+import { Problem } from './problem.js';
+
+export type Layout = 'nested' | 'flat';
+
+const NON_FINITE: Record<string, number> = { NaN: NaN, Infinity: Infinity, '-Infinity': -Infinity };
+
+function element(v: unknown, path: string): number {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string' && v in NON_FINITE) return NON_FINITE[v];
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  throw new Problem('INVALID_REQUEST', `expected a number (or "NaN", "Infinity", "-Infinity"), got ${JSON.stringify(v)?.slice(0, 40)}`, { path });
+}
+
+export interface DecodeLimits {
+  /** The most elements one tensor may have (413 beyond). */
+  maxElements?: number;
+}
+
+/** Decodes a JSON value at a JSON pointer `path` of the request. */
+export function decodeValue(json: unknown, path: string, limits: DecodeLimits = {}): Tensor {
+  const max = limits.maxElements ?? Infinity;
+  if (typeof json === 'number' || typeof json === 'string' || typeof json === 'boolean') return Tensor.scalar(element(json, path));
+  if (json !== null && typeof json === 'object' && !Array.isArray(json)) {
+    const { shape, data } = json as { shape?: unknown; data?: unknown };
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
+      throw new Problem('INVALID_REQUEST', 'a tensor object needs "shape", a list of non-negative integers', { path: `${path}/shape` });
+    }
+    if (!Array.isArray(data)) throw new Problem('INVALID_REQUEST', 'a tensor object needs "data", a list of numbers', { path: `${path}/data` });
+    const size = sizeOf(shape as number[]);
+    if (size > max) throw new Problem('TOO_LARGE', `a tensor of ${size} elements is over the limit of ${max}`, { path });
+    if (data.length !== size) {
+      throw new Problem('INVALID_REQUEST', `shape [${shape.join(', ')}] needs ${size} numbers in "data", got ${data.length}`, { path: `${path}/data` });
+    }
+    return new Tensor(shape as number[], Float64Array.from(data, (v, i) => element(v, `${path}/data/${i}`)));
+  }
+  if (!Array.isArray(json)) throw new Problem('INVALID_REQUEST', 'expected a number, a nested array or {"shape", "data"}', { path });
+  const shape: number[] = [];
+  let probe: unknown = json;
+  while (Array.isArray(probe)) {
+    shape.push(probe.length);
+    if (probe.length === 0) break;
+    probe = probe[0];
+  }
+  const size = sizeOf(shape);
+  if (size > max) throw new Problem('TOO_LARGE', `a tensor of ${size} elements is over the limit of ${max}`, { path });
+  const data = new Float64Array(size);
+  let k = 0;
+  // An explicit stack rather than recursion: the depth of the array is the client's to choose.
+  const stack: { items: unknown[]; depth: number; next: number; path: string }[] = [{ items: json, depth: 0, next: 0, path }];
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1];
+    if (top.items.length !== shape[top.depth]) {
+      throw new Problem('INVALID_REQUEST', `the nested array is not rectangular: expected ${shape[top.depth]} entries here, got ${top.items.length}`, { path: top.path });
+    }
+    if (top.next === top.items.length) {
+      stack.pop();
+      continue;
+    }
+    const i = top.next++;
+    const item = top.items[i];
+    const itemPath = `${top.path}/${i}`;
+    if (top.depth === shape.length - 1) {
+      if (Array.isArray(item)) throw new Problem('INVALID_REQUEST', 'the nested array is not rectangular: too deep here', { path: itemPath });
+      data[k++] = element(item, itemPath);
+    } else {
+      if (!Array.isArray(item)) throw new Problem('INVALID_REQUEST', 'the nested array is not rectangular: expected an array here', { path: itemPath });
+      stack.push({ items: item, depth: top.depth + 1, next: 0, path: itemPath });
+    }
+  }
+  return new Tensor(shape, data);
+}
+
+function encodeNumber(v: number): number | string {
+  if (Number.isFinite(v)) return v;
+  return Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity';
+}
+
+/** Encodes a value for a response. */
+export function encodeValue(v: Value, layout: Layout = 'nested'): unknown {
+  const t = concrete(v);
+  if (layout === 'flat') return { shape: [...t.shape], data: Array.from(t.data, encodeNumber) };
+  if (t.shape.length === 0) return encodeNumber(t.data[0]);
+  let k = 0;
+  const build = (depth: number): unknown[] => {
+    const n = t.shape[depth];
+    const out = new Array<unknown>(n);
+    for (let i = 0; i < n; i++) out[i] = depth === t.shape.length - 1 ? encodeNumber(t.data[k++]) : build(depth + 1);
+    return out;
+  };
+  return build(0);
+}
