@@ -148,8 +148,8 @@ for (const [name, op, description, differentiable] of binary) {
   define(name, 2, `${description} (element-wise, broadcasting)`, differentiable, (cx, args) => op(cx, tensor(name, args, 0), tensor(name, args, 1)));
 }
 
-define('unaryMinus', 1, '-x', true, (cx, args) => E.neg(cx, tensor('unaryMinus', args, 0)));
-define('unaryPlus', 1, '+x', true, (_cx, args) => tensor('unaryPlus', args, 0));
+define('unaryMinus', 1, '-x: negation', true, (cx, args) => E.neg(cx, tensor('unaryMinus', args, 0)));
+define('unaryPlus', 1, '+x: the value itself', true, (_cx, args) => tensor('unaryPlus', args, 0));
 define('mod', 2, 'x mod y = x - y floor(x / y)', true, (cx, args) => {
   const [x, y] = tensors('mod', args);
   return E.sub(cx, x, E.mul(cx, y, E.floor(cx, E.div(cx, x, y))));
