@@ -78,7 +78,8 @@ export class Problem extends Error {
     super(detail);
     this.name = 'Problem';
     this.body = {
-      type: `https://adjoint.dev/problems/${code.toLowerCase().replace(/_/g, '-')}`,
+      // A relative reference: the service documents each problem type at /docs.
+      type: `/problems/${code.toLowerCase().replace(/_/g, '-')}`,
       title: TITLE[code],
       status: STATUS[code],
       detail,
