@@ -179,12 +179,12 @@ class Interpreter {
         return expr.value;
       case 'var':
         return this.lookup(expr.name, frame, expr.loc);
-      case 'call':
-        return this.call(
-          expr.fn,
-          expr.args.map((a) => this.evaluate(a, frame)),
-          expr.loc,
-        );
+      case 'call': {
+        const n = expr.args.length;
+        const args = new Array<LangValue>(n);
+        for (let i = 0; i < n; i++) args[i] = this.evaluate(expr.args[i], frame);
+        return this.call(expr.fn, args, expr.loc);
+      }
       case 'apply': {
         const fn = this.functions.get(expr.fn);
         if (fn === undefined) throw new ProgramError('UNKNOWN_NAME', `function \`${expr.fn}\` is called before its definition runs`, expr.loc);
