@@ -19,6 +19,7 @@ import {
   type Shape,
   type Value,
 } from '../src/engine/index.js';
+import { Problem, type ProblemBody, type ProblemCode } from '../src/compute/problem.js';
 
 export interface Tolerance {
   rtol?: number;
@@ -58,6 +59,21 @@ export function assertClose(t: Test, got: unknown, expected: unknown, label: str
     }
   }
   t.pass(label);
+}
+
+/**
+ * What assertClose checks, as a value for property tests: null when `got` and `expected` agree
+ * in shape and within tolerance, else a sentence saying where they differ.
+ */
+export function closeMismatch(got: unknown, expected: unknown, tolerance: Tolerance = {}): string | null {
+  const tol = { rtol: tolerance.rtol ?? 1e-10, atol: tolerance.atol ?? 1e-12 };
+  const g = toTensor(got);
+  const e = toTensor(expected);
+  if (formatShape(g.shape) !== formatShape(e.shape)) return `shape ${formatShape(g.shape)}, expected ${formatShape(e.shape)}`;
+  for (let i = 0; i < e.size; i++) {
+    if (!sameNumber(g.data[i], e.data[i], tol)) return `element ${i} is ${g.data[i]}, expected ${e.data[i]} (rtol ${tol.rtol}, atol ${tol.atol})`;
+  }
+  return null;
 }
 
 const NON_FINITE: Readonly<Record<string, number>> = { NaN: NaN, Infinity: Infinity, '-Infinity': -Infinity };
@@ -218,4 +234,108 @@ export function assertEngineError(t: Test, label: string, run: (cx: Context) => 
   t.equal(error.code, expected.code, `${label}: code (${error.message})`);
   t.equal(error.op, expected.op, `${label}: op`);
   for (const pattern of expected.message) t.match(error.message, pattern, `${label}: message matches ${pattern}`);
+}
+
+/**
+ * Compares a response with the fields a reference vector expects (../shared/vectors/README.md):
+ * records key by key (other keys of the response are ignored), lists of records item by item,
+ * and every number or tensor with assertClose under the vector's tolerance, after reading
+ * "NaN", "Infinity" and "-Infinity" as numbers on both sides.
+ */
+export function assertFields(t: Test, got: unknown, expected: unknown, label: string, tol: Tolerance): void {
+  const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v) && !('shape' in v && 'data' in v);
+  if (isRecord(expected)) {
+    if (!isRecord(got)) {
+      t.fail(`${label}: expected an object with ${Object.keys(expected).join(', ')}, got ${JSON.stringify(got)?.slice(0, 80)}`);
+      return;
+    }
+    for (const [key, e] of Object.entries(expected)) {
+      if (!(key in got)) t.fail(`${label}.${key}: missing from the response`);
+      else assertFields(t, got[key], e, `${label}.${key}`, tol);
+    }
+    return;
+  }
+  if (Array.isArray(expected) && expected.some(isRecord)) {
+    if (!Array.isArray(got) || got.length !== expected.length) {
+      t.fail(`${label}: expected a list of ${expected.length} records, got ${JSON.stringify(got)?.slice(0, 80)}`);
+      return;
+    }
+    expected.forEach((e, i) => assertFields(t, got[i], e, `${label}[${i}]`, tol));
+    return;
+  }
+  let value: Tensor;
+  try {
+    value = tensorFromJson(got);
+  } catch {
+    t.fail(`${label}: expected a number or a tensor, got ${JSON.stringify(got)?.slice(0, 80)}`);
+    return;
+  }
+  assertClose(t, value, tensorFromJson(expected), label, tol);
+}
+
+export interface ExpectedProblem {
+  status: number;
+  code: ProblemCode;
+  /** Patterns the detail must match: the names, shapes and values a client needs to fix the request. */
+  detail: readonly RegExp[];
+  /** Patterns the detail must not match (advice that does not apply). */
+  notDetail?: readonly RegExp[];
+  /**
+   * Where the problem is: each is compared exactly, so an absent one must be absent; 'any' for
+   * a line or column that depends on timing (a deadline may strike in any statement).
+   */
+  line?: number | 'any';
+  column?: number | 'any';
+  path?: string;
+  limit?: string;
+}
+
+/** The outcome of a call that should fail: what it threw, or what it returned. */
+export type Outcome = { threw: unknown } | { returned: unknown };
+
+/** Runs `run` and records what it threw or returned. */
+export function outcomeOf(run: () => unknown): Outcome {
+  try {
+    return { returned: run() };
+  } catch (e) {
+    return { threw: e };
+  }
+}
+
+/** Awaits `promise` and records what it rejected with or resolved to. */
+export async function settled(promise: Promise<unknown>): Promise<Outcome> {
+  return promise.then(
+    (returned) => ({ returned }),
+    (threw: unknown) => ({ threw }),
+  );
+}
+
+/**
+ * Checks that an outcome is a Problem (SPEC.md section 6) with this status and code, located
+ * exactly where expected (line and column, or JSON-pointer path, and the limit's name), whose
+ * detail matches every pattern, and whose body is plain JSON.
+ */
+export function assertProblem(t: Test, label: string, outcome: Outcome, expected: ExpectedProblem): void {
+  if (!('threw' in outcome)) {
+    t.fail(`${label}: expected a ${expected.status} ${expected.code} problem, got a response ${JSON.stringify(outcome.returned)?.slice(0, 120)}`);
+    return;
+  }
+  const error = outcome.threw;
+  if (!(error instanceof Problem)) {
+    t.fail(`${label}: expected a ${expected.status} ${expected.code} problem, got ${String(error)}`);
+    return;
+  }
+  const body: ProblemBody = error.body;
+  t.strictSame({ status: body.status, code: body.code }, { status: expected.status, code: expected.code }, `${label}: ${expected.status} ${expected.code} (${body.detail})`);
+  const position = (got: number | undefined, wanted: number | 'any' | undefined): number | 'any' | undefined =>
+    wanted === 'any' && Number.isInteger(got) && got! >= 1 ? 'any' : got;
+  t.strictSame(
+    { line: position(body.line, expected.line), column: position(body.column, expected.column), path: body.path, limit: body.limit },
+    { line: expected.line, column: expected.column, path: expected.path, limit: expected.limit },
+    `${label}: located at line ${expected.line}, column ${expected.column}, path ${JSON.stringify(expected.path)}, limit ${JSON.stringify(expected.limit)}`,
+  );
+  for (const pattern of expected.detail) t.match(body.detail, pattern, `${label}: detail matches ${pattern}`);
+  for (const pattern of expected.notDetail ?? []) t.notMatch(body.detail, pattern, `${label}: detail does not match ${pattern}`);
+  t.strictSame(JSON.parse(JSON.stringify(error)), body, `${label}: the problem serialises as its body`);
+  t.ok(typeof body.type === 'string' && typeof body.title === 'string' && body.title.length > 0, `${label}: has a type and a title`);
 }

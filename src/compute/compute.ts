@@ -5,6 +5,7 @@
  */
 import {
   Context,
+  EngineError,
   NotCompilable,
   Tensor,
   compileGradient,
@@ -129,7 +130,9 @@ function prepare(endpointFields: readonly string[], body: unknown, options: Comp
     if (request.output !== null && value === undefined) {
       throw new Problem('INVALID_ARGUMENT', `"output" names "${request.output}", which the program never assigns`, { path: '/output' });
     }
-    if (value === null || value === undefined) throw new Problem('INVALID_ARGUMENT', 'the program computes no value: its last statement defines a function', { path: '' });
+    if (value === null || value === undefined) {
+      throw new Problem('INVALID_ARGUMENT', 'the program computes no number or tensor: its last statement defines a function or gives a string', { path: '' });
+    }
     if (typeof value === 'string') throw new Problem('INVALID_ARGUMENT', 'the program\'s result is a string, not a number or a tensor', { path: '' });
     return value;
   };
@@ -188,22 +191,36 @@ function gradEndpoint(ev: Evaluation): unknown {
     }
   }
   const cx = ev.context();
+  // A cotangent shaped unlike the output is the request's mistake, in either mode, even where
+  // the output does not depend on the inputs.
+  const fn: Fn =
+    cotangent === null
+      ? ev.fn
+      : (c, xs) => {
+          const out = ev.fn(c, xs);
+          if (!sameShape(out.shape, cotangent.shape)) {
+            throw new Problem('SHAPE_MISMATCH', `"cotangent" has shape ${formatShape(cotangent.shape)}, but the output has shape ${formatShape(out.shape)}; send a cotangent shaped like the output`, {
+              path: '/cotangent',
+            });
+          }
+          return out;
+        };
   let result;
   try {
-    result = (mode === 'forward' ? gradForward : gradient)(cx, ev.fn, ev.primals, cotangent ?? undefined);
+    result = (mode === 'forward' ? gradForward : gradient)(cx, fn, ev.primals, cotangent ?? undefined);
   } catch (e) {
-    throw explainNotScalar(e);
+    throw outputNotScalar(e, 'grad', 'send "cotangent", a tensor shaped like the output, for a vector-Jacobian product', '/cotangent');
   }
   return { value: encodeValue(result.value, request.layout), grad: encodeMap(request.wrt, result.grads, request.layout) };
 }
 
-/** A non-scalar output without a cotangent: say what to send. */
-function explainNotScalar(e: unknown): unknown {
-  const p = toProblem(e);
-  if (p.code !== 'NOT_SCALAR') return e;
-  return new Problem('NOT_SCALAR', `${p.body.detail.replace(/; pass a cotangent.*$/, '')}; send "cotangent", a tensor shaped like the output, for a vector-Jacobian product`, {
-    path: '/cotangent',
-  });
+/**
+ * The engine's refusal of a non-scalar result for `op`, with advice for this endpoint. Any
+ * other error, a NOT_SCALAR inside the program (an `if` on a vector) included, is left alone.
+ */
+function outputNotScalar(e: unknown, op: string, advice: string, path?: string): unknown {
+  if (!(e instanceof EngineError) || e.code !== 'NOT_SCALAR' || e.op !== op) return e;
+  return new Problem('NOT_SCALAR', `${e.message.replace(/; pass a cotangent.*$/, '')}; ${advice}`, path === undefined ? {} : { path });
 }
 
 function jvpEndpoint(ev: Evaluation): unknown {
@@ -232,7 +249,14 @@ function jacobianEndpoint(ev: Evaluation): unknown {
 
 function hessianEndpoint(ev: Evaluation): unknown {
   const { request } = ev;
-  const { value, grads, hessian } = engineHessian(ev.context(), ev.fn, ev.primals);
+  let result;
+  try {
+    result = engineHessian(ev.context(), ev.fn, ev.primals);
+  } catch (e) {
+    // Not the engine's advice (a cotangent): a Hessian has no cotangent to send.
+    throw outputNotScalar(e, 'hessian', 'make the result a scalar (a sum, a norm, one element), or ask jacobian for a vector output');
+  }
+  const { value, grads, hessian } = result;
   return {
     value: encodeValue(value, request.layout),
     grad: encodeMap(request.wrt, grads, request.layout),

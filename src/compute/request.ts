@@ -38,6 +38,11 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 const NAME = /^[A-Za-z_][A-Za-z_0-9]*$/;
 
+/** A JSON pointer's reference token for a key the client chose (RFC 6901: `~` and `/` escaped). */
+function pointer(key: string): string {
+  return `/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+}
+
 function parseGraph(json: unknown, limits: RequestLimits): Graph {
   if (!isObject(json)) throw new Problem('INVALID_REQUEST', '"graph" must be an object with "nodes" and "output"', { path: '/graph' });
   const { nodes, output } = json;
@@ -69,7 +74,7 @@ export function parseRequest(body: unknown, extra: readonly string[], limits: Re
   if (!isObject(body)) throw new Problem('INVALID_REQUEST', 'the request body must be a JSON object', { path: '' });
   for (const key of Object.keys(body)) {
     if (!COMMON_FIELDS.includes(key) && !extra.includes(key)) {
-      throw new Problem('INVALID_REQUEST', `unknown field "${key}"; this endpoint takes ${[...COMMON_FIELDS, ...extra].join(', ')}`, { path: `/${key}` });
+      throw new Problem('INVALID_REQUEST', `unknown field "${key}"; this endpoint takes ${[...COMMON_FIELDS, ...extra].join(', ')}`, { path: pointer(key) });
     }
   }
   const hasProgram = body.program !== undefined;
@@ -88,7 +93,7 @@ export function parseRequest(body: unknown, extra: readonly string[], limits: Re
   if (!isObject(atJson)) throw new Problem('INVALID_REQUEST', '"at" must be an object of input values, {"x": 0.5}', { path: '/at' });
   const at = new Map<string, Tensor>();
   for (const [name, value] of Object.entries(atJson)) {
-    if (!NAME.test(name)) throw new Problem('INVALID_REQUEST', `"${name}" is not a valid input name`, { path: `/at/${name}` });
+    if (!NAME.test(name)) throw new Problem('INVALID_REQUEST', `"${name}" is not a valid input name`, { path: `/at${pointer(name)}` });
     at.set(name, decodeValue(value, `/at/${name}`, { maxElements: limits.maxTensorElements }));
   }
 
@@ -157,7 +162,7 @@ export function tensorsField(request: ParsedRequest, name: string, limits: Reque
   if (v === undefined) return out;
   if (!isObject(v)) throw new Problem('INVALID_REQUEST', `"${name}" must be an object {input name: value}`, { path: `/${name}` });
   for (const [key, value] of Object.entries(v)) {
-    if (!request.at.has(key)) throw new Problem('INVALID_ARGUMENT', `"${name}" gives "${key}", which is not an input in "at"`, { path: `/${name}/${key}` });
+    if (!request.at.has(key)) throw new Problem('INVALID_ARGUMENT', `"${name}" gives "${key}", which is not an input in "at"`, { path: `/${name}${pointer(key)}` });
     out.set(key, decodeValue(value, `/${name}/${key}`, { maxElements: limits.maxTensorElements }));
   }
   return out;

@@ -53,10 +53,17 @@ export function traceEndpoint(ev: Evaluation): unknown {
   });
 
   const steps: Step[] = [];
+  // Step ids v1, v2, … and constant ids c1, c2, … unless an input has such a name: then the
+  // prefix grows (v_1, c_1) until no id can be mistaken for an input.
+  const inputNames = [...request.at.keys()];
+  let suffix = '';
+  while (inputNames.some((n) => new RegExp(`^[vc]${suffix}\\d+$`).test(n))) suffix += '_';
+  const stepPrefix = `v${suffix}`;
+  const constPrefix = `c${suffix}`;
   const ref = (v: LangValue): Ref => (typeof v === 'string' ? { const: v } : (names.get(v) ?? { const: encodeValue(v, layout) }));
   const output = ev.output(cx, inputs, (op, args, out) => {
     if (!(out instanceof TapeTracer) || out.trace !== tape || names.has(out)) return;
-    const id = `v${steps.length + 1}`;
+    const id = `${stepPrefix}${steps.length + 1}`;
     steps.push({ id, op, args: args.map(ref), out });
     names.set(out, id);
   });
@@ -64,7 +71,8 @@ export function traceEndpoint(ev: Evaluation): unknown {
   // Adjoints: the backward pass from the output, keeping every record's cotangent.
   const index = tape.indexOf(output);
   const cotangent = tensorField(request, 'cotangent', ev.limits);
-  if (cotangent === null && sizeOf(output.shape) !== 1) {
+  // The graph needs no adjoints, so any output exports; the table's adjoints need a scalar or a cotangent.
+  if (format === 'table' && cotangent === null && sizeOf(output.shape) !== 1) {
     throw new Problem('NOT_SCALAR', `the output has shape ${formatShape(output.shape)}; send "cotangent", a tensor shaped like it, to trace adjoints`, {
       path: '/cotangent',
     });
@@ -74,7 +82,7 @@ export function traceEndpoint(ev: Evaluation): unknown {
       path: '/cotangent',
     });
   }
-  const adjoints = index < 0 ? [] : tape.backward(index, cotangent ?? Tensor.full(output.shape, 1), true);
+  const adjoints = index < 0 || format === 'graph' ? [] : tape.backward(index, cotangent ?? Tensor.full(output.shape, 1), true);
   const adjointOf = (v: TapeTracer): Value => adjoints[v.index] ?? Tensor.zeros(v.shape);
   const tangentOf = (v: Value): Value => {
     const inner = v instanceof TapeTracer ? v.primal : v;
@@ -86,7 +94,7 @@ export function traceEndpoint(ev: Evaluation): unknown {
   if (format === 'graph') {
     const nodes: unknown[] = [];
     const constId = (value: unknown): string => {
-      const id = `c${nodes.length + 1}`;
+      const id = `${constPrefix}${nodes.length + 1}`;
       nodes.push({ id, op: 'const', value });
       return id;
     };

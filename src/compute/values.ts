@@ -17,6 +17,9 @@ function element(v: unknown, path: string): number {
   throw new Problem('INVALID_REQUEST', `expected a number (or "NaN", "Infinity", "-Infinity"), got ${JSON.stringify(v)?.slice(0, 40)}`, { path });
 }
 
+/** The most dimensions a tensor in a request may have (NumPy 2 allows 64). */
+const MAX_RANK = 64;
+
 export interface DecodeLimits {
   /** The most elements one tensor may have (413 beyond). */
   maxElements?: number;
@@ -32,6 +35,7 @@ export function decodeValue(json: unknown, path: string, limits: DecodeLimits = 
       throw new Problem('INVALID_REQUEST', 'a tensor object needs "shape", a list of non-negative integers', { path: `${path}/shape` });
     }
     if (!Array.isArray(data)) throw new Problem('INVALID_REQUEST', 'a tensor object needs "data", a list of numbers', { path: `${path}/data` });
+    if (shape.length > MAX_RANK) throw new Problem('TOO_LARGE', `a tensor of rank ${shape.length} is over the limit of ${MAX_RANK} dimensions`, { path: `${path}/shape` });
     const size = sizeOf(shape as number[]);
     if (size > max) throw new Problem('TOO_LARGE', `a tensor of ${size} elements is over the limit of ${max}`, { path });
     if (data.length !== size) {
@@ -44,6 +48,8 @@ export function decodeValue(json: unknown, path: string, limits: DecodeLimits = 
   let probe: unknown = json;
   while (Array.isArray(probe)) {
     shape.push(probe.length);
+    // Responses nest arrays as deep as the rank, and JSON encoders recurse: refuse absurd ranks here.
+    if (shape.length > MAX_RANK) throw new Problem('TOO_LARGE', `the nested array is more than ${MAX_RANK} levels deep, over the limit on a tensor's rank`, { path });
     if (probe.length === 0) break;
     probe = probe[0];
   }

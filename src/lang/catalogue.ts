@@ -150,9 +150,11 @@ for (const [name, op, description, differentiable] of binary) {
 
 define('unaryMinus', 1, '-x: negation', true, (cx, args) => E.neg(cx, tensor('unaryMinus', args, 0)));
 define('unaryPlus', 1, '+x: the value itself', true, (_cx, args) => tensor('unaryPlus', args, 0));
-define('mod', 2, 'x mod y = x - y floor(x / y)', true, (cx, args) => {
+define('mod', 2, 'x mod y = x - y floor(x / y), and x mod 0 = x (as mathjs)', true, (cx, args) => {
   const [x, y] = tensors('mod', args);
-  return E.sub(cx, x, E.mul(cx, y, E.floor(cx, E.div(cx, x, y))));
+  // Dividing by 1 where y is 0 makes the result x - 0 = x there, with no NaN in either derivative.
+  const divisor = E.where(cx, E.eq(cx, y, 0), 1, y);
+  return E.sub(cx, x, E.mul(cx, y, E.floor(cx, E.div(cx, x, divisor))));
 });
 define('log', [1, 2], 'natural logarithm, or log(x, base)', true, (cx, args) => {
   const x = tensor('log', args, 0);
@@ -219,15 +221,28 @@ for (const [name, op] of [
     const normalization = args.length > 1 && typeof last === 'string' ? option(name, args, args.length - 1, NORMALIZATIONS) : 'unbiased';
     const dims = args.length - (typeof last === 'string' && args.length > 1 ? 1 : 0);
     const axes = dims === 2 ? [axis(name, args, 1, rank(x))] : undefined;
-    return op(cx, x, axes, normalization === 'unbiased');
+    // As mathjs: the unbiased estimate of a single element is 0, not 0 / 0.
+    const count = axes === undefined ? E.sizeOf(x.shape) : (x.shape[axes[0]] ?? 1);
+    return op(cx, x, axes, normalization === 'unbiased' && count > 1);
   });
 }
-define('norm', [1, 2], 'the 2-norm of a vector, the Frobenius norm of a matrix, or the p-norm: norm(x, p) with p a number, Infinity or "fro"', true, (cx, args) => {
-  const x = tensor('norm', args, 0);
-  if (args.length === 1) return E.norm(cx, x);
-  const p = typeof args[1] === 'string' ? option('norm', args, 1, ['fro'] as const) : number('norm', args, 1);
-  return E.norm(cx, x, p);
-});
+const NORM_NAMES = { fro: 'fro', inf: Infinity, '-inf': -Infinity } as const;
+define(
+  'norm',
+  [1, 2],
+  'as mathjs: the 2-norm of a vector, or norm(x, p) with p a number, Infinity or "fro"; of a matrix the spectral norm (largest singular value), or p = 1 (largest column sum), Infinity (largest row sum) or "fro" (Frobenius)',
+  true,
+  (cx, args) => {
+    const x = tensor('norm', args, 0);
+    const p = args.length === 1 ? 2 : typeof args[1] === 'string' ? NORM_NAMES[option('norm', args, 1, ['fro', 'inf', '-inf'] as const)] : number('norm', args, 1);
+    if (rank(x) !== 2) return E.norm(cx, x, p);
+    if (p === 2) return E.spectralNorm(cx, x);
+    if (p === 'fro') return E.norm(cx, x);
+    if (p === 1) return E.max(cx, E.sum(cx, E.abs(cx, x), [0]));
+    if (p === Infinity) return E.max(cx, E.sum(cx, E.abs(cx, x), [1]));
+    throw invalid('norm', `the norm of a matrix takes p = 1, 2, Infinity or "fro", got ${p}`);
+  },
+);
 
 // Neural-network functions; dimensions are 1-based and default to the last.
 function lastOr(fn: string, args: readonly LangValue[], i: number, x: Value): number {
@@ -273,8 +288,16 @@ define('stop_gradient', 1, 'the value of x, treated as a constant by every deriv
 // Linear algebra.
 define('matmul', 2, 'the matrix product, with PyTorch rules for vectors and batches', true, (cx, args) => E.matmul(cx, tensor('matmul', args, 0), tensor('matmul', args, 1)));
 define('dot', 2, 'the dot product of two vectors', true, (cx, args) => E.dot(cx, tensor('dot', args, 0), tensor('dot', args, 1)));
-define('det', 1, 'the determinant of a square matrix', true, (cx, args) => E.det(cx, tensor('det', args, 0)));
-define('inv', 1, 'the inverse of a square matrix', true, (cx, args) => E.inv(cx, tensor('inv', args, 0)));
+/** A scalar or a one-element vector, which mathjs's det and inv take as a 1×1 matrix. */
+const isOneByOne = (x: Value): boolean => rank(x) === 0 || (rank(x) === 1 && x.shape[0] === 1);
+define('det', 1, 'the determinant of a square matrix (of a scalar, itself)', true, (cx, args) => {
+  const x = tensor('det', args, 0);
+  return isOneByOne(x) ? E.reshape(cx, x, []) : E.det(cx, x);
+});
+define('inv', 1, 'the inverse of a square matrix (of a scalar, 1 / x)', true, (cx, args) => {
+  const x = tensor('inv', args, 0);
+  return isOneByOne(x) ? E.div(cx, 1, x) : E.inv(cx, x);
+});
 define('solve', 2, 'solve(A, b): the x with A x = b, for a vector or a matrix b', true, (cx, args) => E.solve(cx, tensor('solve', args, 0), tensor('solve', args, 1)));
 define('trace', 1, 'the sum of the diagonal of a square matrix', true, (cx, args) => E.trace(cx, tensor('trace', args, 0)));
 

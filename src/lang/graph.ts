@@ -43,7 +43,8 @@ export function graphProgram(graph: Graph, base = '/graph'): Program {
     const [min, max] = functionNamed(node.op)!.arity;
     const n = node.args?.length ?? 0;
     if (n < min || n > max) {
-      throw new ProgramError('INVALID_ARGUMENT', `op "${node.op}" takes ${min === max ? min : `${min} to ${max}`} arguments, got ${n}`, at(i, 'args'));
+      const expected = min === max ? `${min}` : max === Infinity ? `at least ${min}` : `${min} to ${max}`;
+      throw new ProgramError('INVALID_ARGUMENT', `op "${node.op}" takes ${expected} argument${expected === '1' ? '' : 's'}, got ${n}`, at(i, 'args'));
     }
     for (const a of node.args ?? []) if (!byId.has(a)) inputs.add(a);
   });

@@ -4,6 +4,7 @@
  * compiler) sees exactly the operations executed. Budgets beyond the engine's own (operations,
  * memory, time) are checked here: loop iterations and recursion depth.
  */
+import { Unit } from 'mathjs';
 import * as E from '../engine/index.js';
 import { Tensor, concrete, formatShape, type Context, type Value } from '../engine/index.js';
 import { constants, functionNamed, knownNames, type LangValue } from './catalogue.js';
@@ -98,7 +99,8 @@ class Interpreter {
         const current = this.tensor(this.lookup(stmt.name, null, stmt.loc), `\`${stmt.name}\``);
         const v = this.call('assignSubset', [current, value, ...this.positions(current, stmt.dims, null)], stmt.loc);
         this.variables.set(stmt.name, v);
-        this.last = v;
+        // As in mathjs, the value of `A[i] = v` is the value assigned, not the whole of A.
+        this.last = value;
         return NORMAL;
       }
       case 'function':
@@ -168,7 +170,12 @@ class Interpreter {
     if (c !== undefined) return Tensor.scalar(c);
     const known = [...this.variables.keys(), ...(frame?.keys() ?? []), ...knownNames()];
     const hint = closest(name, known);
-    throw new ProgramError('UNKNOWN_NAME', `unknown variable \`${name}\`${hint === null ? '' : `; did you mean \`${hint}\`?`}`, loc);
+    // mathjs would read `5 cm` as a unit; one-letter names (`t`, `m`, `s`) are far likelier missing inputs.
+    const why =
+      name.length > 1 && Unit.isValuelessUnit(name)
+        ? `mathjs reads \`${name}\` as a unit, and units are not supported`
+        : `give it a value in "at" or ${loc.path === undefined ? 'assign it before use' : 'make it a node'}`;
+    throw new ProgramError('UNKNOWN_NAME', `unknown variable \`${name}\`: ${why}${hint === null ? '' : `; did you mean \`${hint}\`?`}`, loc);
   }
 
   evaluate(expr: Expr, frame: Map<string, LangValue> | null): LangValue {

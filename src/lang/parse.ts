@@ -150,6 +150,14 @@ class Parser {
     const emit = (stmt: Stmt): void => {
       (open.length === 0 ? top : open[open.length - 1].body).push(stmt);
     };
+    const maxNesting = this.limits.maxNesting ?? DEFAULT_MAX_NESTING;
+    // Blocks nest like brackets, and the interpreter recurses into each: the same limit.
+    const enter = (block: OpenBlock): void => {
+      if (open.length >= maxNesting) {
+        throw new ProgramError('LIMIT_EXCEEDED', `nesting depth limit exceeded: blocks nest more than ${maxNesting} deep`, block.loc, 'nesting depth');
+      }
+      open.push(block);
+    };
     for (const segment of segments) {
       const loc = this.locator.at(segment.offset);
       const keyword = KEYWORD.exec(segment.text);
@@ -168,15 +176,15 @@ class Parser {
           if (/^\s*\(/.test(rest)) iterableText = iterableText.replace(/\)\s*$/, '');
           const iterable = this.expression({ text: iterableText, offset: restSegment.offset + m[0].length });
           this.assigned.add(m[1]);
-          open.push({ kind: 'for', loc, name: m[1], iterable, body: [] });
+          enter({ kind: 'for', loc, name: m[1], iterable, body: [] });
           break;
         }
         case 'while':
-          open.push({ kind: 'while', loc, test: this.expression(this.nonEmpty(restSegment, 'while', loc)), body: [] });
+          enter({ kind: 'while', loc, test: this.expression(this.nonEmpty(restSegment, 'while', loc)), body: [] });
           break;
         case 'if': {
           const branch = { test: this.expression(this.nonEmpty(restSegment, 'if', loc)), body: [] as Stmt[] };
-          open.push({ kind: 'if', loc, branches: [branch], otherwise: null, body: branch.body });
+          enter({ kind: 'if', loc, branches: [branch], otherwise: null, body: branch.body });
           break;
         }
         case 'elseif':
@@ -237,8 +245,11 @@ class Parser {
       const char = (e as { char?: number }).char;
       const at = typeof char === 'number' ? Math.max(0, Math.min(char - 1, segment.text.length)) : 0;
       const found = segment.text.slice(at).trim();
-      const what = message.replace(/\s*\(char \d+\)$/, '');
-      const detail = found === '' ? `${what}: the statement ends too early` : `${what}: found \`${found.slice(0, 20)}\``;
+      const what = message
+        .replace(/\s*\(char \d+\)$/, '')
+        .replace(/^Column dimensions mismatch \((\d+) !== (\d+)\)$/, 'the rows of a matrix must have the same length: a row of $1 where rows of $2 were expected');
+      const early = found === '' && /expected|end of/i.test(message);
+      const detail = found === '' ? `${what}${early ? ': the statement ends too early' : ''}` : `${what}: found \`${found.slice(0, 20)}\``;
       throw new ProgramError('PARSE_ERROR', `syntax error, ${lowerFirst(detail)}`, this.locator.at(segment.offset + at));
     }
   }
@@ -318,14 +329,17 @@ class Parser {
         const target = n.fn as MathNode;
         if (target.type !== 'SymbolNode') throw new ProgramError('PARSE_ERROR', 'only named functions can be called', loc);
         const name = (target as unknown as { name: string }).name;
-        const args = (n.args as unknown[]).map((a) => sub(a));
-        if (this.userFunctions.has(name)) return { kind: 'apply', fn: name, args, loc };
-        if (isBlocked(name)) throw new ProgramError('PARSE_ERROR', `\`${name}\` is not available in adjoint programs`, loc);
-        const entry = functionNamed(name);
-        if (entry === undefined) {
+        // The name first: `import({…})` is refused as `import`, whatever its arguments hold.
+        const own = this.userFunctions.has(name);
+        if (!own && isBlocked(name)) throw new ProgramError('PARSE_ERROR', `\`${name}\` is not available in adjoint programs`, loc);
+        const entry = own ? undefined : functionNamed(name);
+        if (!own && entry === undefined) {
           const hint = closest(name, knownNames());
-          throw new ProgramError('UNKNOWN_NAME', `unknown function \`${name}\`${hint === null ? '' : `; did you mean \`${hint}\`?`}`, loc);
+          const advice = hint === null ? ` (to index a tensor, use square brackets: \`${name}[…]\`)` : `; did you mean \`${hint}\`?`;
+          throw new ProgramError('UNKNOWN_NAME', `unknown function \`${name}\`${advice}`, loc);
         }
+        const args = (n.args as unknown[]).map((a) => sub(a));
+        if (entry === undefined) return { kind: 'apply', fn: name, args, loc };
         const [min, max] = entry.arity;
         if (args.length < min || args.length > max) {
           const expected = min === max ? `${min}` : max === Infinity ? `at least ${min}` : `${min} to ${max}`;
@@ -354,6 +368,8 @@ class Parser {
       case 'AssignmentNode':
       case 'FunctionAssignmentNode':
         throw new ProgramError('PARSE_ERROR', 'an assignment must be a statement of its own', loc);
+      case 'ObjectNode':
+        throw new ProgramError('PARSE_ERROR', 'objects (`{a: 1}`) are not supported: adjoint programs compute with numbers and tensors', loc);
       default:
         throw new ProgramError('PARSE_ERROR', `unsupported syntax (${node.type})`, loc);
     }

@@ -82,6 +82,7 @@ import {
   softmax,
   softplus,
   solve,
+  spectralNorm,
   sqrt,
   square,
   stack,
@@ -697,6 +698,20 @@ const linalgCases: Case[] = [
     f: (cx, [a, b]) => solve(cx, a, b),
     at: [A3, B],
     expected: jsMatmul(A3inv, B),
+  },
+  {
+    name: 'spectralNorm of a 2×2 matrix is its largest singular value',
+    f: (cx, [a]) => spectralNorm(cx, a),
+    at: [[[1, 2], [3, 4]]],
+    // AᵀA = [[10, 14], [14, 20]], whose largest eigenvalue is 15 + √221.
+    expected: Math.sqrt(15 + Math.sqrt(221)),
+  },
+  {
+    name: 'spectralNorm of a 2×3 matrix',
+    f: (cx, [a]) => spectralNorm(cx, a),
+    at: [[[1, 2, 3], [4, 5, 6]]],
+    // AAᵀ = [[14, 32], [32, 77]], whose largest eigenvalue is (91 + √8065) / 2.
+    expected: Math.sqrt((91 + Math.sqrt(8065)) / 2),
   },
 ];
 

@@ -9,6 +9,7 @@ import { broadcastIndex } from '../kernels.js';
 import { Tensor, broadcastShapes, formatShape, sameShape, type Shape } from '../tensor.js';
 import { add, lift, mul, neg, sub, type Operand } from './elementwise.js';
 import { range, select, stack, takeAlong } from './indexing.js';
+import { eq, sqrt, where } from './math.js';
 import { sum } from './reduce.js';
 import { reshape, sumTo, transpose, unsqueeze } from './shape.js';
 
@@ -427,4 +428,126 @@ const solvePrim = definePrimitive<undefined>({
 /** The solution x of A x = b, for a vector or a matrix b. */
 export function solve(cx: Context, a: Operand, b: Operand): Value {
   return bind(cx, solvePrim, [lift(a), lift(b)], undefined);
+}
+
+/**
+ * The largest eigenvalue of a symmetric n×n matrix (its symmetric part) and a unit eigenvector
+ * for it, by cyclic Jacobi rotations, which find every eigenvalue to within rounding of the
+ * matrix's norm. The eigenvector's sign is fixed: its largest component is positive.
+ */
+function symmetricTop(s: Float64Array, n: number): { value: number; vector: Float64Array } {
+  if (n === 0) return { value: 0, vector: new Float64Array(0) };
+  if (!s.every(Number.isFinite)) return { value: NaN, vector: new Float64Array(n).fill(NaN) };
+  const a = Float64Array.from(s);
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) a[i * n + j] = a[j * n + i] = (s[i * n + j] + s[j * n + i]) / 2;
+  }
+  const v = identity(n).data;
+  for (let sweep = 0; sweep < 64; sweep++) {
+    let off = 0;
+    let diagonal = 0;
+    for (let i = 0; i < n; i++) {
+      diagonal += a[i * n + i] * a[i * n + i];
+      for (let j = i + 1; j < n; j++) off += a[i * n + j] * a[i * n + j];
+    }
+    if (off <= 1e-36 * diagonal) break;
+    for (let p = 0; p < n; p++) {
+      for (let q = p + 1; q < n; q++) {
+        const apq = a[p * n + q];
+        if (apq === 0) continue;
+        // The rotation J in the (p, q) plane with (Jᵀ A J)_pq = 0: t = tan of its angle, the
+        // smaller root of t² + 2θt - 1 = 0.
+        const theta = (a[q * n + q] - a[p * n + p]) / (2 * apq);
+        const t = Math.abs(theta) > 1e150 ? 1 / (2 * theta) : Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+        const c = 1 / Math.sqrt(t * t + 1);
+        const sn = t * c;
+        for (let k = 0; k < n; k++) {
+          const akp = a[k * n + p];
+          const akq = a[k * n + q];
+          a[k * n + p] = c * akp - sn * akq;
+          a[k * n + q] = sn * akp + c * akq;
+        }
+        for (let k = 0; k < n; k++) {
+          const apk = a[p * n + k];
+          const aqk = a[q * n + k];
+          a[p * n + k] = c * apk - sn * aqk;
+          a[q * n + k] = sn * apk + c * aqk;
+        }
+        for (let k = 0; k < n; k++) {
+          const vkp = v[k * n + p];
+          const vkq = v[k * n + q];
+          v[k * n + p] = c * vkp - sn * vkq;
+          v[k * n + q] = sn * vkp + c * vkq;
+        }
+      }
+    }
+  }
+  let top = 0;
+  for (let i = 1; i < n; i++) if (a[i * n + i] > a[top * n + top]) top = i;
+  const vector = new Float64Array(n);
+  let largest = 0;
+  for (let k = 0; k < n; k++) {
+    vector[k] = v[k * n + top];
+    if (Math.abs(vector[k]) > Math.abs(vector[largest])) largest = k;
+  }
+  if (vector[largest] < 0) for (let k = 0; k < n; k++) vector[k] = -vector[k];
+  return { value: a[top * n + top], vector };
+}
+
+const symmetricPart = (cx: Context, t: Value): Value => mul(cx, 0.5, add(cx, t, transpose(cx, t)));
+const outer = (cx: Context, a: Value, b: Value): Value => mul(cx, unsqueeze(cx, a, 1), unsqueeze(cx, b, 0));
+/** x without its component along the unit vector v. */
+const orthogonalTo = (cx: Context, v: Value, x: Value): Value => sub(cx, x, mul(cx, v, dot(cx, v, x)));
+/** M = λI - S + v vᵀ: on v's orthogonal complement it is λI - S, whose inverse there moves v. */
+function eigenPencil(cx: Context, s: Value, v: Value): Value {
+  const lambda = dot(cx, v, matmul(cx, s, v));
+  return add(cx, sub(cx, mul(cx, lambda, identity(s.shape[0])), s), outer(cx, v, v));
+}
+
+const topEigenvectorPrim = definePrimitive<undefined>({
+  name: 'topEigenvector',
+  impl(cx, [s]) {
+    const n = checkSquare('topEigenvector', s);
+    const out = cx.alloc('topEigenvector', [n]);
+    out.data.set(symmetricTop(s.data, n).vector);
+    return out;
+  },
+  // For a simple largest eigenvalue λ, dv = (λI - S)⁺ dS v (first-order perturbation theory),
+  // with dS's symmetric part: the pseudo-inverse on v's complement is M⁻¹ there.
+  jvp: (cx, [s], [t], v) => solve(cx, eigenPencil(cx, s, v), orthogonalTo(cx, v, matmul(cx, symmetricPart(cx, t!), v))),
+  vjp: (cx, g, [s], v) => [symmetricPart(cx, outer(cx, orthogonalTo(cx, v, solve(cx, eigenPencil(cx, s, v), g)), v))],
+});
+
+const topEigenvaluePrim = definePrimitive<undefined>({
+  name: 'topEigenvalue',
+  impl(cx, [s]) {
+    const n = checkSquare('topEigenvalue', s);
+    return cx.scalar('topEigenvalue', symmetricTop(s.data, n).value);
+  },
+  // dλ = vᵀ dS v for a unit eigenvector v of λ; v is differentiable again, so higher orders follow.
+  jvp: (cx, [s], [t]) => {
+    const v = bind(cx, topEigenvectorPrim, [s], undefined);
+    return dot(cx, v, matmul(cx, t!, v));
+  },
+  vjp: (cx, g, [s]) => {
+    const v = bind(cx, topEigenvectorPrim, [s], undefined);
+    return [mul(cx, g, outer(cx, v, v))];
+  },
+});
+
+/**
+ * The spectral norm of a matrix, its largest singular value (mathjs's `norm(A)` and
+ * `norm(A, 2)`): the square root of the largest eigenvalue of AᵀA (or AAᵀ, the smaller). Its
+ * gradient is u vᵀ for the top singular vectors, and 0 at the zero matrix.
+ */
+export function spectralNorm(cx: Context, a: Operand): Value {
+  const x = lift(a);
+  if (x.shape.length !== 2) {
+    throw new EngineError('SHAPE_MISMATCH', `spectral norm: needs a matrix, got shape ${formatShape(x.shape)}`, { op: 'spectralNorm' });
+  }
+  const xt = transpose(cx, x);
+  const gram = x.shape[0] < x.shape[1] ? matmul(cx, x, xt) : matmul(cx, xt, x);
+  const lambda = bind(cx, topEigenvaluePrim, [gram], undefined);
+  const zero = eq(cx, lambda, 0);
+  return where(cx, zero, 0, sqrt(cx, where(cx, zero, 1, lambda)));
 }
