@@ -149,13 +149,14 @@ const encodeMap = (names: readonly string[], values: readonly Value[], layout: P
   Object.fromEntries(names.map((name, i) => [name, encodeValue(values[i], layout)]));
 
 function evalEndpoint(ev: Evaluation): unknown {
-  const value = ev.output(ev.context(), ev.request.at);
+  const fast = compiledGradient(ev);
+  const value = fast !== null ? Tensor.scalar(fast.value) : ev.output(ev.context(), ev.request.at);
   return { value: encodeValue(value, ev.request.layout) };
 }
 
 /**
  * A scalar program of scalar inputs with no data-dependent control flow is compiled once into
- * straight-line JavaScript (see engine/compile.ts) and its gradient then costs a few
+ * straight-line JavaScript (see engine/compile.ts) and its value and gradient then cost a few
  * evaluations. Anything else, or anything that fails while compiling, takes the general path,
  * which also reports any error the program has.
  */

@@ -66,7 +66,7 @@ class CodegenTrace implements Trace {
   /** The source of a scalar operand: a symbol of this trace or a concrete scalar constant. */
   expression(v: Value): string {
     if (v instanceof SymbolTracer && v.trace === this) return v.name;
-    if (v instanceof Tensor && v.size === 1) return literal(v.data[0]);
+    if (v instanceof Tensor && v.shape.length === 0) return literal(v.data[0]);
     throw new NotCompilable(`an operand of shape [${v.shape.join(', ')}] is not a scalar`);
   }
 

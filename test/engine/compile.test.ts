@@ -85,6 +85,7 @@ t.test('code that is not straight-line element-wise scalar code is refused', (t)
     { name: 'a branch on a value', f: (cx, [x]) => (concrete(x).item() > 0 ? x : mul(cx, x, 2)), reason: /value of x0 is needed/ },
     { name: 'a reduction', f: (cx, [x]) => prod(cx, x), reason: /reshape is not an element-wise primitive/ },
     { name: 'a tensor constant', f: (cx, [x]) => mul(cx, x, Tensor.fromNested([1, 2])), reason: /not a scalar/ },
+    { name: 'a one-element vector (its shape would be lost)', f: (cx, [x]) => mul(cx, x, Tensor.fromNested([2])), reason: /not a scalar/ },
   ];
   for (const r of refused) {
     t.throws(() => compileGradient(r.f, 1), NotCompilable, `${r.name} is refused`);
