@@ -25,6 +25,7 @@ import {
   relu,
   sin,
   sqrt,
+  sub,
   sum,
   tanh,
   variance,
@@ -282,6 +283,44 @@ sections.language = () => {
     `${(languageGrad.seconds / engineGrad.seconds).toFixed(2)}x`,
     '<= 1.5x',
     languageGrad.seconds <= 1.5 * engineGrad.seconds,
+  );
+  // The same on scalars, where each operation is cheap and the interpreter's share is largest.
+  const scalarProgram = ['a = x * y', 'b = sin(a)', 'c = exp(-b)', 'd = a / (1 + c)', 'e = sqrt(d * d + 1)', 'f = log(e)', 'g = tanh(f - x)', 'h = g * y + a', 'k = h - b * c', 'k + d'].join('\n');
+  const scalarDirect: Fn = (cx, [x, y]) => {
+    const a = mul(cx, x, y);
+    const bb = sin(cx, a);
+    const c = exp(cx, neg(cx, bb));
+    const d = div(cx, a, add(cx, 1, c));
+    const e = sqrt(cx, add(cx, mul(cx, d, d), 1));
+    const f = log(cx, e);
+    const g = tanh(cx, sub(cx, f, x));
+    const h = add(cx, mul(cx, g, y), a);
+    return add(cx, sub(cx, h, mul(cx, bb, c)), d);
+  };
+  const scalarParsed = parseProgram(scalarProgram);
+  const xs = Array.from({ length: 16 }, (_, i) => Tensor.scalar(0.1 + i / 16));
+  const Y = Tensor.scalar(1.7);
+  const scalarEngine = measure(() => scalarDirect(new Context(), [xs[k++ % 16], Y]));
+  const scalarInterpreted = measure(() => run(new Context(), scalarParsed, new Map<string, Value>([['x', xs[k++ % 16]], ['y', Y]])).last);
+  // What compute does with such a program: compile it once (value and gradient), then call it.
+  const compiledProgram = compileGradient((cx, [x, y]) => run(cx, scalarParsed, new Map<string, Value>([['x', x], ['y', y]])).last!, 2);
+  const points1 = xs.map((x) => [Float64Array.of(x.item()), Float64Array.of(1.7)]);
+  const scalarCompiled = measure(() => compiledProgram.run(points1[k++ % 16], 1));
+  report(
+    'cached 10-statement scalar program: value and gradient at a new point, compiled once (what compute does)',
+    us(scalarCompiled.seconds),
+    `engine calls, value only ${us(scalarEngine.seconds)}`,
+    `${(scalarCompiled.seconds / scalarEngine.seconds).toFixed(2)}x`,
+    '<= 1.5x',
+    scalarCompiled.seconds <= 1.5 * scalarEngine.seconds,
+  );
+  report(
+    'the same scalar program through the interpreter (the path of programs that cannot compile)',
+    us(scalarInterpreted.seconds),
+    `engine calls ${us(scalarEngine.seconds)}`,
+    `${(scalarInterpreted.seconds / scalarEngine.seconds).toFixed(2)}x`,
+    '<= 1.5x',
+    scalarInterpreted.seconds <= 1.5 * scalarEngine.seconds,
   );
   // The whole request, JSON in and out, for reference (not a goal of its own).
   const body = (x: Tensor): unknown => ({ program, at: { W: W.toNested(), b: b.toNested(), x: x.toNested() }, wrt: ['x'] });
