@@ -110,14 +110,17 @@ sections.points = () => {
   const ones = Tensor.full([n], 1);
   const engine = measure(() => grad(new Context(), f, [X, Y], ones));
   const compiled = compileGradient(f, 2);
-  const compiledTime = measure(() => compiled.run([xs, ys], n));
+  // Into preallocated arrays, as the hand-written loops write.
+  const compiledTime = measure(() => compiled.run([xs, ys], n, { value: out, grads: [gx, gy] }));
   const perPoint = (t: Timing): number => t.seconds / n;
-  console.log(`hand-written value and gradient: ${ns(perPoint(handGrad))} per point`);
+  // The loops stream 16 to 40 MB through memory, so they measure this machine's memory as much
+  // as its arithmetic: the hand-written gradient is the floor any gradient can reach.
+  const vsHandGrad = (t: Timing): string => `; ${(t.seconds / handGrad.seconds).toFixed(2)}x the hand-written gradient (${ns(perPoint(handGrad))}/point)`;
   report(
     'gradient of x*y + sin(x), 10^6 points, general engine (vectorised)',
     `${ns(perPoint(engine))}/point`,
     `hand-written primal ${ns(perPoint(primal))}/point`,
-    `${(engine.seconds / primal.seconds).toFixed(2)}x`,
+    `${(engine.seconds / primal.seconds).toFixed(2)}x${vsHandGrad(engine)}`,
     '<= 10x',
     engine.seconds <= 10 * primal.seconds,
   );
@@ -125,7 +128,7 @@ sections.points = () => {
     'gradient of x*y + sin(x), 10^6 points, compiled',
     `${ns(perPoint(compiledTime))}/point`,
     `hand-written primal ${ns(perPoint(primal))}/point`,
-    `${(compiledTime.seconds / primal.seconds).toFixed(2)}x`,
+    `${(compiledTime.seconds / primal.seconds).toFixed(2)}x${vsHandGrad(compiledTime)}`,
     '<= 3x',
     compiledTime.seconds <= 3 * primal.seconds,
   );

@@ -86,9 +86,14 @@ export interface CompiledGradient {
   readonly source: string;
   /**
    * Evaluates at n points: `inputs[k]` holds input k at every point (or one value for all
-   * points). Writes the value and each input's partial derivative at every point.
+   * points). Writes the value and each input's partial derivative at every point, into `into`
+   * when given (so that a caller evaluating batch after batch allocates nothing).
    */
-  run(inputs: readonly Float64Array[], n: number): { value: Float64Array; grads: Float64Array[] };
+  run(
+    inputs: readonly Float64Array[],
+    n: number,
+    into?: { value: Float64Array; grads: Float64Array[] },
+  ): { value: Float64Array; grads: Float64Array[] };
 }
 
 type PointKernel = (inputs: readonly Float64Array[], n: number, value: Float64Array, grads: Float64Array[]) => void;
@@ -119,11 +124,12 @@ value[i] = ${valueSource}; ${stores}
   const kernel = compileKernel<PointKernel>(['inputs', 'n', 'value', 'grads'], body);
   return {
     source: body,
-    run(points, n) {
+    run(points, n, into) {
       if (points.length !== arity) throw new RangeError(`expected ${arity} inputs, got ${points.length}`);
       for (const p of points) if (p.length !== n && p.length !== 1) throw new RangeError(`each input needs ${n} values or 1, got ${p.length}`);
-      const out = new Float64Array(n);
-      const grads = inputs.map(() => new Float64Array(n));
+      const out = into?.value ?? new Float64Array(n);
+      const grads = into?.grads ?? inputs.map(() => new Float64Array(n));
+      if (out.length < n || grads.length !== arity || grads.some((g) => g.length < n)) throw new RangeError(`output arrays need ${arity + 1} arrays of ${n} values`);
       kernel(points, n, out, grads);
       return { value: out, grads };
     },
