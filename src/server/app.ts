@@ -1,0 +1,65 @@
+/**
+ * The fastify application: plugins first (errors, workers, metrics, the OpenAPI description),
+ * then routes. Listening and shutdown are server.ts's.
+ */
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import type { Config } from './config.js';
+import errors from './plugins/errors.js';
+import metrics from './plugins/metrics.js';
+import workers from './plugins/workers.js';
+import computeRoutes from './routes/compute.js';
+import metaRoutes from './routes/meta.js';
+import { sharedSchemas } from './schemas.js';
+
+export const API_VERSION = '0.1.0';
+
+export async function buildApp(config: Config): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: { level: config.logLevel },
+    // Our own onResponse hook writes the one line per request.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.bodyLimit,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false } },
+  });
+  // Responses are plain JSON: values nest arbitrarily deep, which JSON.stringify handles best.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  app.decorate('accepting', true);
+  for (const schema of sharedSchemas) app.addSchema(schema);
+
+  await app.register(errors);
+  await app.register(workers, { config });
+  await app.register(metrics);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'adjoint',
+        version: API_VERSION,
+        description: 'A gradient-evaluation service: values, gradients, Jacobians, Hessians and traces of tensor programs (mathjs syntax) and expression graphs.',
+      },
+      tags: [{ name: 'compute' }, { name: 'catalogue' }, { name: 'operations' }],
+    },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    // One line per request, the structured object first; never the body.
+    request.log.info(
+      { reqId: request.id, method: request.method, route: request.routeOptions.url ?? request.url, status: reply.statusCode, durationMs: Math.round(reply.elapsedTime * 100) / 100 },
+      'request',
+    );
+  });
+
+  await app.register(metaRoutes);
+  await app.register(computeRoutes);
+  return app;
+}

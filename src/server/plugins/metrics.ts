@@ -1,0 +1,38 @@
+/**
+ * Prometheus metrics (prom-client), in a registry of this app's own: request counts and
+ * latencies by route and status, the worker queue's depth, busy workers, evaluations by kind.
+ */
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    metrics: { readonly registry: Registry; readonly evaluations: Counter<'endpoint' | 'outcome'> };
+  }
+}
+
+export default fp(
+  async (app: FastifyInstance) => {
+    const registry = new Registry();
+    collectDefaultMetrics({ register: registry });
+    const requests = new Counter({ name: 'adjoint_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['route', 'method', 'status'], registers: [registry] });
+    const latency = new Histogram({
+      name: 'adjoint_http_request_duration_seconds',
+      help: 'HTTP request latency by route',
+      labelNames: ['route', 'method'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+      registers: [registry],
+    });
+    const evaluations = new Counter({ name: 'adjoint_evaluations_total', help: 'Evaluations by endpoint and outcome', labelNames: ['endpoint', 'outcome'], registers: [registry] });
+    new Gauge({ name: 'adjoint_worker_queue_depth', help: 'Tasks waiting for a worker', registers: [registry], collect() { this.set(app.workers.queued); } });
+    new Gauge({ name: 'adjoint_workers_busy', help: 'Workers computing a task', registers: [registry], collect() { this.set(app.workers.running); } });
+    app.decorate('metrics', { registry, evaluations });
+    app.addHook('onResponse', async (request, reply) => {
+      const route = request.routeOptions.url ?? 'unmatched';
+      requests.inc({ route, method: request.method, status: String(reply.statusCode) });
+      latency.observe({ route, method: request.method }, reply.elapsedTime / 1000);
+    });
+  },
+  { name: 'metrics', dependencies: ['workers'] },
+);

@@ -1,0 +1,101 @@
+/**
+ * The worker pool (piscina): all evaluation runs on worker threads, never on the event loop.
+ * Each task carries an AbortSignal: a client that goes away, or a task past its hard deadline,
+ * stops its worker (piscina replaces it). A full queue refuses work with 503 OVERLOADED.
+ */
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { Piscina } from 'piscina';
+import { Problem, type ComputeLimits } from '../../index.js';
+import type { ComputeOutcome, ComputeTask } from '../../worker/compute-worker.js';
+import type { Config } from '../config.js';
+
+/** The hard deadline of a task beyond its cooperative one: time for the worker to notice. */
+const HARD_DEADLINE_SLACK_MS = 1000;
+
+export interface WorkerPool {
+  /** Computes on a worker; rejects with a Problem. */
+  compute(endpoint: string, body: unknown, signal?: AbortSignal): Promise<unknown>;
+  readonly size: number;
+  /** Tasks waiting for a worker. */
+  readonly queued: number;
+  /** Tasks being computed. */
+  readonly running: number;
+  close(): Promise<void>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    workers: WorkerPool;
+  }
+}
+
+const workerFile = new URL(`../../worker/compute-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url).href;
+
+export function createWorkerPool(config: Config): WorkerPool {
+  const pool = new Piscina<ComputeTask, ComputeOutcome>({
+    filename: workerFile,
+    minThreads: config.workers,
+    maxThreads: config.workers,
+    maxQueue: config.maxQueue,
+    // Memory: a worker over its heap is stopped and replaced; its request gets a clean error.
+    resourceLimits: { maxOldGenerationSizeMb: config.workerMemoryMb, maxYoungGenerationSizeMb: Math.min(64, config.workerMemoryMb / 4) },
+  });
+  const limits: ComputeLimits = config.limits;
+  let running = 0;
+  return {
+    get size() {
+      return config.workers;
+    },
+    get queued() {
+      return pool.queueSize;
+    },
+    get running() {
+      return running;
+    },
+    async compute(endpoint, body, signal) {
+      if (pool.queueSize >= config.maxQueue && config.maxQueue > 0) {
+        throw new Problem('OVERLOADED', `the server is at capacity: ${pool.queueSize} requests are waiting; try again shortly`);
+      }
+      const deadline = new AbortController();
+      const timer = setTimeout(() => deadline.abort(), config.limits.timeoutMs + HARD_DEADLINE_SLACK_MS);
+      const abort = AbortSignal.any(signal === undefined ? [deadline.signal] : [deadline.signal, signal]);
+      running++;
+      try {
+        const outcome = await pool.run({ endpoint, body, limits }, { signal: abort });
+        if (!outcome.ok) {
+          const p = outcome.problem;
+          throw new Problem(p.code, p.detail, { line: p.line, column: p.column, path: p.path, limit: p.limit });
+        }
+        return outcome.result;
+      } catch (e) {
+        if (e instanceof Problem) throw e;
+        if (deadline.signal.aborted) {
+          throw new Problem('LIMIT_EXCEEDED', `time limit exceeded: the evaluation ran past ${config.limits.timeoutMs} ms and was stopped`, { limit: 'time' });
+        }
+        if (signal?.aborted) throw new Problem('INVALID_REQUEST', 'the request was cancelled');
+        const message = e instanceof Error ? e.message : String(e);
+        if (/queue is full/i.test(message)) throw new Problem('OVERLOADED', 'the server is at capacity; try again shortly');
+        if (/out of memory|ERR_WORKER_OUT_OF_MEMORY/i.test(message) || (e as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY') {
+          throw new Problem('LIMIT_EXCEEDED', `memory limit exceeded: the evaluation needed more than the worker's ${config.workerMemoryMb} MiB`, { limit: 'memory' });
+        }
+        throw e;
+      } finally {
+        running--;
+        clearTimeout(timer);
+      }
+    },
+    close: () => pool.destroy(),
+  };
+}
+
+export default fp(
+  async (app: FastifyInstance, opts: { config: Config }) => {
+    const pool = createWorkerPool(opts.config);
+    app.decorate('workers', pool);
+    app.addHook('onClose', async () => pool.close());
+  },
+  { name: 'workers' },
+);
