@@ -28,6 +28,7 @@ import type { Program } from '../lang/ir.js';
 import { parseProgram } from '../lang/parse.js';
 import { Problem, toProblem } from './problem.js';
 import { optionOf, parseRequest, tensorField, tensorsField, type ParsedRequest, type RequestLimits } from './request.js';
+import { derivativeEndpoint } from './derivative.js';
 import { traceEndpoint } from './trace.js';
 import { encodeValue } from './values.js';
 
@@ -40,6 +41,8 @@ export interface ComputeLimits extends RequestLimits, RunLimits {
   timeoutMs?: number;
   /** The deepest bracket nesting of a program. */
   maxNesting?: number;
+  /** The most requests in one batch. */
+  maxBatch?: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Required<ComputeLimits>> = Object.freeze({
@@ -52,6 +55,7 @@ export const DEFAULT_LIMITS: Readonly<Required<ComputeLimits>> = Object.freeze({
   maxIterations: 1_000_000,
   maxDepth: 256,
   maxNesting: 256,
+  maxBatch: 100,
 });
 
 /** Parsed programs and compiled gradients, by program text: the same program comes again and again. */
@@ -271,6 +275,48 @@ interface Endpoint {
   readonly handle: (ev: Evaluation) => unknown;
 }
 
+/** Endpoints that are not the evaluation of a program at a point take the body as it is. */
+type RawEndpoint = (body: unknown, options: ComputeOptions) => unknown;
+
+const rawEndpoints: Readonly<Record<string, RawEndpoint>> = {
+  derivative: (body, options) => derivativeEndpoint(body, options.limits?.maxProgramLength ?? DEFAULT_LIMITS.maxProgramLength),
+  batch: batchEndpoint,
+};
+
+/**
+ * `batch`: several requests of any endpoint in one, each answered in order with its result or
+ * `{"error": problem}`; one bad item never fails the others. The items share one deadline.
+ */
+function batchEndpoint(body: unknown, options: ComputeOptions): unknown {
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const requests = (body as { requests?: unknown } | null)?.requests;
+  if (body === null || typeof body !== 'object' || Array.isArray(body) || !Array.isArray(requests)) {
+    throw new Problem('INVALID_REQUEST', 'batch takes {"requests": [{"endpoint": "grad", ...body}, ...]}', { path: '/requests' });
+  }
+  const extra = Object.keys(body).filter((k) => k !== 'requests');
+  if (extra.length > 0) throw new Problem('INVALID_REQUEST', `unknown field "${extra[0]}"; batch takes requests`, { path: `/${extra[0]}` });
+  if (requests.length > limits.maxBatch) throw new Problem('TOO_LARGE', `the batch has ${requests.length} requests, over the limit of ${limits.maxBatch}`, { path: '/requests' });
+  const clock = options.clock ?? (() => performance.now());
+  const deadline = clock() + limits.timeoutMs;
+  const results = requests.map((item, i) => {
+    try {
+      if (item === null || typeof item !== 'object' || Array.isArray(item) || typeof (item as { endpoint?: unknown }).endpoint !== 'string') {
+        throw new Problem('INVALID_REQUEST', 'each item needs "endpoint", the name of an endpoint, beside its body', { path: `/requests/${i}` });
+      }
+      const { endpoint, ...rest } = item as { endpoint: string };
+      if (endpoint === 'batch') throw new Problem('INVALID_REQUEST', 'a batch cannot contain a batch', { path: `/requests/${i}/endpoint` });
+      const remaining = deadline - clock();
+      if (remaining <= 0) throw new Problem('LIMIT_EXCEEDED', `time limit exceeded: the batch ran past ${limits.timeoutMs} ms before this item`, { limit: 'time' });
+      return computeSync(endpoint, rest, { ...options, limits: { ...limits, timeoutMs: remaining } });
+    } catch (e) {
+      const problem = toProblem(e).body;
+      // Paths point into the item, within the batch's body.
+      return { error: problem.path === undefined ? problem : { ...problem, path: `/requests/${i}${problem.path}` } };
+    }
+  });
+  return { results };
+}
+
 const endpoints: Readonly<Record<string, Endpoint>> = {
   eval: { fields: [], handle: evalEndpoint },
   grad: { fields: ['cotangent'], handle: gradEndpoint },
@@ -281,7 +327,7 @@ const endpoints: Readonly<Record<string, Endpoint>> = {
 };
 
 /** The endpoints `compute` serves. */
-export const computeEndpoints: readonly string[] = Object.keys(endpoints);
+export const computeEndpoints: readonly string[] = [...Object.keys(endpoints), ...Object.keys(rawEndpoints)];
 
 /**
  * Computes what `POST /v1/<endpoint>` returns for `body`; rejects with a `Problem` (its
@@ -293,6 +339,13 @@ export async function compute(endpoint: string, body: unknown, options: ComputeO
 
 /** `compute` without the promise, for callers already off the event loop (workers, benchmarks). */
 export function computeSync(endpoint: string, body: unknown, options: ComputeOptions = {}): unknown {
+  if (Object.hasOwn(rawEndpoints, endpoint)) {
+    try {
+      return rawEndpoints[endpoint](body, options);
+    } catch (e) {
+      throw toProblem(e);
+    }
+  }
   const handler = Object.hasOwn(endpoints, endpoint) ? endpoints[endpoint] : undefined;
   if (handler === undefined) throw new Problem('NOT_FOUND', `there is no endpoint "${endpoint}"; the endpoints are ${computeEndpoints.join(', ')}`);
   try {

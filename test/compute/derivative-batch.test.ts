@@ -1,0 +1,85 @@
+/** The derivative and batch endpoints, in-process. */
+import t from 'tap';
+import { Problem, computeSync } from '../../src/index.js';
+
+function problemOf(run: () => unknown): Problem['body'] | null {
+  try {
+    run();
+    return null;
+  } catch (e) {
+    return e instanceof Problem ? e.body : null;
+  }
+}
+
+t.test('derivative: symbolic, simplified, with TeX, and agreeing with grad at a point', (t) => {
+  const cases: { program: string; wrt: string; expected: string; at: Record<string, number> }[] = [
+    { program: 'x^2 * sin(x)', wrt: 'x', expected: '2 * x * sin(x) + x ^ 2 * cos(x)', at: { x: 0.7 } },
+    { program: 'x*y + sin(x)', wrt: 'x', expected: 'y + cos(x)', at: { x: 0.5, y: 4.2 } },
+    { program: 'exp(x*y) + log(x)', wrt: 'y', expected: 'x * exp(x * y)', at: { x: 1.3, y: -0.4 } },
+  ];
+  for (const c of cases) {
+    const r = computeSync('derivative', { program: c.program, wrt: [c.wrt] }) as { derivative: string; tex: string };
+    t.equal(r.derivative, c.expected, `d/d${c.wrt} ${c.program}`);
+    t.ok(r.tex.length > 0, `${c.program}: TeX`);
+    // The symbolic derivative, evaluated by the engine, equals the engine's gradient.
+    const symbolic = computeSync('eval', { program: r.derivative, at: c.at }) as { value: number };
+    const numeric = computeSync('grad', { program: c.program, at: c.at, wrt: [c.wrt] }) as { grad: Record<string, number> };
+    t.ok(Math.abs(symbolic.value - numeric.grad[c.wrt]) <= 1e-12 * Math.max(1, Math.abs(symbolic.value)), `${c.program}: symbolic equals grad at ${JSON.stringify(c.at)}`);
+  }
+  t.end();
+});
+
+t.test('derivative: what mathjs cannot differentiate, and bad requests', (t) => {
+  const cases: { name: string; body: unknown; status: number; code: string; detail: RegExp }[] = [
+    { name: 'a function mathjs cannot differentiate', body: { program: 'sigmoid(x)', wrt: ['x'] }, status: 422, code: 'NOT_DIFFERENTIABLE', detail: /`sigmoid`.*grad endpoint/ },
+    { name: 'two names in wrt', body: { program: 'x*y', wrt: ['x', 'y'] }, status: 400, code: 'INVALID_REQUEST', detail: /exactly one variable/ },
+    { name: 'several statements', body: { program: 'a = x\na^2', wrt: ['x'] }, status: 422, code: 'INVALID_ARGUMENT', detail: /one expression/ },
+    { name: 'a syntax error', body: { program: 'x^', wrt: ['x'] }, status: 422, code: 'PARSE_ERROR', detail: /syntax error/ },
+    { name: 'a blocked function', body: { program: 'evaluate("1")', wrt: ['x'] }, status: 422, code: 'PARSE_ERROR', detail: /not available/ },
+  ];
+  for (const c of cases) {
+    const p = problemOf(() => computeSync('derivative', c.body));
+    t.ok(p !== null, `${c.name}: a problem`);
+    t.equal(p?.status, c.status, `${c.name}: status`);
+    t.equal(p?.code, c.code, `${c.name}: code`);
+    t.match(p?.detail, c.detail, `${c.name}: detail`);
+  }
+  t.end();
+});
+
+t.test('batch: each item answered in order, one bad item never failing the others', (t) => {
+  const r = computeSync('batch', {
+    requests: [
+      { endpoint: 'grad', program: 'x*y', at: { x: 1, y: 2 } },
+      { endpoint: 'eval', program: 'q' },
+      { endpoint: 'derivative', program: 'sin(x)', wrt: ['x'] },
+      { endpoint: 'grad', program: 'x', at: { x: 'bad' } },
+      { endpoint: 'nope' },
+    ],
+  }) as { results: Record<string, unknown>[] };
+  t.same(r.results[0], { value: 2, grad: { x: 2, y: 1 } }, 'a gradient');
+  t.match(r.results[1], { error: { status: 422, code: 'UNKNOWN_NAME' } }, 'an unknown name, as an error item');
+  t.same(r.results[2], { derivative: 'cos(x)', tex: '\\cos\\left( x\\right)' }, 'a derivative');
+  t.match(r.results[3], { error: { status: 400, code: 'INVALID_REQUEST', path: '/requests/3/at/x' } }, 'a bad value, its path within the batch');
+  t.match(r.results[4], { error: { status: 404, code: 'NOT_FOUND' } }, 'an unknown endpoint');
+  t.end();
+});
+
+t.test('batch: limits and malformed batches', (t) => {
+  t.match(problemOf(() => computeSync('batch', { requests: Array.from({ length: 3 }, () => ({ endpoint: 'eval', program: '1' })) }, { limits: { maxBatch: 2 } })), {
+    status: 413,
+    code: 'TOO_LARGE',
+  });
+  t.match(problemOf(() => computeSync('batch', { items: [] })), { status: 400, code: 'INVALID_REQUEST' });
+  t.match(computeSync('batch', { requests: [{ endpoint: 'batch', requests: [] }] }), { results: [{ error: { code: 'INVALID_REQUEST' } }] }, 'no nested batches');
+  // A clock that moves 70 ms at every reading: the batch's 200 ms run out after a few items.
+  let now = 0;
+  const clock = (): number => (now += 70);
+  const item = { endpoint: 'eval', program: 'x + 1', at: { x: [1, 2] } };
+  const r = computeSync('batch', { requests: [item, item, item, item, item] }, { limits: { timeoutMs: 200 }, clock }) as {
+    results: { value?: unknown; error?: { code: string; limit?: string } }[];
+  };
+  t.same(r.results[0], { value: [2, 3] }, 'the first item runs');
+  t.match(r.results[4], { error: { code: 'LIMIT_EXCEEDED', limit: 'time' } }, 'the items share one deadline: the last finds it passed');
+  t.end();
+});
