@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { Config } from './config.js';
 import errors from './plugins/errors.js';
 import metrics from './plugins/metrics.js';
+import security from './plugins/security.js';
 import workers from './plugins/workers.js';
 import computeRoutes from './routes/compute.js';
 import metaRoutes from './routes/meta.js';
@@ -32,6 +33,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   for (const schema of sharedSchemas) app.addSchema(schema);
 
   await app.register(errors);
+  await app.register(security, { config });
   await app.register(workers, { config });
   await app.register(metrics);
   await app.register(swagger, {

@@ -27,6 +27,14 @@ export interface Config {
   readonly workerMemoryMb: number;
   /** How long SIGTERM waits for requests in flight, in milliseconds. */
   readonly shutdownGraceMs: number;
+  /** Accepted API keys; a request that sends another gets 403. */
+  readonly apiKeys: readonly string[];
+  /** With keys configured: whether a request without one gets 401 (API_KEYS_REQUIRED, default true). */
+  readonly requireApiKey: boolean;
+  /** Requests a minute per key (or per client address without one); 0 turns limiting off. */
+  readonly rateLimit: number;
+  /** Origins allowed to call from a browser; "*" allows any. */
+  readonly corsOrigins: readonly string[];
 }
 
 export class ConfigError extends Error {
@@ -47,6 +55,22 @@ function integer(env: Env, name: string, fallback: number, min: number, max = Nu
   return n;
 }
 
+function flag(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new ConfigError(name, `expected true or false, got "${raw}"`);
+}
+
+/** A comma-separated list; empty entries are dropped. */
+function list(env: Env, name: string): string[] {
+  return (env[name] ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** Reads the configuration from the environment; throws ConfigError naming a bad setting. */
@@ -55,6 +79,8 @@ export function loadConfig(env: Env = process.env): Config {
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
   const host = env.HOST ?? '0.0.0.0';
   if (host.trim() === '') throw new ConfigError('HOST', 'must not be empty');
+  const apiKeys = list(env, 'API_KEYS');
+  for (const key of apiKeys) if (key.length < 8 || /\s/.test(key)) throw new ConfigError('API_KEYS', 'each key must be at least 8 characters, without spaces');
   return {
     port: integer(env, 'PORT', 8080, 0, 65535),
     host,
@@ -73,5 +99,14 @@ export function loadConfig(env: Env = process.env): Config {
     },
     workerMemoryMb: integer(env, 'WORKER_MEMORY_MB', 512, 16),
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10_000, 0),
+    apiKeys,
+    requireApiKey: apiKeys.length > 0 && flag(env, 'API_KEYS_REQUIRED', true),
+    rateLimit: integer(env, 'RATE_LIMIT', 0, 0),
+    corsOrigins: list(env, 'CORS_ORIGINS').map((origin) => {
+      if (origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin)) {
+        throw new ConfigError('CORS_ORIGINS', `"${origin}" is not an origin such as https://course.example.org (or *)`);
+      }
+      return origin;
+    }),
   };
 }
