@@ -183,6 +183,43 @@ export const computeSchemas: Record<string, EndpointSchema> = {
   },
 };
 
+/** Endpoints whose bodies are not a program evaluated at a point. */
+export const otherSchemas: Record<string, EndpointSchema> = {
+  derivative: {
+    summary: 'The symbolic derivative of one scalar expression (mathjs), simplified, and its TeX',
+    body: {
+      type: 'object',
+      required: ['program', 'wrt'],
+      additionalProperties: false,
+      properties: {
+        program: { type: 'string', description: 'One scalar expression, such as "x^2 * sin(x)".' },
+        wrt: { type: 'array', items: { type: 'string' }, minItems: 1, maxItems: 1, description: 'The one name to differentiate with respect to.' },
+      },
+    },
+    response: response('The derivative as an expression and as TeX.', { derivative: { type: 'string' }, tex: { type: 'string' } }, ['derivative', 'tex']),
+  },
+  batch: {
+    summary: 'Several requests of any endpoint in one, answered in order',
+    body: {
+      type: 'object',
+      required: ['requests'],
+      additionalProperties: false,
+      properties: {
+        requests: {
+          type: 'array',
+          description: 'Each item is {"endpoint": name, ...the body of that endpoint}.',
+          items: { type: 'object', required: ['endpoint'], properties: { endpoint: { type: 'string' } } },
+        },
+      },
+    },
+    response: response(
+      'One result per item, in order: the endpoint\'s response, or {"error": problem}. One bad item never fails the others.',
+      { results: { type: 'array', items: { type: 'object' } } },
+      ['results'],
+    ),
+  },
+};
+
 export const functionsResponseSchema = {
   type: 'object',
   required: ['functions'],

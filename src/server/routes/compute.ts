@@ -3,10 +3,10 @@
  * work is `compute` on a worker thread.
  */
 import type { FastifyInstance } from 'fastify';
-import { computeSchemas } from '../schemas.js';
+import { computeSchemas, otherSchemas } from '../schemas.js';
 
 export default async function computeRoutes(app: FastifyInstance): Promise<void> {
-  for (const [endpoint, schema] of Object.entries(computeSchemas)) {
+  for (const [endpoint, schema] of Object.entries({ ...computeSchemas, ...otherSchemas })) {
     app.post(
       `/v1/${endpoint}`,
       {
