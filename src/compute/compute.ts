@@ -28,6 +28,7 @@ import type { Program } from '../lang/ir.js';
 import { parseProgram } from '../lang/parse.js';
 import { Problem, toProblem } from './problem.js';
 import { optionOf, parseRequest, tensorField, tensorsField, type ParsedRequest, type RequestLimits } from './request.js';
+import { batchError, batchItems, deadlinePassed } from './batch.js';
 import { derivativeEndpoint } from './derivative.js';
 import { traceEndpoint } from './trace.js';
 import { encodeValue } from './values.js';
@@ -283,35 +284,19 @@ const rawEndpoints: Readonly<Record<string, RawEndpoint>> = {
   batch: batchEndpoint,
 };
 
-/**
- * `batch`: several requests of any endpoint in one, each answered in order with its result or
- * `{"error": problem}`; one bad item never fails the others. The items share one deadline.
- */
+/** `batch` in-process: the items one after another, under one deadline (see batch.ts). */
 function batchEndpoint(body: unknown, options: ComputeOptions): unknown {
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
-  const requests = (body as { requests?: unknown } | null)?.requests;
-  if (body === null || typeof body !== 'object' || Array.isArray(body) || !Array.isArray(requests)) {
-    throw new Problem('INVALID_REQUEST', 'batch takes {"requests": [{"endpoint": "grad", ...body}, ...]}', { path: '/requests' });
-  }
-  const extra = Object.keys(body).filter((k) => k !== 'requests');
-  if (extra.length > 0) throw new Problem('INVALID_REQUEST', `unknown field "${extra[0]}"; batch takes requests`, { path: `/${extra[0]}` });
-  if (requests.length > limits.maxBatch) throw new Problem('TOO_LARGE', `the batch has ${requests.length} requests, over the limit of ${limits.maxBatch}`, { path: '/requests' });
   const clock = options.clock ?? (() => performance.now());
   const deadline = clock() + limits.timeoutMs;
-  const results = requests.map((item, i) => {
+  const results = batchItems(body, limits.maxBatch).map((item, i) => {
     try {
-      if (item === null || typeof item !== 'object' || Array.isArray(item) || typeof (item as { endpoint?: unknown }).endpoint !== 'string') {
-        throw new Problem('INVALID_REQUEST', 'each item needs "endpoint", the name of an endpoint, beside its body', { path: `/requests/${i}` });
-      }
-      const { endpoint, ...rest } = item as { endpoint: string };
-      if (endpoint === 'batch') throw new Problem('INVALID_REQUEST', 'a batch cannot contain a batch', { path: `/requests/${i}/endpoint` });
+      if ('problem' in item) throw item.problem;
       const remaining = deadline - clock();
-      if (remaining <= 0) throw new Problem('LIMIT_EXCEEDED', `time limit exceeded: the batch ran past ${limits.timeoutMs} ms before this item`, { limit: 'time' });
-      return computeSync(endpoint, rest, { ...options, limits: { ...limits, timeoutMs: remaining } });
+      if (remaining <= 0) throw deadlinePassed(limits.timeoutMs);
+      return computeSync(item.endpoint, item.body, { ...options, limits: { ...limits, timeoutMs: remaining } });
     } catch (e) {
-      const problem = toProblem(e).body;
-      // Paths point into the item, within the batch's body.
-      return { error: problem.path === undefined ? problem : { ...problem, path: `/requests/${i}${problem.path}` } };
+      return batchError(e, i);
     }
   });
   return { results };

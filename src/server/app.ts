@@ -4,6 +4,7 @@
  */
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import websocket from '@fastify/websocket';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { Config } from './config.js';
@@ -13,9 +14,16 @@ import security from './plugins/security.js';
 import workers from './plugins/workers.js';
 import computeRoutes from './routes/compute.js';
 import metaRoutes from './routes/meta.js';
+import websocketRoutes from './routes/websocket.js';
 import { sharedSchemas } from './schemas.js';
 
 export const API_VERSION = '0.1.0';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: Config;
+  }
+}
 
 export async function buildApp(config: Config): Promise<FastifyInstance> {
   const app = Fastify({
@@ -30,6 +38,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   // Responses are plain JSON: values nest arbitrarily deep, which JSON.stringify handles best.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   app.decorate('accepting', true);
+  app.decorate('config', config);
   for (const schema of sharedSchemas) app.addSchema(schema);
 
   await app.register(errors);
@@ -49,6 +58,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(websocket, { options: { maxPayload: config.bodyLimit } });
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -63,5 +73,6 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
 
   await app.register(metaRoutes);
   await app.register(computeRoutes);
+  await app.register(websocketRoutes);
   return app;
 }

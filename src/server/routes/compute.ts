@@ -1,9 +1,24 @@
 /**
  * POST /v1/<endpoint> for every compute endpoint: validate, hand to a worker, answer. Thin: the
- * work is `compute` on a worker thread.
+ * work is `compute` on a worker thread. With `Accept: application/x-ndjson` the answer is a
+ * stream of JSON lines as work progresses, then `{"type": "result", ...}` or
+ * `{"type": "error", "error": problem}` (SPEC.md section 4).
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { toProblem } from '../../compute/problem.js';
+import { dispatch, type ProgressMessage } from '../dispatch.js';
 import { computeSchemas, otherSchemas } from '../schemas.js';
+
+const NDJSON = 'application/x-ndjson';
+
+/** Aborts when the client goes away before its answer is complete. */
+function cancelOnClose(reply: FastifyReply): AbortSignal {
+  const cancel = new AbortController();
+  reply.raw.on('close', () => {
+    if (!reply.raw.writableFinished) cancel.abort();
+  });
+  return cancel.signal;
+}
 
 export default async function computeRoutes(app: FastifyInstance): Promise<void> {
   for (const [endpoint, schema] of Object.entries({ ...computeSchemas, ...otherSchemas })) {
@@ -18,19 +33,33 @@ export default async function computeRoutes(app: FastifyInstance): Promise<void>
         },
       },
       async (request, reply) => {
-        // A client that disconnects before its answer stops its work.
-        const cancel = new AbortController();
-        reply.raw.on('close', () => {
-          if (!reply.raw.writableFinished) cancel.abort();
-        });
-        try {
-          const result = await app.workers.compute(endpoint, request.body, cancel.signal);
-          app.metrics.evaluations.inc({ endpoint, outcome: 'ok' });
-          return result;
-        } catch (e) {
-          app.metrics.evaluations.inc({ endpoint, outcome: 'error' });
-          throw e;
+        const signal = cancelOnClose(reply);
+        const streaming = (request.headers.accept ?? '').includes(NDJSON);
+        if (!streaming) {
+          try {
+            const result = await dispatch(app, endpoint, request.body, signal);
+            app.metrics.evaluations.inc({ endpoint, outcome: 'ok' });
+            return result;
+          } catch (e) {
+            app.metrics.evaluations.inc({ endpoint, outcome: 'error' });
+            throw e;
+          }
         }
+        reply.hijack();
+        const raw = reply.raw;
+        raw.writeHead(200, { 'content-type': NDJSON, 'cache-control': 'no-store', 'x-request-id': request.id });
+        const line = (message: ProgressMessage): void => {
+          if (!raw.destroyed) raw.write(`${JSON.stringify(message)}\n`);
+        };
+        try {
+          const result = await dispatch(app, endpoint, request.body, signal, line);
+          line({ type: 'result', ...(result as Record<string, unknown>) });
+          app.metrics.evaluations.inc({ endpoint, outcome: 'ok' });
+        } catch (e) {
+          line({ type: 'error', error: toProblem(e).body });
+          app.metrics.evaluations.inc({ endpoint, outcome: 'error' });
+        }
+        raw.end();
       },
     );
   }
