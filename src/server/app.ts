@@ -15,7 +15,7 @@ import workers from './plugins/workers.js';
 import computeRoutes from './routes/compute.js';
 import metaRoutes from './routes/meta.js';
 import websocketRoutes from './routes/websocket.js';
-import { sharedSchemas } from './schemas.js';
+import { openapiTransform, securitySchemes, sharedSchemas } from './schemas.js';
 
 export const API_VERSION = '0.1.0';
 
@@ -53,8 +53,17 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
         version: API_VERSION,
         description: 'A gradient-evaluation service: values, gradients, Jacobians, Hessians and traces of tensor programs (mathjs syntax) and expression graphs.',
       },
-      tags: [{ name: 'compute' }, { name: 'catalogue' }, { name: 'operations' }],
+      tags: [
+        { name: 'compute', description: 'POST /v1/<endpoint>: SPEC.md sections 3 and 4.' },
+        { name: 'catalogue', description: 'What programs and graphs may call.' },
+        { name: 'operations', description: 'Health, readiness and metrics: no API key needed.' },
+      ],
+      components: { securitySchemes },
     },
+    // The document is OpenAPI 3.1 (JSON Schema 2020-12): const stays const, also inside examples.
+    convertConstToEnum: false,
+    // Each route's examples into its operation (openapi/openapi.json is generated: npm run openapi).
+    transform: openapiTransform,
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
@@ -66,7 +75,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   app.addHook('onResponse', async (request, reply) => {
     // One line per request, the structured object first; never the body.
     request.log.info(
-      { reqId: request.id, method: request.method, route: request.routeOptions.url ?? request.url, status: reply.statusCode, durationMs: Math.round(reply.elapsedTime * 100) / 100 },
+      { method: request.method, route: request.routeOptions.url ?? request.url, status: reply.statusCode, durationMs: Math.round(reply.elapsedTime * 100) / 100 },
       'request',
     );
   });

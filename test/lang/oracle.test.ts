@@ -3,44 +3,10 @@
  * them: each case's request to its endpoint, the response's fields compared with the case's
  * `expect` under its `tol`. Then the lab's programs against their closed forms.
  */
-import { readFileSync } from 'node:fs';
 import t, { type Test } from 'tap';
-import { compute, computeSync, type ProblemCode } from '../../src/index.js';
-import { assertFields, outcomeOf, settled, type Outcome, type Tolerance } from '../helpers.js';
-
-interface OracleCase {
-  name: string;
-  endpoint: string;
-  request: Record<string, unknown>;
-  expect: Record<string, unknown>;
-  tol: Required<Tolerance>;
-}
-
-const oracle = JSON.parse(readFileSync(new URL('../../../shared/vectors/torch-oracle.json', import.meta.url), 'utf8')) as { cases: OracleCase[] };
-
-interface Pending {
-  /** Why the case cannot run yet: the later issue that delivers its feature. */
-  reason: string;
-  /** How it fails until then: an endpoint that does not exist, or a function not in the catalogue. */
-  failsWith: Extract<ProblemCode, 'NOT_FOUND' | 'UNKNOWN_NAME'>;
-}
-
-const OPTIMIZE: Pending = { reason: 'the optimize endpoint comes with a later issue', failsWith: 'NOT_FOUND' };
-const DISTRIBUTIONS: Pending = { reason: 'distributions (SPEC.md section 5) come with a later issue', failsWith: 'UNKNOWN_NAME' };
-
-/** The one list of oracle cases not run yet. */
-const pending: Readonly<Record<string, Pending>> = {
-  'lab/gradient descent on a vector': OPTIMIZE,
-  'optimize/adam on Rosenbrock': OPTIMIZE,
-  'optimize/matrix factorisation with sgd': OPTIMIZE,
-  'dist/normal log_prob': DISTRIBUTIONS,
-  'dist/gamma log_prob': DISTRIBUTIONS,
-  'dist/beta log_prob': DISTRIBUTIONS,
-  'dist/kl normal normal': DISTRIBUTIONS,
-  'dist/entropy': DISTRIBUTIONS,
-};
-
-const runnable = oracle.cases.filter((c) => !(c.name in pending));
+import { compute, computeSync } from '../../src/index.js';
+import { assertFields, outcomeOf, settled, type Outcome } from '../helpers.js';
+import { oracle, pending, runnable, type OracleCase, type Pending } from '../oracle-cases.js';
 
 function checkResponse(t: Test, label: string, outcome: Outcome, c: OracleCase): void {
   if ('threw' in outcome) {

@@ -6,7 +6,11 @@ import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import fp from 'fastify-plugin';
 import { Problem } from '../../index.js';
 
+/** Seconds a client refused for load or rate should wait before trying again. */
+const RETRY_AFTER_SECONDS = 1;
+
 export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply {
+  if (problem.code === 'OVERLOADED' || problem.code === 'RATE_LIMITED') reply.header('retry-after', String(RETRY_AFTER_SECONDS));
   return reply.code(problem.status).type('application/problem+json').send(problem.body);
 }
 
@@ -18,7 +22,10 @@ function fromFastify(error: FastifyError): Problem | null {
     const detail = v.keyword === 'additionalProperties'
       ? `${field} has an unknown field "${String((v.params as { additionalProperty?: string }).additionalProperty)}"`
       : `${field} ${v.message ?? 'is invalid'}`;
-    const extra = v.keyword === 'additionalProperties' ? `/${String((v.params as { additionalProperty?: string }).additionalProperty)}` : '';
+    // The pointer names the offending field itself: the unknown one, or the missing one.
+    const params = v.params as { additionalProperty?: string; missingProperty?: string };
+    const named = v.keyword === 'additionalProperties' ? params.additionalProperty : v.keyword === 'required' ? params.missingProperty : undefined;
+    const extra = named === undefined ? '' : `/${named.replace(/~/g, '~0').replace(/\//g, '~1')}`;
     return new Problem('INVALID_REQUEST', detail, { path: `${path}${extra}` });
   }
   switch (error.code) {

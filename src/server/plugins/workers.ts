@@ -5,6 +5,7 @@
  */
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { MessageChannel } from 'node:worker_threads';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Piscina } from 'piscina';
@@ -12,7 +13,10 @@ import { Problem, type ComputeLimits } from '../../index.js';
 import type { ComputeOutcome, ComputeTask } from '../../worker/compute-worker.js';
 import type { Config } from '../config.js';
 
-/** The hard deadline of a task beyond its cooperative one: time for the worker to notice. */
+/**
+ * The hard deadline of a task beyond its cooperative one: time for the worker to notice. Both
+ * run from the moment a worker starts the task, not while it waits in the queue.
+ */
 const HARD_DEADLINE_SLACK_MS = 1000;
 
 export interface WorkerPool {
@@ -21,7 +25,7 @@ export interface WorkerPool {
   readonly size: number;
   /** Tasks waiting for a worker. */
   readonly queued: number;
-  /** Tasks being computed. */
+  /** Tasks a worker has started and not finished. */
   readonly running: number;
   close(): Promise<void>;
 }
@@ -60,11 +64,15 @@ export function createWorkerPool(config: Config): WorkerPool {
         throw new Problem('OVERLOADED', `the server is at capacity: ${pool.queueSize} requests are waiting; try again shortly`);
       }
       const deadline = new AbortController();
-      const timer = setTimeout(() => deadline.abort(), config.limits.timeoutMs + HARD_DEADLINE_SLACK_MS);
       const abort = AbortSignal.any(signal === undefined ? [deadline.signal] : [deadline.signal, signal]);
-      running++;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const started = new MessageChannel();
+      started.port1.once('message', () => {
+        running++;
+        timer = setTimeout(() => deadline.abort(), config.limits.timeoutMs + HARD_DEADLINE_SLACK_MS);
+      });
       try {
-        const outcome = await pool.run({ endpoint, body, limits }, { signal: abort });
+        const outcome = await pool.run({ endpoint, body, limits, started: started.port2 }, { signal: abort, transferList: [started.port2] });
         if (!outcome.ok) {
           const p = outcome.problem;
           throw new Problem(p.code, p.detail, { line: p.line, column: p.column, path: p.path, limit: p.limit });
@@ -77,14 +85,18 @@ export function createWorkerPool(config: Config): WorkerPool {
         }
         if (signal?.aborted) throw new Problem('INVALID_REQUEST', 'the request was cancelled');
         const message = e instanceof Error ? e.message : String(e);
-        if (/queue is full/i.test(message)) throw new Problem('OVERLOADED', 'the server is at capacity; try again shortly');
+        // Piscina's refusals: "Task queue is at limit", "No task queue available and all Workers are busy".
+        if (/task queue/i.test(message)) throw new Problem('OVERLOADED', 'the server is at capacity; try again shortly');
         if (/out of memory|ERR_WORKER_OUT_OF_MEMORY/i.test(message) || (e as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY') {
           throw new Problem('LIMIT_EXCEEDED', `memory limit exceeded: the evaluation needed more than the worker's ${config.workerMemoryMb} MiB`, { limit: 'memory' });
         }
         throw e;
       } finally {
-        running--;
-        clearTimeout(timer);
+        started.port1.close();
+        if (timer !== undefined) {
+          running--;
+          clearTimeout(timer);
+        }
       }
     },
     close: () => pool.destroy(),

@@ -7,7 +7,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { toProblem } from '../../compute/problem.js';
 import { dispatch, type ProgressMessage } from '../dispatch.js';
-import { computeSchemas, otherSchemas } from '../schemas.js';
+import { apiKeySecurity, computeResponses, computeSchemas, otherSchemas } from '../schemas.js';
 
 const NDJSON = 'application/x-ndjson';
 
@@ -28,8 +28,11 @@ export default async function computeRoutes(app: FastifyInstance): Promise<void>
         schema: {
           summary: schema.summary,
           tags: ['compute'],
+          operationId: endpoint,
+          security: apiKeySecurity,
           body: schema.body,
-          response: { 200: schema.response, '4xx': { $ref: 'Problem#' }, '5xx': { $ref: 'Problem#' } },
+          response: computeResponses(schema),
+          examples: schema.examples,
         },
       },
       async (request, reply) => {

@@ -2,7 +2,16 @@
 import type { FastifyInstance } from 'fastify';
 import { catalogue } from '../../index.js';
 import { constants } from '../../lang/catalogue.js';
-import { functionsResponseSchema } from '../schemas.js';
+import {
+  apiKeySecurity,
+  functionsExamples,
+  functionsResponses,
+  healthExamples,
+  healthResponseSchema,
+  metricsResponses,
+  readyExamples,
+  readyResponses,
+} from '../schemas.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -20,11 +29,25 @@ export default async function metaRoutes(app: FastifyInstance): Promise<void> {
       description: f.description,
       differentiable: f.differentiable,
     })),
-    constants,
+    // Infinity and NaN as the API writes every non-finite number (JSON.stringify would write null).
+    constants: Object.fromEntries(Object.entries(constants).map(([name, v]) => [name, Number.isFinite(v) ? v : String(v)])),
   };
-  app.get('/v1/functions', { schema: { summary: 'Every function programs and graphs may call', tags: ['catalogue'], response: { 200: functionsResponseSchema } } }, async () => functions);
+  app.get(
+    '/v1/functions',
+    {
+      schema: {
+        summary: 'Every function programs and graphs may call',
+        tags: ['catalogue'],
+        operationId: 'functions',
+        security: apiKeySecurity,
+        response: functionsResponses,
+        examples: functionsExamples,
+      },
+    },
+    async () => functions,
+  );
 
-  app.get('/healthz', { schema: { summary: 'Alive', tags: ['operations'], response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } } }, async () => ({
+  app.get('/healthz', { schema: { summary: 'Alive', tags: ['operations'], operationId: 'healthz', response: { 200: healthResponseSchema }, examples: healthExamples } }, async () => ({
     status: 'ok',
   }));
   app.get(
@@ -33,10 +56,9 @@ export default async function metaRoutes(app: FastifyInstance): Promise<void> {
       schema: {
         summary: 'Ready: workers up and not draining',
         tags: ['operations'],
-        response: {
-          200: { type: 'object', properties: { status: { type: 'string' }, workers: { type: 'integer' } } },
-          503: { $ref: 'Problem#' },
-        },
+        operationId: 'readyz',
+        response: readyResponses,
+        examples: readyExamples,
       },
     },
     async (_request, reply) => {
@@ -46,7 +68,7 @@ export default async function metaRoutes(app: FastifyInstance): Promise<void> {
       return { status: 'ready', workers: app.workers.size };
     },
   );
-  app.get('/metrics', { schema: { summary: 'Prometheus metrics', tags: ['operations'], hide: false } }, async (_request, reply) => {
+  app.get('/metrics', { schema: { summary: 'Prometheus metrics', tags: ['operations'], operationId: 'metrics', response: metricsResponses } }, async (_request, reply) => {
     reply.type(app.metrics.registry.contentType);
     return app.metrics.registry.metrics();
   });

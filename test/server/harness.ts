@@ -1,0 +1,119 @@
+/**
+ * The service over real HTTP for the server's tests: the app built from an environment and
+ * listening on an ephemeral port, requests with fetch, and problem assertions on the wire
+ * (status, application/problem+json, code, location) as SPEC.md section 6 fixes them.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Test } from 'tap';
+import { buildApp } from '../../src/server/app.js';
+import { loadConfig } from '../../src/server/config.js';
+import type { ExpectedProblem } from '../helpers.js';
+
+export interface Server {
+  readonly app: FastifyInstance;
+  /** http://127.0.0.1:<port> */
+  readonly base: string;
+}
+
+/** Builds the app from `env` (silent, on 127.0.0.1, an ephemeral port) and closes it when `t` ends. */
+export async function startServer(t: Test, env: Record<string, string> = {}): Promise<Server> {
+  const app = await buildApp(loadConfig({ WORKERS: '1', ...env, PORT: '0', LOG_LEVEL: 'silent' }));
+  t.teardown(() => app.close());
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  if (address === null || typeof address === 'string') throw new Error(`unexpected listening address ${String(address)}`);
+  return { app, base: `http://127.0.0.1:${address.port}` };
+}
+
+export interface Reply {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly text: string;
+  /** The body parsed as JSON, or undefined when it is not JSON. */
+  readonly json: unknown;
+  readonly elapsedMs: number;
+}
+
+export interface RequestOptions {
+  readonly method?: string;
+  /** A string is sent as it is; anything else as JSON. */
+  readonly body?: unknown;
+  readonly headers?: Record<string, string>;
+  readonly signal?: AbortSignal;
+}
+
+/** One request; the body defaults to JSON with content-type application/json. */
+export async function send(base: string, path: string, options: RequestOptions = {}): Promise<Reply> {
+  const { body } = options;
+  const headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' };
+  const start = performance.now();
+  const response = await fetch(`${base}${path}`, {
+    method: options.method ?? (body === undefined ? 'GET' : 'POST'),
+    headers: { ...headers, ...options.headers },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    signal: options.signal,
+  });
+  const text = await response.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: response.status, headers: response.headers, text, json, elapsedMs: performance.now() - start };
+}
+
+/** POST /v1/<endpoint> with a JSON body. */
+export const post = (base: string, endpoint: string, body: unknown, options: Omit<RequestOptions, 'body' | 'method'> = {}): Promise<Reply> =>
+  send(base, `/v1/${endpoint}`, { ...options, body });
+
+/** The media type of a content-type header, without its parameters. */
+export const mediaType = (reply: Reply): string => (reply.headers.get('content-type') ?? '').split(';')[0].trim();
+
+/** A short description of a reply for failure messages. */
+export const describe = (reply: Reply): string => `${reply.status} ${reply.text.slice(0, 160)}`;
+
+/**
+ * Checks that a reply is a problem (RFC 9457) with this status and code, as
+ * application/problem+json, located exactly where expected (line and column, JSON-pointer path,
+ * the limit's name: an absent one must be absent), whose detail matches every pattern.
+ */
+export function assertProblemReply(t: Test, label: string, reply: Reply, expected: ExpectedProblem): void {
+  const body = reply.json as Record<string, unknown> | undefined;
+  if (body === undefined || body === null || typeof body !== 'object') {
+    t.fail(`${label}: expected a ${expected.status} ${expected.code} problem, got ${describe(reply)}`);
+    return;
+  }
+  t.strictSame({ status: reply.status, code: body.code }, { status: expected.status, code: expected.code }, `${label}: ${expected.status} ${expected.code} (${String(body.detail)})`);
+  t.equal(mediaType(reply), 'application/problem+json', `${label}: content-type application/problem+json`);
+  t.equal(body.status, reply.status, `${label}: the body's status is the response's`);
+  t.ok(typeof body.type === 'string' && typeof body.title === 'string' && typeof body.detail === 'string', `${label}: has a type, a title and a detail`);
+  const position = (got: unknown, wanted: number | 'any' | undefined): unknown => (wanted === 'any' && Number.isInteger(got) && (got as number) >= 1 ? 'any' : got);
+  t.strictSame(
+    { line: position(body.line, expected.line), column: position(body.column, expected.column), path: body.path, limit: body.limit },
+    { line: expected.line, column: expected.column, path: expected.path, limit: expected.limit },
+    `${label}: located at line ${expected.line}, column ${expected.column}, path ${JSON.stringify(expected.path)}, limit ${JSON.stringify(expected.limit)}`,
+  );
+  for (const pattern of expected.detail) t.match(String(body.detail), pattern, `${label}: detail matches ${pattern}`);
+  for (const pattern of expected.notDetail ?? []) t.notMatch(String(body.detail), pattern, `${label}: detail does not match ${pattern}`);
+}
+
+/** Polls `check` every 25 ms until it holds or `timeoutMs` passes; returns whether it held. */
+export async function waitFor(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await check()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  return false;
+}
+
+/** The value of an unlabelled metric (a gauge) in Prometheus text, or null when absent. */
+export function metricValue(text: string, name: string): number | null {
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? null : Number(line.slice(name.length + 1));
+}
+
+/** Resolves once `base`'s workers are computing at least `n` tasks (per /metrics). */
+export const untilBusy = (base: string, n = 1): Promise<boolean> =>
+  waitFor(async () => (metricValue((await send(base, '/metrics')).text, 'adjoint_workers_busy') ?? 0) >= n);
