@@ -24,7 +24,7 @@ const LIMITS = {
   MAX_OPERATIONS: '1000',
   MAX_ELEMENTS: '100000',
 };
-const { base } = await startServer(t, { WORKERS: '2', ...LIMITS });
+const { base } = await startServer(t, { WORKERS: '1', ...LIMITS });
 
 interface HttpCase {
   name: string;
@@ -102,6 +102,7 @@ const unprocessable: HttpCase[] = [
   { name: 'NOT_SCALAR: grad of a vector without a cotangent', endpoint: 'grad', body: { program: 'x .* 2', at: { x: [1, 2] } }, expect: inBody('NOT_SCALAR', '/cotangent', /scalar/, /cotangent/) },
   { name: 'NOT_SCALAR: hessian of a vector', endpoint: 'hessian', body: { program: 'x .* 2', at: { x: [1, 2] } }, expect: { status: 422, code: 'NOT_SCALAR', detail: [/hessian needs a scalar output/] } },
   { name: 'NOT_SCALAR: an `if` on a vector', endpoint: 'grad', body: { program: 'y = x\nif x > 0\n  y = 2 * x\nend\nsum(y)', at: { x: [1, 2, 3] } }, expect: inProgram('NOT_SCALAR', 2, 1, /condition of `if`/) },
+  { name: 'NOT_DIFFERENTIABLE: a symbolic derivative mathjs cannot take', endpoint: 'derivative', body: { program: 'sigmoid(x)', wrt: ['x'] }, expect: inBody('NOT_DIFFERENTIABLE', '/program', /`sigmoid`/) },
   { name: 'INVALID_ARGUMENT: too many arguments', endpoint: 'grad', body: { program: 'sin(x, 2)', at }, expect: inProgram('INVALID_ARGUMENT', 1, 1, /`sin` takes 1 argument, got 2/) },
   { name: 'INVALID_ARGUMENT: "wrt" naming no input', endpoint: 'grad', body: { program: 'x * 2', at: { x: 1 }, wrt: ['y'] }, expect: inBody('INVALID_ARGUMENT', '/wrt/0', /"wrt" names "y"/) },
   { name: 'INVALID_ARGUMENT: a graph with a cycle', endpoint: 'grad', body: graphOf([{ id: 'z', op: 'sin', args: ['a'] }, { id: 'a', op: 'cos', args: ['z'] }]), expect: inBody('INVALID_ARGUMENT', '/graph/nodes/0', /cycle/) },
@@ -159,6 +160,33 @@ t.test('422: each code, located in the program or the body', async (t) => {
 t.test('the server still answers after every error', async (t) => {
   const reply = await post(base, 'grad', { program: 'x^2', at: { x: 3 } });
   t.strictSame({ status: reply.status, body: reply.json }, { status: 200, body: { value: 9, grad: { x: 6 } } }, describe(reply));
+});
+
+t.test('401 UNAUTHORIZED, 403 FORBIDDEN and 429 RATE_LIMITED where API keys and a rate limit are configured', async (t) => {
+  const key = 'test-key-123456';
+  const { base } = await startServer(t, { API_KEYS: key, RATE_LIMIT: '3' });
+  const body = { program: '1 + 1', at: {} };
+  const missing = record('no key', await post(base, 'eval', body));
+  assertProblemReply(t, 'no key', missing, { status: 401, code: 'UNAUTHORIZED', detail: [/API key/, /Authorization: Bearer/] });
+  const wrong = record('a wrong key', await post(base, 'eval', body, { headers: { authorization: 'Bearer wrong-key-000000' } }));
+  assertProblemReply(t, 'a wrong key', wrong, { status: 403, code: 'FORBIDDEN', detail: [/not valid/] });
+  t.equal((await send(base, '/healthz')).status, 200, 'health needs no key');
+  const authorization = `Bearer ${key}`;
+  const ok = record('the right key', await post(base, 'eval', body, { headers: { authorization } }));
+  t.strictSame({ status: ok.status, body: ok.json }, { status: 200, body: { value: 2 } }, `the right key: ${describe(ok)}`);
+  // Three requests a minute per key: the fourth of this key is refused.
+  const statuses: number[] = [];
+  let limited: Reply | null = null;
+  for (let i = 0; i < 5 && limited === null; i++) {
+    const reply = record(`request ${i + 2} of the key`, await send(base, '/v1/functions', { headers: { authorization } }));
+    statuses.push(reply.status);
+    if (reply.status === 429) limited = reply;
+  }
+  t.strictSame(statuses, [200, 200, 429], 'the 4th request of the minute is refused');
+  if (limited !== null) {
+    assertProblemReply(t, 'over the rate', limited, { status: 429, code: 'RATE_LIMITED', detail: [/limit of 3 requests a minute/] });
+    t.ok(Number(limited.headers.get('retry-after')) >= 1, `429 has a Retry-After in seconds (got ${limited.headers.get('retry-after')})`);
+  }
 });
 
 /** Slow requests, more than a worker and its queue hold: some are refused with 503. */

@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Test } from 'tap';
+import { Agent, fetch, type Headers } from 'undici';
 import { buildApp } from '../../src/server/app.js';
 import { loadConfig } from '../../src/server/config.js';
 import type { ExpectedProblem } from '../helpers.js';
@@ -15,14 +16,28 @@ export interface Server {
   readonly base: string;
 }
 
+/**
+ * Each server's own client connections: closed before the server, so that closing it need not
+ * wait for a connection the client keeps open (undici opens a spare one when a request aborts).
+ */
+const clients = new Map<string, Agent>();
+
 /** Builds the app from `env` (silent, on 127.0.0.1, an ephemeral port) and closes it when `t` ends. */
 export async function startServer(t: Test, env: Record<string, string> = {}): Promise<Server> {
   const app = await buildApp(loadConfig({ WORKERS: '1', ...env, PORT: '0', LOG_LEVEL: 'silent' }));
-  t.teardown(() => app.close());
+  const client = new Agent();
+  let base = '';
+  t.teardown(async () => {
+    clients.delete(base);
+    await client.destroy();
+    await app.close();
+  });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
   if (address === null || typeof address === 'string') throw new Error(`unexpected listening address ${String(address)}`);
-  return { app, base: `http://127.0.0.1:${address.port}` };
+  base = `http://127.0.0.1:${address.port}`;
+  clients.set(base, client);
+  return { app, base };
 }
 
 export interface Reply {
@@ -52,6 +67,7 @@ export async function send(base: string, path: string, options: RequestOptions =
     headers: { ...headers, ...options.headers },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     signal: options.signal,
+    dispatcher: clients.get(base),
   });
   const text = await response.text();
   let json: unknown;

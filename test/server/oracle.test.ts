@@ -9,7 +9,7 @@ import { assertFields } from '../helpers.js';
 import { oracle, pending, runnable } from '../oracle-cases.js';
 import { describe, mediaType, post, startServer } from './harness.js';
 
-const { base } = await startServer(t, { WORKERS: '2' });
+const { base } = await startServer(t, { WORKERS: '1' });
 
 const STATUS_OF = { NOT_FOUND: 404, UNKNOWN_NAME: 422 } as const;
 

@@ -38,7 +38,8 @@ declare module 'fastify' {
 
 const workerFile = new URL(`../../worker/compute-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url).href;
 
-export function createWorkerPool(config: Config): WorkerPool {
+/** `onError`: a worker that fails with no task to blame (say, while starting); unheard, it would stop the process. */
+export function createWorkerPool(config: Config, onError: (error: Error) => void = () => {}): WorkerPool {
   const pool = new Piscina<ComputeTask, ComputeOutcome>({
     filename: workerFile,
     minThreads: config.workers,
@@ -47,6 +48,7 @@ export function createWorkerPool(config: Config): WorkerPool {
     // Memory: a worker over its heap is stopped and replaced; its request gets a clean error.
     resourceLimits: { maxOldGenerationSizeMb: config.workerMemoryMb, maxYoungGenerationSizeMb: Math.min(64, config.workerMemoryMb / 4) },
   });
+  pool.on('error', onError);
   const limits: ComputeLimits = config.limits;
   let running = 0;
   return {
@@ -105,7 +107,7 @@ export function createWorkerPool(config: Config): WorkerPool {
 
 export default fp(
   async (app: FastifyInstance, opts: { config: Config }) => {
-    const pool = createWorkerPool(opts.config);
+    const pool = createWorkerPool(opts.config, (err) => app.log.error({ err }, 'a worker failed outside any request'));
     app.decorate('workers', pool);
     app.addHook('onClose', async () => pool.close());
   },
