@@ -19,10 +19,15 @@ import type { Config } from '../config.js';
  */
 const HARD_DEADLINE_SLACK_MS = 1000;
 
+/** The least time a task may wait for a worker before it is refused. */
+const MIN_QUEUE_WAIT_MS = 30_000;
+
 export interface WorkerPool {
   /** Computes on a worker; rejects with a Problem. */
   compute(endpoint: string, body: unknown, signal?: AbortSignal): Promise<unknown>;
   readonly size: number;
+  /** Worker threads running now (fewer than `size` while a replacement starts). */
+  readonly alive: number;
   /** Tasks waiting for a worker. */
   readonly queued: number;
   /** Tasks a worker has started and not finished. */
@@ -55,6 +60,9 @@ export function createWorkerPool(config: Config, onError: (error: Error) => void
     get size() {
       return config.workers;
     },
+    get alive() {
+      return pool.threads.length;
+    },
     get queued() {
       return pool.queueSize;
     },
@@ -68,8 +76,17 @@ export function createWorkerPool(config: Config, onError: (error: Error) => void
       const deadline = new AbortController();
       const abort = AbortSignal.any(signal === undefined ? [deadline.signal] : [deadline.signal, signal]);
       let timer: ReturnType<typeof setTimeout> | undefined;
+      // A task that no worker takes up in time (all busy, or none able to start) is refused
+      // rather than left waiting without bound; starting a worker cold takes seconds.
+      let unstarted = false;
+      const waitLimitMs = Math.max(MIN_QUEUE_WAIT_MS, 3 * config.limits.timeoutMs);
+      const waiting = setTimeout(() => {
+        unstarted = true;
+        deadline.abort();
+      }, waitLimitMs);
       const started = new MessageChannel();
       started.port1.once('message', () => {
+        clearTimeout(waiting);
         running++;
         timer = setTimeout(() => deadline.abort(), config.limits.timeoutMs + HARD_DEADLINE_SLACK_MS);
       });
@@ -82,6 +99,7 @@ export function createWorkerPool(config: Config, onError: (error: Error) => void
         return outcome.result;
       } catch (e) {
         if (e instanceof Problem) throw e;
+        if (unstarted) throw new Problem('OVERLOADED', `the server is at capacity: no worker could take the request within ${waitLimitMs} ms; try again shortly`);
         if (deadline.signal.aborted) {
           throw new Problem('LIMIT_EXCEEDED', `time limit exceeded: the evaluation ran past ${config.limits.timeoutMs} ms and was stopped`, { limit: 'time' });
         }
@@ -94,6 +112,7 @@ export function createWorkerPool(config: Config, onError: (error: Error) => void
         }
         throw e;
       } finally {
+        clearTimeout(waiting);
         started.port1.close();
         if (timer !== undefined) {
           running--;

@@ -65,6 +65,9 @@ export default async function metaRoutes(app: FastifyInstance): Promise<void> {
       if (!app.accepting) {
         return reply.code(503).type('application/problem+json').send({ type: '/problems/overloaded', title: 'Draining', status: 503, detail: 'the server is shutting down', code: 'OVERLOADED' });
       }
+      if (app.workers.alive === 0) {
+        return reply.code(503).type('application/problem+json').send({ type: '/problems/overloaded', title: 'No workers', status: 503, detail: 'no worker thread is running', code: 'OVERLOADED' });
+      }
       return { status: 'ready', workers: app.workers.size };
     },
   );
