@@ -94,6 +94,8 @@ export interface ComputeOptions {
   cache?: ProgramCache;
   /** Milliseconds, for deadlines (performance.now by default). */
   clock?: () => number;
+  /** Filled in as the request is computed: the primitive operations its evaluations ran. */
+  stats?: { operations: number };
 }
 
 /** Everything an endpoint needs: the request, the program, and how to evaluate it. */
@@ -103,6 +105,8 @@ export interface Evaluation {
   readonly limits: Readonly<Required<ComputeLimits>>;
   readonly cache: ProgramCache;
   readonly cacheKey: string;
+  /** Every context made so far: their operation counts are the evaluation's. */
+  readonly contexts: readonly Context[];
   /** A fresh context with this request's budgets. */
   context(): Context;
   /** The program as a function of the `wrt` inputs (the other inputs held fixed). */
@@ -126,8 +130,12 @@ function prepare(endpointFields: readonly string[], body: unknown, options: Comp
   );
   const timeout = Math.min(limits.timeoutMs, request.timeoutMs ?? Infinity);
   const start = clock();
-  const context = (): Context =>
-    new Context({ maxOperations: limits.maxOperations, maxElements: limits.maxElements, deadline: start + timeout }, clock);
+  const contexts: Context[] = [];
+  const context = (): Context => {
+    const cx = new Context({ maxOperations: limits.maxOperations, maxElements: limits.maxElements, deadline: start + timeout }, clock);
+    contexts.push(cx);
+    return cx;
+  };
   const runLimits: RunLimits = { maxIterations: limits.maxIterations, maxDepth: limits.maxDepth };
   const output: Evaluation['output'] = (cx, inputs, onCall) => {
     const result = run(cx, program, inputs, { limits: runLimits, onCall });
@@ -147,7 +155,7 @@ function prepare(endpointFields: readonly string[], body: unknown, options: Comp
     request.wrt.forEach((name, i) => inputs.set(name, xs[i]));
     return output(cx, inputs);
   };
-  return { request, program, limits, cache, cacheKey, context, fn, primals: request.wrt.map((name) => request.at.get(name)!), output };
+  return { request, program, limits, cache, cacheKey, context, contexts, fn, primals: request.wrt.map((name) => request.at.get(name)!), output };
 }
 
 const encodeMap = (names: readonly string[], values: readonly Value[], layout: ParsedRequest['layout']): Record<string, unknown> =>
@@ -333,9 +341,13 @@ export function computeSync(endpoint: string, body: unknown, options: ComputeOpt
   }
   const handler = Object.hasOwn(endpoints, endpoint) ? endpoints[endpoint] : undefined;
   if (handler === undefined) throw new Problem('NOT_FOUND', `there is no endpoint "${endpoint}"; the endpoints are ${computeEndpoints.join(', ')}`);
+  let ev: Evaluation | null = null;
   try {
-    return handler.handle(prepare(handler.fields, body, options));
+    ev = prepare(handler.fields, body, options);
+    return handler.handle(ev);
   } catch (e) {
     throw toProblem(e);
+  } finally {
+    if (options.stats !== undefined && ev !== null) for (const cx of ev.contexts) options.stats.operations += cx.operations;
   }
 }

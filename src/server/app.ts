@@ -23,6 +23,10 @@ declare module 'fastify' {
   interface FastifyInstance {
     config: Config;
   }
+  interface FastifyRequest {
+    /** The primitive operations the request's evaluation ran, for its log line. */
+    operations: number | null;
+  }
 }
 
 export async function buildApp(config: Config): Promise<FastifyInstance> {
@@ -39,6 +43,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   app.decorate('accepting', true);
   app.decorate('config', config);
+  app.decorateRequest('operations', null);
   for (const schema of sharedSchemas) app.addSchema(schema);
 
   await app.register(errors);
@@ -75,7 +80,13 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   app.addHook('onResponse', async (request, reply) => {
     // One line per request, the structured object first; never the body.
     request.log.info(
-      { method: request.method, route: request.routeOptions.url ?? request.url, status: reply.statusCode, durationMs: Math.round(reply.elapsedTime * 100) / 100 },
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? request.url,
+        status: reply.statusCode,
+        durationMs: Math.round(reply.elapsedTime * 100) / 100,
+        ...(request.operations === null ? {} : { operations: request.operations }),
+      },
       'request',
     );
   });

@@ -15,8 +15,9 @@ export async function dispatch(
   body: unknown,
   signal: AbortSignal,
   emit: (message: ProgressMessage) => void = () => {},
+  stats?: { operations: number },
 ): Promise<unknown> {
-  if (endpoint !== 'batch') return app.workers.compute(endpoint, body, signal);
+  if (endpoint !== 'batch') return app.workers.compute(endpoint, body, signal, stats);
   const { limits } = app.config;
   const items = batchItems(body, limits.maxBatch);
   const deadline = AbortSignal.timeout(limits.timeoutMs);
@@ -27,7 +28,7 @@ export async function dispatch(
       try {
         if ('problem' in item) throw item.problem;
         if (deadline.aborted) throw deadlinePassed(limits.timeoutMs);
-        result = await app.workers.compute(item.endpoint, item.body, both);
+        result = await app.workers.compute(item.endpoint, item.body, both, stats);
       } catch (e) {
         if (signal.aborted) throw e;
         // An item stopped by the batch's deadline failed for that reason, whatever the pool said.

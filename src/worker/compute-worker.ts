@@ -13,15 +13,19 @@ export interface ComputeTask {
   readonly started?: MessagePort;
 }
 
-export type ComputeOutcome = { readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly problem: ProblemBody };
+/** The answer, or the problem; and the primitive operations the evaluation ran, for the log. */
+export type ComputeOutcome = ({ readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly problem: ProblemBody }) & {
+  readonly operations: number;
+};
 
 export default function run(task: ComputeTask): ComputeOutcome {
   task.started?.postMessage(null);
   task.started?.close();
+  const stats = { operations: 0 };
   try {
-    return { ok: true, result: computeSync(task.endpoint, task.body, { limits: task.limits }) };
+    return { ok: true, result: computeSync(task.endpoint, task.body, { limits: task.limits, stats }), operations: stats.operations };
   } catch (e) {
-    if (e instanceof Problem) return { ok: false, problem: e.body };
+    if (e instanceof Problem) return { ok: false, problem: e.body, operations: stats.operations };
     throw e;
   }
 }

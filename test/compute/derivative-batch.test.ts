@@ -83,3 +83,15 @@ t.test('batch: limits and malformed batches', (t) => {
   t.match(r.results[4], { error: { code: 'LIMIT_EXCEEDED', limit: 'time' } }, 'the items share one deadline: the last finds it passed');
   t.end();
 });
+
+t.test('stats count the primitive operations an evaluation ran, for the request log', (t) => {
+  const one = { operations: 0 };
+  computeSync('eval', { program: 'sum(A * x)', at: { A: [[1, 2], [3, 4]], x: [1, 1] } }, { stats: one });
+  // The matrix-vector product (a reshape of x into a column, matmul, a reshape back) and the
+  // sum (sumTo, and a reshape where shapes differ): 4 or 5 primitives.
+  t.ok(one.operations >= 4 && one.operations <= 5, `eval of sum(A * x): ${one.operations} operations`);
+  const both = { operations: 0 };
+  computeSync('batch', { requests: [{ endpoint: 'eval', program: 'sum(A * x)', at: { A: [[1, 2], [3, 4]], x: [1, 1] } }, { endpoint: 'eval', program: 'sum(A * x)', at: { A: [[1, 2], [3, 4]], x: [1, 1] } }] }, { stats: both });
+  t.equal(both.operations, 2 * one.operations, 'a batch counts every item');
+  t.end();
+});

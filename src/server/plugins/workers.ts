@@ -23,8 +23,8 @@ const HARD_DEADLINE_SLACK_MS = 1000;
 const MIN_QUEUE_WAIT_MS = 30_000;
 
 export interface WorkerPool {
-  /** Computes on a worker; rejects with a Problem. */
-  compute(endpoint: string, body: unknown, signal?: AbortSignal): Promise<unknown>;
+  /** Computes on a worker; rejects with a Problem. Adds the evaluation's operations to `stats`. */
+  compute(endpoint: string, body: unknown, signal?: AbortSignal, stats?: { operations: number }): Promise<unknown>;
   readonly size: number;
   /** Worker threads running now (fewer than `size` while a replacement starts). */
   readonly alive: number;
@@ -69,7 +69,7 @@ export function createWorkerPool(config: Config, onError: (error: Error) => void
     get running() {
       return running;
     },
-    async compute(endpoint, body, signal) {
+    async compute(endpoint, body, signal, stats) {
       if (pool.queueSize >= config.maxQueue && config.maxQueue > 0) {
         throw new Problem('OVERLOADED', `the server is at capacity: ${pool.queueSize} requests are waiting; try again shortly`);
       }
@@ -92,6 +92,7 @@ export function createWorkerPool(config: Config, onError: (error: Error) => void
       });
       try {
         const outcome = await pool.run({ endpoint, body, limits, started: started.port2 }, { signal: abort, transferList: [started.port2] });
+        if (stats !== undefined) stats.operations += outcome.operations;
         if (!outcome.ok) {
           const p = outcome.problem;
           throw new Problem(p.code, p.detail, { line: p.line, column: p.column, path: p.path, limit: p.limit });

@@ -38,14 +38,17 @@ export default async function computeRoutes(app: FastifyInstance): Promise<void>
       async (request, reply) => {
         const signal = cancelOnClose(reply);
         const streaming = (request.headers.accept ?? '').includes(NDJSON);
+        const stats = { operations: 0 };
         if (!streaming) {
           try {
-            const result = await dispatch(app, endpoint, request.body, signal);
+            const result = await dispatch(app, endpoint, request.body, signal, undefined, stats);
             app.metrics.evaluations.inc({ endpoint, outcome: 'ok' });
             return result;
           } catch (e) {
             app.metrics.evaluations.inc({ endpoint, outcome: 'error' });
             throw e;
+          } finally {
+            request.operations = stats.operations;
           }
         }
         reply.hijack();
@@ -55,7 +58,7 @@ export default async function computeRoutes(app: FastifyInstance): Promise<void>
           if (!raw.destroyed) raw.write(`${JSON.stringify(message)}\n`);
         };
         try {
-          const result = await dispatch(app, endpoint, request.body, signal, line);
+          const result = await dispatch(app, endpoint, request.body, signal, line, stats);
           line({ type: 'result', ...(result as Record<string, unknown>) });
           app.metrics.evaluations.inc({ endpoint, outcome: 'ok' });
         } catch (e) {
