@@ -1,0 +1,114 @@
+/**
+ * Streaming (SPEC.md section 4) over real connections: NDJSON over HTTP, and the multiplexed
+ * WebSocket protocol: interleaved requests, cancel by id, closing the socket cancels its work,
+ * and a malformed message answers an error on that id and keeps the socket open.
+ */
+import t from 'tap';
+import { fetch } from 'undici';
+import WebSocket from 'ws';
+import { startServer } from './harness.js';
+
+const LAB = { program: 'x*y + sin(x)', at: { x: 0.5, y: 4.2 } };
+const LAB_ANSWER = { value: 2.579425538604203, grad: { x: 5.077582561890373, y: 0.5 } };
+const ENDLESS = { program: 'while 1\nend', at: {} };
+
+type Message = Record<string, unknown> & { id?: unknown; type?: unknown };
+
+/** A WebSocket client that collects messages and waits for those it expects. */
+async function connect(base: string) {
+  const socket = new WebSocket(`${base.replace('http', 'ws')}/v1/ws`);
+  const received: Message[] = [];
+  const waiters: (() => void)[] = [];
+  socket.on('message', (data) => {
+    received.push(JSON.parse(String(data)) as Message);
+    for (const w of waiters.splice(0)) w();
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('open', () => resolve());
+    socket.once('error', reject);
+  });
+  const until = async (match: (m: Message) => boolean, timeoutMs = 20_000): Promise<Message> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = received.find(match);
+      if (found !== undefined) return found;
+      if (Date.now() > deadline) throw new Error(`no such message; received ${JSON.stringify(received).slice(0, 500)}`);
+      await new Promise<void>((resolve) => {
+        waiters.push(resolve);
+        setTimeout(resolve, 100);
+      });
+    }
+  };
+  return { socket, received, until, send: (m: unknown) => socket.send(typeof m === 'string' ? m : JSON.stringify(m)) };
+}
+
+t.test('NDJSON: one line per message, then the result with the body of the plain response', async (t) => {
+  const { base } = await startServer(t, { WORKERS: '2' });
+  const reply = await fetch(`${base}/v1/grad`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/x-ndjson' }, body: JSON.stringify(LAB) });
+  t.equal(reply.status, 200);
+  t.match(reply.headers.get('content-type'), /application\/x-ndjson/);
+  const lines = (await reply.text()).trim().split('\n').map((l) => JSON.parse(l) as Message);
+  t.same(lines, [{ type: 'result', ...LAB_ANSWER }], 'a single result line');
+
+  const batch = await fetch(`${base}/v1/batch`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/x-ndjson' },
+    body: JSON.stringify({ requests: [{ endpoint: 'grad', ...LAB }, { endpoint: 'eval', program: 'q' }] }),
+  });
+  const messages = (await batch.text()).trim().split('\n').map((l) => JSON.parse(l) as Message);
+  t.equal(messages.length, 3, 'two items, then the result');
+  t.same(new Set(messages.slice(0, 2).map((m) => m.index)), new Set([0, 1]), 'every item, each once, as it finished');
+  t.same(messages[2], { type: 'result', results: [LAB_ANSWER, { error: (messages.find((m) => m.index === 1) as { error: unknown }).error }] });
+  t.match(messages[2], { results: [{}, { error: { code: 'UNKNOWN_NAME', status: 422 } }] }, 'the bad item is an error item');
+
+  const failing = await fetch(`${base}/v1/grad`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/x-ndjson' }, body: JSON.stringify({ program: 'x +', at: { x: 1 } }) });
+  const last = JSON.parse((await failing.text()).trim()) as Message;
+  t.match(last, { type: 'error', error: { code: 'PARSE_ERROR', status: 422, line: 1 } }, 'an error ends the stream as an error line');
+});
+
+t.test('WebSocket: interleaved requests, each answered on its id, with exactly one result or error', async (t) => {
+  const { base } = await startServer(t, { WORKERS: '2' });
+  const ws = await connect(base);
+  t.teardown(() => ws.socket.close());
+  ws.send({ id: 'slow', endpoint: 'eval', program: 's = 0\nfor i = 1:20000\n  s = s + sin(i)\nend\ns', at: {} });
+  ws.send({ id: 'lab', endpoint: 'grad', ...LAB });
+  ws.send({ id: 'bad', endpoint: 'grad', program: 'sigmod(x)', at: { x: 1 } });
+  t.same(await ws.until((m) => m.id === 'lab'), { id: 'lab', type: 'result', ...LAB_ANSWER }, 'the lab gradient');
+  t.match(await ws.until((m) => m.id === 'bad'), { id: 'bad', type: 'error', error: { code: 'UNKNOWN_NAME', status: 422 } }, 'an error on its own id');
+  const slow = await ws.until((m) => m.id === 'slow');
+  t.equal(slow.type, 'result', 'the slow request finishes too');
+  t.equal(ws.received.filter((m) => m.id === 'slow').length, 1, 'exactly one answer per request');
+});
+
+t.test('WebSocket: a malformed message answers an error and the socket stays open', async (t) => {
+  const { base } = await startServer(t);
+  const ws = await connect(base);
+  t.teardown(() => ws.socket.close());
+  ws.send('not json');
+  t.match(await ws.until((m) => m.type === 'error' && m.id === null), { error: { code: 'INVALID_REQUEST', status: 400 } }, 'not JSON');
+  ws.send({ id: 'noendpoint', program: '1' });
+  t.match(await ws.until((m) => m.id === 'noendpoint'), { type: 'error', error: { code: 'INVALID_REQUEST', path: '/endpoint' } }, 'no endpoint, answered on its id');
+  ws.send({ id: 'after', endpoint: 'eval', program: '1 + 1' });
+  t.same(await ws.until((m) => m.id === 'after'), { id: 'after', type: 'result', value: 2 }, 'the socket still works');
+});
+
+t.test('WebSocket: cancel stops the work on its worker, and closing the socket cancels everything', async (t) => {
+  const { base, app } = await startServer(t, { WORKERS: '1', TIMEOUT_MS: '60000', MAX_ITERATIONS: '1000000000000' });
+  const ws = await connect(base);
+  ws.send({ id: 'endless', endpoint: 'eval', ...ENDLESS });
+  await new Promise((r) => setTimeout(r, 300));
+  ws.send({ id: 'endless', type: 'cancel' });
+  t.match(await ws.until((m) => m.id === 'endless'), { type: 'error', error: { detail: /cancelled/ } }, 'the cancelled request is answered with an error');
+  ws.send({ id: 'next', endpoint: 'grad', ...LAB });
+  t.same(await ws.until((m) => m.id === 'next'), { id: 'next', type: 'result', ...LAB_ANSWER }, 'the only worker is free again');
+
+  ws.send({ id: 'orphan', endpoint: 'eval', ...ENDLESS });
+  await new Promise((r) => setTimeout(r, 300));
+  ws.socket.close();
+  // The worker running the orphan is stopped and replaced: a new client is served promptly.
+  const other = await connect(base);
+  t.teardown(() => other.socket.close());
+  other.send({ id: 'fresh', endpoint: 'grad', ...LAB });
+  t.same(await other.until((m) => m.id === 'fresh'), { id: 'fresh', type: 'result', ...LAB_ANSWER }, 'served after the closed socket\'s work was cancelled');
+  t.equal(app.workers.running, 0, 'nothing left running');
+});
