@@ -133,6 +133,8 @@ class Parser {
   private readonly userFunctions = new Set<string>();
   private readonly read = new Set<string>();
   private readonly assigned = new Set<string>();
+  /** The statement being converted, for locating names in it. */
+  private segment: Segment | undefined;
 
   constructor(private readonly source: string, private readonly limits: ParseLimits) {
     this.locator = new Locator(source);
@@ -255,6 +257,7 @@ class Parser {
   }
 
   private statement(segment: Segment, loc: Loc): Stmt {
+    this.segment = segment;
     const node = this.parseNode(segment);
     switch (node.type) {
       case 'AssignmentNode': {
@@ -282,12 +285,25 @@ class Parser {
   }
 
   private expression(segment: Segment): Expr {
+    this.segment = segment;
     const loc = this.locator.at(segment.offset + (segment.text.length - segment.text.trimStart().length));
     const node = this.parseNode(segment);
     if (node.type === 'AssignmentNode' || node.type === 'FunctionAssignmentNode' || node.type === 'BlockNode') {
       throw new ProgramError('PARSE_ERROR', 'expected an expression here, not an assignment', loc);
     }
     return this.expr(node, loc, false);
+  }
+
+  /**
+   * Where a name stands in the current statement (mathjs's nodes carry no positions): its first
+   * occurrence as a whole word, followed by `(` for a call; else the statement's own location.
+   */
+  private nameLoc(name: string, call: boolean, fallback: Loc): Loc {
+    const text = this.segment?.text;
+    if (text === undefined) return fallback;
+    const pattern = new RegExp(`(?<![\\w.])${name.replace(/[$]/g, '\\$&')}(?![\\w])${call ? '(?=\\s*\\()' : ''}`);
+    const m = pattern.exec(text);
+    return m === null ? fallback : this.locator.at(this.segment!.offset + m.index);
   }
 
   private checkAssignable(name: string, loc: Loc): void {
@@ -316,7 +332,7 @@ class Parser {
           return { kind: 'end', loc };
         }
         if (params?.has(name) !== true && !this.assigned.has(name) && !(name in constants)) this.read.add(name);
-        return { kind: 'var', name, loc };
+        return { kind: 'var', name, loc: this.nameLoc(name, false, loc) };
       }
       case 'ParenthesisNode':
         return sub(n.content);
@@ -329,6 +345,7 @@ class Parser {
         const target = n.fn as MathNode;
         if (target.type !== 'SymbolNode') throw new ProgramError('PARSE_ERROR', 'only named functions can be called', loc);
         const name = (target as unknown as { name: string }).name;
+        loc = this.nameLoc(name, true, loc);
         // The name first: `import({…})` is refused as `import`, whatever its arguments hold.
         const own = this.userFunctions.has(name);
         if (!own && isBlocked(name)) throw new ProgramError('PARSE_ERROR', `\`${name}\` is not available in adjoint programs`, loc);

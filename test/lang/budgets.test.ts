@@ -36,9 +36,9 @@ const cases: BudgetCase[] = [
   { name: 'an endless loop under grad', endpoint: 'grad', body: scalar('y = x\nwhile 1\nend\ny'), limit: 'loop iterations', detail: [/loop iteration limit/], line: 2, column: 1 },
   { name: 'endless recursion: f(x) = f(x)', endpoint: 'eval', body: scalar('f(x) = f(x)\nf(1)'), limit: 'recursion depth', detail: [/recursion depth limit/, /`f`/, /256/], line: 1, column: 1 },
   { name: 'endless recursion under grad', endpoint: 'grad', body: scalar('f(x) = f(x)\nf(x)'), limit: 'recursion depth', detail: [/recursion depth limit/, /`f`/], line: 1, column: 1 },
-  { name: 'endless mutual recursion', endpoint: 'eval', body: scalar('f(x) = g(x)\ng(x) = f(x)\nf(1)'), limit: 'recursion depth', detail: [/recursion depth limit/], line: 2, column: 1 },
+  { name: 'endless mutual recursion', endpoint: 'eval', body: scalar('f(x) = g(x)\ng(x) = f(x)\nf(1)'), limit: 'recursion depth', detail: [/recursion depth limit/], line: 2, column: 8 },
   { name: 'zeros(100000, 100000)', endpoint: 'eval', body: scalar('zeros(100000, 100000)'), limit: 'memory', detail: [/memory limit/, /zeros/, /\[100000, 100000\]/], line: 1, column: 1 },
-  { name: 'a 10^10-element tensor under grad', endpoint: 'grad', body: scalar('sum(ones(100000, 100000) * x)'), limit: 'memory', detail: [/memory limit/, /ones/], line: 1, column: 1 },
+  { name: 'a 10^10-element tensor under grad', endpoint: 'grad', body: scalar('sum(ones(100000, 100000) * x)'), limit: 'memory', detail: [/memory limit/, /ones/], line: 1, column: 5 },
   {
     name: 'brackets nested 100,000 deep',
     endpoint: 'grad',
@@ -99,7 +99,7 @@ const cases: BudgetCase[] = [
   // Each limit lowered.
   { name: 'maxOperations: 1000, a loop of additions', endpoint: 'grad', body: scalar('s = 0\nfor i = 1:100000\n  s = s + x\nend\ns'), limits: { maxOperations: 1000 }, limit: 'operations', detail: [/operation limit/, /1000/], line: 3, column: 3 },
   { name: 'maxOperations: 1000, under hessian', endpoint: 'hessian', body: scalar('s = 0\nfor i = 1:100000\n  s = s + x * x\nend\ns'), limits: { maxOperations: 1000 }, limit: 'operations', detail: [/operation limit/], line: 3, column: 3 },
-  { name: 'maxElements: 1000, a 100 × 100 tensor', endpoint: 'grad', body: scalar('sum(ones(100, 100) * x)'), limits: { maxElements: 1000 }, limit: 'memory', detail: [/memory limit/, /1000/], line: 1, column: 1 },
+  { name: 'maxElements: 1000, a 100 × 100 tensor', endpoint: 'grad', body: scalar('sum(ones(100, 100) * x)'), limits: { maxElements: 1000 }, limit: 'memory', detail: [/memory limit/, /1000/], line: 1, column: 5 },
   {
     name: 'timeoutMs: 50, a long but finite loop',
     endpoint: 'eval',

@@ -242,7 +242,7 @@ const refusals: readonly { name: string; program: string; at?: Inputs; limits?: 
     name: 'the branch not taken is evaluated when taken: an unknown name',
     program: 'x > 0 ? x^2 : nosuch',
     at: { x: -3 },
-    problem: { status: 422, code: 'UNKNOWN_NAME', detail: [/nosuch/], line: 1, column: 1 },
+    problem: { status: 422, code: 'UNKNOWN_NAME', detail: [/nosuch/], line: 1, column: 15 },
   },
   {
     name: 'for over a matrix is refused',
