@@ -66,6 +66,11 @@ export default async function computeRoutes(app: FastifyInstance): Promise<void>
           app.metrics.evaluations.inc({ endpoint, outcome: 'error' });
         }
         raw.end();
+        // A hijacked reply skips fastify's onResponse hooks: its log line is written here.
+        request.log.info(
+          { method: request.method, route: request.routeOptions.url, status: 200, durationMs: Math.round(reply.elapsedTime * 100) / 100, operations: stats.operations, stream: true },
+          'request',
+        );
       },
     );
   }
