@@ -112,3 +112,12 @@ t.test('WebSocket: cancel stops the work on its worker, and closing the socket c
   t.same(await other.until((m) => m.id === 'fresh'), { id: 'fresh', type: 'result', ...LAB_ANSWER }, 'served after the closed socket\'s work was cancelled');
   t.equal(app.workers.running, 0, 'nothing left running');
 });
+
+t.test('a streamed request is counted in /metrics like any other', async (t) => {
+  const { base } = await startServer(t);
+  const reply = await fetch(`${base}/v1/eval`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/x-ndjson' }, body: JSON.stringify({ program: '1 + 1' }) });
+  await reply.text();
+  const metrics = await (await fetch(`${base}/metrics`)).text();
+  t.match(metrics, /adjoint_http_requests_total\{route="\/v1\/eval",method="POST",status="200"\} 1/, 'the request counter has it');
+  t.match(metrics, /adjoint_evaluations_total\{endpoint="eval",outcome="ok"\} 1/, 'the evaluations counter has it');
+});

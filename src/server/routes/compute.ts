@@ -65,12 +65,9 @@ export default async function computeRoutes(app: FastifyInstance): Promise<void>
           line({ type: 'error', error: toProblem(e).body });
           app.metrics.evaluations.inc({ endpoint, outcome: 'error' });
         }
+        // The onResponse hooks still run for this hijacked reply: the log line gets its count.
+        request.operations = stats.operations;
         raw.end();
-        // A hijacked reply skips fastify's onResponse hooks: its log line is written here.
-        request.log.info(
-          { method: request.method, route: request.routeOptions.url, status: 200, durationMs: Math.round(reply.elapsedTime * 100) / 100, operations: stats.operations, stream: true },
-          'request',
-        );
       },
     );
   }
