@@ -49,8 +49,12 @@ export default async function websocketRoutes(app: FastifyInstance): Promise<voi
       inFlight.set(id, cancel);
       const emit = (m: ProgressMessage): void => send(socket, { id, ...m });
       dispatch(app, endpoint, body, cancel.signal, emit)
-        .then((result) => send(socket, { id, type: 'result', ...(result as Record<string, unknown>) }))
+        .then((result) => {
+          app.metrics.evaluations.inc({ endpoint, outcome: 'ok' });
+          send(socket, { id, type: 'result', ...(result as Record<string, unknown>) });
+        })
         .catch((e: unknown) => {
+          app.metrics.evaluations.inc({ endpoint, outcome: 'error' });
           const problem = cancel.signal.aborted ? new Problem('INVALID_REQUEST', `request "${id}" was cancelled`) : toProblem(e);
           send(socket, { id, type: 'error', error: problem.body });
         })
