@@ -7,6 +7,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
+import { computeEndpoints } from '../../compute/compute.js';
 import { Problem, toProblem } from '../../compute/problem.js';
 import { dispatch, type ProgressMessage } from '../dispatch.js';
 
@@ -48,13 +49,15 @@ export default async function websocketRoutes(app: FastifyInstance): Promise<voi
       const cancel = new AbortController();
       inFlight.set(id, cancel);
       const emit = (m: ProgressMessage): void => send(socket, { id, ...m });
+      // The endpoint is the client's string: only known names become metric labels.
+      const label = computeEndpoints.includes(endpoint) ? endpoint : 'unknown';
       dispatch(app, endpoint, body, cancel.signal, emit)
         .then((result) => {
-          app.metrics.evaluations.inc({ endpoint, outcome: 'ok' });
+          app.metrics.evaluations.inc({ endpoint: label, outcome: 'ok' });
           send(socket, { id, type: 'result', ...(result as Record<string, unknown>) });
         })
         .catch((e: unknown) => {
-          app.metrics.evaluations.inc({ endpoint, outcome: 'error' });
+          app.metrics.evaluations.inc({ endpoint: label, outcome: 'error' });
           const problem = cancel.signal.aborted ? new Problem('INVALID_REQUEST', `request "${id}" was cancelled`) : toProblem(e);
           send(socket, { id, type: 'error', error: problem.body });
         })
