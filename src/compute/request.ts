@@ -3,7 +3,7 @@
  * `program` or `graph`, the inputs `at`, `wrt`, `output` and `options`. Errors are
  * INVALID_REQUEST (400) with the JSON pointer of the offending field, or TOO_LARGE (413).
  */
-import type { Tensor } from '../engine/index.js';
+import { formatShape, sameShape, type Tensor } from '../engine/index.js';
 import type { Graph, GraphNode } from '../lang/graph.js';
 import { Problem } from './problem.js';
 import { decodeValue, type Layout } from './values.js';
@@ -155,7 +155,7 @@ export function tensorField(request: ParsedRequest, name: string, limits: Reques
   return v === undefined ? null : decodeValue(v, `/${name}`, { maxElements: limits.maxTensorElements });
 }
 
-/** A {name: tensor} field of the body (`tangents`), checked against the inputs. */
+/** A {name: tensor} field of the body (`tangents`), checked against the inputs' names and shapes. */
 export function tensorsField(request: ParsedRequest, name: string, limits: RequestLimits): Map<string, Tensor> {
   const v = request.body[name];
   const out = new Map<string, Tensor>();
@@ -163,7 +163,14 @@ export function tensorsField(request: ParsedRequest, name: string, limits: Reque
   if (!isObject(v)) throw new Problem('INVALID_REQUEST', `"${name}" must be an object {input name: value}`, { path: `/${name}` });
   for (const [key, value] of Object.entries(v)) {
     if (!request.at.has(key)) throw new Problem('INVALID_ARGUMENT', `"${name}" gives "${key}", which is not an input in "at"`, { path: `/${name}${pointer(key)}` });
-    out.set(key, decodeValue(value, `/${name}/${key}`, { maxElements: limits.maxTensorElements }));
+    const t = decodeValue(value, `/${name}/${key}`, { maxElements: limits.maxTensorElements });
+    const x = request.at.get(key)!;
+    if (!sameShape(t.shape, x.shape)) {
+      throw new Problem('SHAPE_MISMATCH', `the ${name.replace(/s$/, '')} of "${key}" has shape ${formatShape(t.shape)}, but "${key}" has shape ${formatShape(x.shape)}`, {
+        path: `/${name}${pointer(key)}`,
+      });
+    }
+    out.set(key, t);
   }
   return out;
 }

@@ -188,10 +188,6 @@ export function bind<P>(cx: Context, prim: Primitive<P>, args: readonly Value[],
   return top.process(prim as Primitive<unknown>, args, params);
 }
 
-export function shapeOf(v: Value): Shape {
-  return v.shape;
-}
-
 /** The concrete tensor under any number of tracers. */
 export function concrete(v: Value): Tensor {
   let x: Value = v;
