@@ -13,6 +13,7 @@ import { EngineError } from './errors.js';
 import { Tensor, formatShape, sizeOf, type Shape } from './tensor.js';
 import type { ScalarVjp } from './compile.js';
 import { TensorStorage } from './storage.js';
+import type { RandomSource } from './random.js';
 
 export type Value = Tensor | Tracer;
 
@@ -62,6 +63,8 @@ export class Context {
   operations = 0;
   /** Tensor elements allocated so far. */
   elements = 0;
+  /** Where random draws come from; null where the evaluation was given no seed to draw with. */
+  random: RandomSource | null = null;
   private level = 0;
   private readonly maxOperations: number;
   private readonly maxElements: number;
