@@ -266,7 +266,7 @@ sections.language = () => {
   };
   const parsed = parseProgram(program);
   let k = 0;
-  const viaLanguage: Fn = (cx, [x]) => run(cx, parsed, new Map<string, Value>([['W', W], ['b', b], ['x', x]])).last!;
+  const viaLanguage: Fn = (cx, [x]) => run(cx, parsed, new Map<string, Value>([['W', W], ['b', b], ['x', x]])).last as Value;
   const engineEval = measure(() => direct(new Context(), [points[k++ % 16]]));
   const languageEval = measure(() => viaLanguage(new Context(), [points[k++ % 16]]));
   report(
@@ -306,7 +306,7 @@ sections.language = () => {
   const scalarEngine = measure(() => scalarDirect(new Context(), [xs[k++ % 16], Y]));
   const scalarInterpreted = measure(() => run(new Context(), scalarParsed, new Map<string, Value>([['x', xs[k++ % 16]], ['y', Y]])).last);
   // What compute does with such a program: compile it once (value and gradient), then call it.
-  const compiledProgram = compileGradient((cx, [x, y]) => run(cx, scalarParsed, new Map<string, Value>([['x', x], ['y', y]])).last!, 2);
+  const compiledProgram = compileGradient((cx, [x, y]) => run(cx, scalarParsed, new Map<string, Value>([['x', x], ['y', y]])).last as Value, 2);
   const points1 = xs.map((x) => [Float64Array.of(x.item()), Float64Array.of(1.7)]);
   const scalarCompiled = measure(() => compiledProgram.run(points1[k++ % 16], 1));
   report(

@@ -20,6 +20,7 @@ import {
   type Fn,
   type Value,
 } from '../engine/index.js';
+import { Distribution } from '../distributions/index.js';
 import { type LangValue } from '../lang/catalogue.js';
 import { ProgramError } from '../lang/errors.js';
 import { graphProgram } from '../lang/graph.js';
@@ -32,6 +33,13 @@ import { batchError, batchItems, deadlinePassed } from './batch.js';
 import { derivativeEndpoint } from './derivative.js';
 import { traceEndpoint } from './trace.js';
 import { encodeValue } from './values.js';
+import { Random, fillNoise } from '../engine/random.js';
+
+/** A seed for a request that gives none: 53 random bits from the platform's generator. */
+function freshSeed(): number {
+  const words = globalThis.crypto.getRandomValues(new Uint32Array(2));
+  return (words[0] & 0x1fffff) * 2 ** 32 + words[1];
+}
 
 export interface ComputeLimits extends RequestLimits, RunLimits {
   /** Primitive operations per evaluation. */
@@ -113,6 +121,12 @@ export interface Evaluation {
   readonly fn: Fn;
   /** The `wrt` inputs' values, in order. */
   readonly primals: Tensor[];
+  /** The seed of every draw: the request's, or a fresh one. */
+  readonly seed: number;
+  /** Whether any evaluation drew random numbers (the response then reports the seed). */
+  randomUsed(): boolean;
+  /** Records draws made outside the contexts' generators (by compiled code). */
+  noteDraws(): void;
   /** Runs the program on the given inputs and returns its output. */
   output(cx: Context, inputs: ReadonlyMap<string, LangValue>, onCall?: CallObserver): Value;
 }
@@ -131,13 +145,24 @@ function prepare(endpointFields: readonly string[], body: unknown, options: Comp
   const timeout = Math.min(limits.timeoutMs, request.timeoutMs ?? Infinity);
   const start = clock();
   const contexts: Context[] = [];
+  const seed = request.seed ?? freshSeed();
+  const generators: Random[] = [];
   const context = (): Context => {
     const cx = new Context({ maxOperations: limits.maxOperations, maxElements: limits.maxElements, deadline: start + timeout }, clock);
+    const random = new Random(seed);
+    cx.random = random;
+    generators.push(random);
     contexts.push(cx);
     return cx;
   };
+  let drewElsewhere = false;
+  const randomUsed = (): boolean => drewElsewhere || generators.some((g) => g.used);
+  const noteDraws = (): void => {
+    drewElsewhere = true;
+  };
   const runLimits: RunLimits = { maxIterations: limits.maxIterations, maxDepth: limits.maxDepth };
   const output: Evaluation['output'] = (cx, inputs, onCall) => {
+    cx.random?.restart();
     const result = run(cx, program, inputs, { limits: runLimits, onCall });
     const value = request.output !== null ? result.variables.get(request.output) : result.last;
     if (request.output !== null && value === undefined) {
@@ -147,6 +172,9 @@ function prepare(endpointFields: readonly string[], body: unknown, options: Comp
       throw new Problem('INVALID_ARGUMENT', 'the program computes no number or tensor: its last statement defines a function or gives a string', { path: '' });
     }
     if (typeof value === 'string') throw new Problem('INVALID_ARGUMENT', 'the program\'s result is a string, not a number or a tensor', { path: '' });
+    if (value instanceof Distribution) {
+      throw new Problem('INVALID_ARGUMENT', `the program's result is a ${value.family.name} distribution, not a number or a tensor: draw from it (rsample(d), sample(d)) or take log_prob(d, x), mean(d), entropy(d)`, { path: '' });
+    }
     return value;
   };
   const fixed = new Map<string, LangValue>([...request.at].filter(([name]) => !request.wrt.includes(name)));
@@ -155,7 +183,7 @@ function prepare(endpointFields: readonly string[], body: unknown, options: Comp
     request.wrt.forEach((name, i) => inputs.set(name, xs[i]));
     return output(cx, inputs);
   };
-  return { request, program, limits, cache, cacheKey, context, contexts, fn, primals: request.wrt.map((name) => request.at.get(name)!), output };
+  return { request, program, limits, cache, cacheKey, context, contexts, seed, randomUsed, noteDraws, fn, primals: request.wrt.map((name) => request.at.get(name)!), output };
 }
 
 const encodeMap = (names: readonly string[], values: readonly Value[], layout: ParsedRequest['layout']): Record<string, unknown> =>
@@ -187,7 +215,14 @@ function compiledGradient(ev: Evaluation): { value: number; grads: number[] } | 
     }
   });
   if (compiled === null) return null;
-  const { value, grads } = compiled.run(names.map((n) => Float64Array.of(request.at.get(n)!.data[0])), 1);
+  // The program's scalar draws are inputs of the compiled code: the numbers run 0 of this seed draws.
+  const noise = compiled.noise.map((kind, k) => {
+    const out = new Float64Array(1);
+    fillNoise(ev.seed, kind, k, 0, out);
+    return out;
+  });
+  if (noise.length > 0) ev.noteDraws();
+  const { value, grads } = compiled.run([...names.map((n) => Float64Array.of(request.at.get(n)!.data[0])), ...noise], 1);
   return { value: value[0], grads: request.wrt.map((w) => grads[names.indexOf(w)][0]) };
 }
 
@@ -335,7 +370,9 @@ export function computeSync(endpoint: string, body: unknown, options: ComputeOpt
   let ev: Evaluation | null = null;
   try {
     ev = prepare(handler.fields, body, options);
-    return handler.handle(ev);
+    const result = handler.handle(ev) as Record<string, unknown>;
+    // A fresh seed is reported so that the draws can be repeated; a given one is echoed.
+    return ev.randomUsed() ? { ...result, seed: ev.seed } : result;
   } catch (e) {
     throw toProblem(e);
   } finally {

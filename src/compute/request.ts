@@ -4,6 +4,7 @@
  * INVALID_REQUEST (400) with the JSON pointer of the offending field, or TOO_LARGE (413).
  */
 import { formatShape, sameShape, type Tensor } from '../engine/index.js';
+import { MAX_SEED } from '../engine/random.js';
 import type { Graph, GraphNode } from '../lang/graph.js';
 import { Problem } from './problem.js';
 import { decodeValue, type Layout } from './values.js';
@@ -26,6 +27,8 @@ export interface ParsedRequest {
   readonly output: string | null;
   readonly layout: Layout;
   readonly timeoutMs: number | null;
+  /** The seed the request gives, or null: then the evaluation picks a fresh one. */
+  readonly seed: number | null;
   readonly options: Readonly<Record<string, unknown>>;
   readonly body: Readonly<Record<string, unknown>>;
 }
@@ -123,7 +126,10 @@ export function parseRequest(body: unknown, extra: readonly string[], limits: Re
     if (hasGraph) throw new Problem('INVALID_REQUEST', '"output" is for programs; a graph names its output in "graph.output"', { path: '/output' });
     output = body.output;
   }
-  if (body.seed !== undefined && !Number.isSafeInteger(body.seed)) throw new Problem('INVALID_REQUEST', '"seed" must be an integer', { path: '/seed' });
+  const seed = body.seed ?? null;
+  if (seed !== null && !(Number.isSafeInteger(seed) && (seed as number) >= 0)) {
+    throw new Problem('INVALID_REQUEST', `"seed" must be an integer from 0 to ${MAX_SEED}`, { path: '/seed' });
+  }
 
   const options = body.options ?? {};
   if (!isObject(options)) throw new Problem('INVALID_REQUEST', '"options" must be an object', { path: '/options' });
@@ -136,7 +142,7 @@ export function parseRequest(body: unknown, extra: readonly string[], limits: Re
     }
     timeoutMs = options.timeoutMs;
   }
-  return { program, graph, at, wrt, output, layout, timeoutMs, options, body };
+  return { program, graph, at, wrt, output, layout, timeoutMs, seed: seed as number | null, options, body };
 }
 
 /** A string option with a fixed set of values and a default. */

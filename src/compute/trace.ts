@@ -8,6 +8,7 @@
  * on a tape (inner), whose backward pass then gives every step's adjoint.
  */
 import { JvpTrace, JvpTracer, Tape, TapeTracer, Tensor, concrete, formatShape, sameShape, sizeOf, type Value } from '../engine/index.js';
+import { Distribution } from '../distributions/index.js';
 import type { LangValue } from '../lang/catalogue.js';
 import type { Evaluation } from './compute.js';
 import { Problem } from './problem.js';
@@ -21,7 +22,8 @@ interface Step {
   readonly id: string;
   readonly op: string;
   readonly args: readonly Ref[];
-  readonly out: TapeTracer;
+  /** The step's value, or the distribution it made. */
+  readonly out: TapeTracer | Distribution;
 }
 
 export function traceEndpoint(ev: Evaluation): unknown {
@@ -35,7 +37,7 @@ export function traceEndpoint(ev: Evaluation): unknown {
   const tangents = request.wrt.map((name, i) => given.get(name) ?? (given.size === 0 && i === 0 ? Tensor.full(request.at.get(name)!.shape, 1) : null));
   const forward = new JvpTrace(cx);
   const tape = new Tape(cx);
-  const names = new Map<Value, string>();
+  const names = new Map<Value | Distribution, string>();
   const inputs = new Map<string, LangValue>(request.at);
   request.wrt.forEach((name, i) => {
     const leaf = tape.leaf(forward.input(request.at.get(name)!, tangents[i]));
@@ -51,9 +53,12 @@ export function traceEndpoint(ev: Evaluation): unknown {
   while (inputNames.some((n) => new RegExp(`^[vc]${suffix}\\d+$`).test(n))) suffix += '_';
   const stepPrefix = `v${suffix}`;
   const constPrefix = `c${suffix}`;
-  const ref = (v: LangValue): Ref => (typeof v === 'string' ? { const: v } : (names.get(v) ?? { const: encodeValue(v, layout) }));
+  const ref = (v: LangValue): Ref =>
+    typeof v === 'string' ? { const: v } : (names.get(v) ?? { const: v instanceof Distribution ? v.family.name : encodeValue(v, layout) });
   const output = ev.output(cx, inputs, (op, args, out) => {
-    if (!(out instanceof TapeTracer) || out.trace !== tape || names.has(out)) return;
+    // Distributions are steps too (their parameters' tangents and adjoints show on the steps that use them).
+    if (!(out instanceof Distribution) && (!(out instanceof TapeTracer) || out.trace !== tape)) return;
+    if (names.has(out)) return;
     const id = `${stepPrefix}${steps.length + 1}`;
     steps.push({ id, op, args: args.map(ref), out });
     names.set(out, id);
@@ -100,7 +105,11 @@ export function traceEndpoint(ev: Evaluation): unknown {
       const leaf = inputs.get(name) as TapeTracer;
       return { name, value: encode(leaf), tangent: encode(tangents[i] ?? Tensor.zeros(leaf.shape)), adjoint: encode(adjointOf(leaf)) };
     }),
-    steps: steps.map((s) => ({ id: s.id, op: s.op, args: s.args, value: encode(s.out), tangent: encode(tangentOf(s.out)), adjoint: encode(adjointOf(s.out)) })),
+    steps: steps.map((s) =>
+      s.out instanceof Distribution
+        ? { id: s.id, op: s.op, args: s.args, value: s.out.family.name, tangent: null, adjoint: null }
+        : { id: s.id, op: s.op, args: s.args, value: encode(s.out), tangent: encode(tangentOf(s.out)), adjoint: encode(adjointOf(s.out)) },
+    ),
     output: outputRef,
   };
 }

@@ -113,6 +113,8 @@ class SymbolicRandom implements RandomSource {
   draw(): Draw {
     throw new NotCompilable('a sampler that rejects');
   }
+
+  restart(): void {}
 }
 
 export interface CompiledGradient {

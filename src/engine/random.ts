@@ -121,8 +121,10 @@ export interface RandomSource {
   normal(cx: Context, shape: Shape): Value;
   /** The next draw's numbers, for samplers that need more than one block per element. */
   draw(): Draw;
-  /** Draws made so far. */
+  /** Draws made so far in this run. */
   readonly draws: number;
+  /** Starts another run of the same program: draws are numbered from 0 again, so each run makes the same draws. */
+  restart(): void;
 }
 
 /** The generator of one program run: seed `seed`, stream `stream` (the sample's index). */
@@ -130,6 +132,8 @@ export class Random implements RandomSource {
   private readonly k0: number;
   private readonly k1: number;
   draws = 0;
+  /** Whether any run drew at all (a response reports its seed only then). */
+  used = false;
 
   constructor(
     readonly seed: number,
@@ -141,7 +145,12 @@ export class Random implements RandomSource {
   }
 
   draw(): Draw {
+    this.used = true;
     return new Draw(this.k0, this.k1, this.draws++, this.stream);
+  }
+
+  restart(): void {
+    this.draws = 0;
   }
 
   uniform(cx: Context, shape: Shape): Tensor {

@@ -106,3 +106,296 @@ export function polygamma(n: number, x: number): number {
   }
   return result + sign * series;
 }
+
+/** ζ(n) - 1 for n = 2, 3, …, 30 (mpmath). */
+const ZETA_MINUS_ONE = [
+  0.6449340668482264, 0.2020569031595943, 0.08232323371113819, 0.03692775514336993, 0.01734306198444914, 0.008349277381922827,
+  0.00407735619794434, 0.0020083928260822143, 0.0009945751278180853, 0.0004941886041194645, 0.0002460865533080483,
+  0.00012271334757848915, 6.124813505870483e-5, 3.058823630702049e-5, 1.528225940865187e-5, 7.637197637899763e-6,
+  3.81729326499984e-6, 1.908212716553939e-6, 9.539620338727962e-7, 4.769329867878064e-7, 2.38450502727733e-7,
+  1.1921992596531106e-7, 5.960818905125948e-8, 2.980350351465228e-8, 1.4901554828365043e-8, 7.45071178983543e-9,
+  3.725334024788457e-9, 1.862659723513049e-9, 9.313274324196682e-10,
+];
+
+const EULER_GAMMA = 0.5772156649015329;
+
+/**
+ * log Γ(1 + a) and ψ(1 + a) for -1/2 ≤ a < 10, accurate relative to themselves even near their
+ * zeros (a = 0, 1), where lgamma's recurrence to large arguments would cancel. Γ(1 + a) =
+ * a Γ(1 + (a - 1)) brings a into [-1/2, 1/2], where (Abramowitz and Stegun 6.1.33)
+ * log Γ(1 + z) = -log(1 + z) + (1 - γ) z + Σ_{n≥2} (-1)^n (ζ(n) - 1) zⁿ / n, and its derivative.
+ */
+function logGamma1p(a: number): { value: number; digamma: number } {
+  let z = a;
+  let product = 1;
+  let digammaShift = 0;
+  while (z > 0.5) {
+    product *= z;
+    digammaShift += 1 / z;
+    z -= 1;
+  }
+  let value = -Math.log1p(z) + (1 - EULER_GAMMA) * z;
+  let digamma = -1 / (1 + z) + (1 - EULER_GAMMA);
+  let power = z;
+  for (let k = 0; k < ZETA_MINUS_ONE.length; k++) {
+    const n = k + 2;
+    const term = (n % 2 === 0 ? 1 : -1) * ZETA_MINUS_ONE[k] * power;
+    digamma += term;
+    value += (term * z) / n;
+    power *= z;
+  }
+  return { value: value + Math.log(product), digamma: digamma + digammaShift };
+}
+
+/** log(1 + t) - t, without the cancellation of subtracting for small t. */
+function log1pmx(t: number): number {
+  if (t < -0.5 || t > 1) return Math.log1p(t) - t;
+  // With s = t / (2 + t), log(1 + t) = 2 atanh(s) and t - 2s = t s, so
+  // log(1 + t) - t = -t s + 2 s³ (1/3 + s²/5 + s⁴/7 + …), |s| ≤ 1/3.
+  const s = t / (2 + t);
+  const s2 = s * s;
+  let series = 0;
+  let power = 1;
+  for (let k = 1; k < 40 && power > 1e-18; k++) {
+    series += power / (2 * k + 1);
+    power *= s2;
+  }
+  return -t * s + 2 * s * s2 * series;
+}
+
+/** Where Stirling's series for log Γ(a) and ψ(a) is accurate to float64 with BERNOULLI's terms. */
+const STIRLING_FROM = 10;
+
+/**
+ * log(x^a e^(-x) / Γ(a + 1)) and its derivative in a, log x - ψ(a + 1): the prefactor of P's
+ * series (and, plus log a, of Q's fraction). For large a, a log x - x - log Γ(a + 1) would be
+ * a small difference of numbers of size a; instead, with t = (x - a)/a and Stirling's series
+ * Γ(a) = sqrt(2π) a^(a - 1/2) e^(-a) e^(s(a)), the log is a·log1pmx(t) - log(2πa)/2 - s(a)
+ * and the derivative log(1 + t) - 1/(2a) + Σ B_2k / (2k a^2k) (DiDonato and Morris 1986).
+ */
+function logPrefix(a: number, x: number): { value: number; derivative: number } {
+  if (a < STIRLING_FROM) {
+    const g = logGamma1p(a);
+    return { value: a * Math.log(x) - x - g.value, derivative: Math.log(x) - g.digamma };
+  }
+  const t = (x - a) / a;
+  const inv = 1 / a;
+  const inv2 = inv * inv;
+  let s = 0;
+  let digammaSeries = 0;
+  let power = inv;
+  for (let k = 0; k < BERNOULLI.length; k++) {
+    const n = 2 * (k + 1);
+    s += (BERNOULLI[k] / (n * (n - 1))) * power;
+    digammaSeries += (BERNOULLI[k] / n) * power * inv;
+    power *= inv2;
+  }
+  return {
+    value: a * log1pmx(t) - 0.5 * Math.log(2 * Math.PI * a) - s,
+    derivative: Math.log1p(t) - 0.5 * inv + digammaSeries,
+  };
+}
+
+const EPSILON = Number.EPSILON;
+/** Enough terms for a up to about 1e10 (the series needs about sqrt(75 a)); past that, fewer digits. */
+const MAX_TERMS = 1_000_000;
+const TINY = 1e-300;
+
+/**
+ * P or Q as prefix · s, with the derivatives in a of log prefix and of s. `lower`: P by its
+ * series, prefix = x^a e^(-x) / Γ(a + 1). Otherwise Q by its continued fraction, prefix =
+ * x^a e^(-x) / Γ(a). Each is a sum or product of positive terms, and P is never found as
+ * 1 - Q with Q near 1 (or Q as 1 - P with P near 1, but for small a: see gammaQ).
+ */
+interface IncompleteGammaTerms {
+  lower: boolean;
+  logPrefix: number;
+  dLogPrefix: number;
+  s: number;
+  ds: number;
+}
+
+/** a > 0 and 0 < x < ∞. */
+function incompleteGammaTerms(a: number, x: number): IncompleteGammaTerms {
+  const prefix = logPrefix(a, x);
+  if (x < a + 1) {
+    // P = prefix · Σ_{n≥0} xⁿ / ((a+1)…(a+n)); each term's log-derivative in a is -Σ_{k≤n} 1/(a+k).
+    let term = 1;
+    let harmonic = 0;
+    let s = 1;
+    let ds = 0;
+    for (let n = 1; n < MAX_TERMS; n++) {
+      term *= x / (a + n);
+      harmonic += 1 / (a + n);
+      const dterm = -term * harmonic;
+      s += term;
+      ds += dterm;
+      if (term <= EPSILON * s && -dterm <= EPSILON * -ds) break;
+    }
+    return { lower: true, logPrefix: prefix.value, dLogPrefix: prefix.derivative, s, ds };
+  }
+  // Q = prefix · 1/(x+1-a - 1(1-a)/(x+3-a - 2(2-a)/(x+5-a - …))) by Lentz's method (Numerical
+  // Recipes §6.2), with each quantity carried with its derivative in a as a dual number (v, dv).
+  const logPrefixQ = prefix.value + Math.log(a);
+  const dLogPrefixQ = prefix.derivative + 1 / a;
+  let b = x + 1 - a;
+  let c = 1 / TINY;
+  let dc = 0;
+  let d = 1 / b;
+  let dd = d * d;
+  let h = d;
+  let dh = dd;
+  for (let i = 1; i < MAX_TERMS; i++) {
+    const an = -i * (i - a);
+    const dan = i;
+    b += 2;
+    // d ← 1 / (b + an d), c ← b + an / c, with db/da = -1.
+    let dn = an * d + b;
+    const ddn = dan * d + an * dd - 1;
+    if (Math.abs(dn) < TINY) dn = TINY;
+    const cn = b + an / c;
+    const dcn = -1 + dan / c - (an * dc) / (c * c);
+    c = Math.abs(cn) < TINY ? TINY : cn;
+    dc = dcn;
+    d = 1 / dn;
+    dd = -ddn * d * d;
+    const delta = d * c;
+    const ddelta = dd * c + d * dc;
+    dh = dh * delta + h * ddelta;
+    h *= delta;
+    if (Math.abs(delta - 1) <= EPSILON && Math.abs(ddelta) <= EPSILON * (Math.abs(dh / h) + Math.abs(dLogPrefixQ))) break;
+  }
+  return { lower: false, logPrefix: logPrefixQ, dLogPrefix: dLogPrefixQ, s: h, ds: dh };
+}
+
+/** NaN for a ≤ 0, x < 0 or NaN; otherwise null, and the caller goes on. */
+function incompleteGammaDomain(a: number, x: number): number | null {
+  return a > 0 && x >= 0 ? null : NaN;
+}
+
+/**
+ * The regularized lower incomplete gamma function P(a, x) = γ(a, x) / Γ(a), the CDF of
+ * Gamma(a, 1) at x: the series for x < a + 1, 1 - Q by the continued fraction otherwise.
+ */
+export function gammaP(a: number, x: number): number {
+  const invalid = incompleteGammaDomain(a, x);
+  if (invalid !== null) return invalid;
+  if (x === 0) return 0;
+  if (x === Infinity) return a === Infinity ? NaN : 1;
+  if (a === Infinity) return 0;
+  const terms = incompleteGammaTerms(a, x);
+  const part = Math.exp(terms.logPrefix) * terms.s;
+  return terms.lower ? part : 1 - part;
+}
+
+/** The regularized upper incomplete gamma function Q(a, x) = 1 - P(a, x). */
+export function gammaQ(a: number, x: number): number {
+  const invalid = incompleteGammaDomain(a, x);
+  if (invalid !== null) return invalid;
+  if (x === 0) return 1;
+  if (x === Infinity) return a === Infinity ? NaN : 0;
+  if (a === Infinity) return 1;
+  if (a < 1 && x < a + 1) return smallUpperGamma(a, x);
+  const terms = incompleteGammaTerms(a, x);
+  const part = Math.exp(terms.logPrefix) * terms.s;
+  return terms.lower ? 1 - part : part;
+}
+
+/**
+ * Q(a, x) for a < 1 and x < a + 1, where P may be close to 1. From
+ * P = x^a / Γ(a + 1) · (1 + a T), T = Σ_{n≥1} (-x)ⁿ / (n! (a + n)):
+ * Q = -expm1(A) - e^A a T with A = a log x - log Γ(1 + a), which loses no digits as a → 0.
+ */
+function smallUpperGamma(a: number, x: number): number {
+  const logPower = a * Math.log(x) - logGamma1p(a).value;
+  let term = 1;
+  let t = 0;
+  for (let n = 1; n < MAX_TERMS; n++) {
+    term *= -x / n;
+    const contribution = term / (a + n);
+    t += contribution;
+    if (Math.abs(contribution) <= EPSILON * Math.abs(t)) break;
+  }
+  return -Math.expm1(logPower) - Math.exp(logPower) * a * t;
+}
+
+/**
+ * ∂P(a, x)/∂a: forward-mode differentiation by hand of the same series or continued fraction,
+ * prefix included, so it is as accurate as P itself and, in the upper tail, -∂Q/∂a carries no
+ * cancellation against 1.
+ */
+export function gammaPDerivA(a: number, x: number): number {
+  const invalid = incompleteGammaDomain(a, x);
+  if (invalid !== null) return invalid;
+  if (x === 0 || x === Infinity || a === Infinity) return 0;
+  const terms = incompleteGammaTerms(a, x);
+  const derivative = Math.exp(terms.logPrefix) * (terms.dLogPrefix * terms.s + terms.ds);
+  return terms.lower ? derivative : -derivative;
+}
+
+/**
+ * The x with P(a, x) = p: Halley's method on P (on Q for p > 1/2, which holds the digits of
+ * 1 - p) from Numerical Recipes' starting point (§6.2.1), kept inside a bracket that each
+ * step narrows.
+ */
+export function gammaPInv(a: number, p: number): number {
+  if (!(a > 0) || !(p >= 0 && p <= 1)) return NaN;
+  if (p === 0) return 0;
+  if (p === 1) return Infinity;
+  if (a === Infinity) return Infinity;
+  const upper = p > 0.5;
+  const q = 1 - p;
+  let x = gammaPInvStart(a, p);
+  let lo = 0;
+  let hi = Infinity;
+  for (let iteration = 0; iteration < 100; iteration++) {
+    if (x === 0) return 0;
+    if (x === Infinity) return Infinity;
+    // err = P(a, x) - p, with the same sign either way.
+    const err = upper ? q - gammaQ(a, x) : gammaP(a, x) - p;
+    if (err === 0) return x;
+    if (err < 0) lo = x;
+    else hi = x;
+    const density = Math.exp(logPrefix(a, x).value + Math.log(a) - Math.log(x));
+    const u = err / density;
+    // Halley: P''/P' = (a - 1)/x - 1.
+    const step = u / (1 - 0.5 * Math.min(1, u * ((a - 1) / x - 1)));
+    let next = x - step;
+    if (!(next > lo && next < hi)) next = hi === Infinity ? 2 * lo : 0.5 * (lo + hi);
+    if (Math.abs(next - x) <= 2 * EPSILON * x) return next;
+    x = next;
+  }
+  return x;
+}
+
+function gammaPInvStart(a: number, p: number): number {
+  if (a > 1) {
+    // Wilson and Hilferty: (x/a)^(1/3) is nearly normal, with the normal quantile from
+    // Abramowitz and Stegun 26.2.22.
+    const pp = p < 0.5 ? p : 1 - p;
+    const t = Math.sqrt(-2 * Math.log(pp));
+    let w = (2.30753 + t * 0.27061) / (1 + t * (0.99229 + t * 0.04481)) - t;
+    if (p < 0.5) w = -w;
+    const cube = 1 - 1 / (9 * a) - w / (3 * Math.sqrt(a));
+    return Math.max(1e-3, a * cube * cube * cube);
+  }
+  const t = 1 - a * (0.253 + a * 0.12);
+  // P ≈ x^a / Γ(a + 1) for small x; an exponential tail above.
+  return p < t ? Math.exp((Math.log(p) - Math.log(t)) / a) : 1 - Math.log(1 - (p - t) / (1 - t));
+}
+
+/**
+ * dz/da of z ~ Gamma(a, 1) held at its quantile: the implicit reparameterisation gradient
+ * -(∂P/∂a)(a, z) / p(z; a) (Figurnov, Mohamed and Mnih 2018, eq. 6). The density
+ * p(z) = z^(a-1) e^(-z) / Γ(a) is the prefix of P's series times a / z and of Q's fraction
+ * times 1 / z, so it cancels in the quotient and nothing underflows: the gradient is
+ * -(z/a) (prefix' s + s') in the lower region and z (prefix' s + s') in the upper.
+ */
+export function gammaSampleGrad(a: number, z: number): number {
+  const invalid = incompleteGammaDomain(a, z);
+  if (invalid !== null) return invalid;
+  if (z === 0 || z === Infinity || a === Infinity) return 0;
+  const terms = incompleteGammaTerms(a, z);
+  const bracket = terms.dLogPrefix * terms.s + terms.ds;
+  return terms.lower ? (-z / a) * bracket : z * bracket;
+}

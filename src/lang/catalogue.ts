@@ -7,10 +7,15 @@
  */
 import * as E from '../engine/index.js';
 import { Tensor, concrete, formatShape, type Context, type Value } from '../engine/index.js';
+import * as D from '../distributions/index.js';
+import { Distribution } from '../distributions/index.js';
 import { ProgramError } from './errors.js';
 
-/** What a program computes with: engine values, and strings as options (`"sum"`, `"fro"`). */
-export type LangValue = Value | string;
+/** What a program computes with: engine values, distributions, and strings as options (`"sum"`, `"fro"`). */
+export type LangValue = Value | Distribution | string;
+
+/** What a function returns: a value or a distribution. */
+export type Result = Value | Distribution;
 
 export interface FunctionEntry {
   readonly name: string;
@@ -18,7 +23,7 @@ export interface FunctionEntry {
   readonly arity: readonly [number, number];
   readonly description: string;
   readonly differentiable: boolean;
-  call(cx: Context, args: readonly LangValue[]): Value;
+  call(cx: Context, args: readonly LangValue[]): Result;
 }
 
 const entries = new Map<string, FunctionEntry>();
@@ -28,7 +33,7 @@ function define(
   arity: number | readonly [number, number],
   description: string,
   differentiable: boolean,
-  call: (cx: Context, args: readonly LangValue[]) => Value,
+  call: (cx: Context, args: readonly LangValue[]) => Result,
 ): void {
   if (entries.has(name)) throw new Error(`catalogue: ${name} is defined twice`);
   entries.set(name, { name, arity: typeof arity === 'number' ? [arity, arity] : arity, description, differentiable, call });
@@ -42,6 +47,14 @@ function invalid(fn: string, message: string): ProgramError {
 function tensor(fn: string, args: readonly LangValue[], i: number): Value {
   const v = args[i];
   if (typeof v === 'string') throw invalid(fn, `argument ${i + 1} must be a number or a tensor, got the string "${v}"`);
+  if (v instanceof Distribution) throw invalid(fn, `argument ${i + 1} must be a number or a tensor, got a ${v.family.name} distribution`);
+  return v;
+}
+
+/** Argument i as a distribution. */
+function distribution(fn: string, args: readonly LangValue[], i: number): Distribution {
+  const v = args[i];
+  if (!(v instanceof Distribution)) throw invalid(fn, `argument ${i + 1} must be a distribution, such as normal(mu, sigma)`);
   return v;
 }
 
@@ -324,7 +337,7 @@ define('flatten', 1, 'the elements of x as a vector, row-major', true, (cx, args
 });
 define('concat', [1, Infinity], 'concat(a, b, …, dim): joins tensors along a dimension (default: the last)', true, (cx, args) => {
   const last = args[args.length - 1];
-  const hasDim = args.length > 1 && typeof last !== 'string' && rank(last) === 0;
+  const hasDim = args.length > 1 && typeof last !== 'string' && !(last instanceof Distribution) && rank(last) === 0;
   const parts = tensors('concat', hasDim ? args.slice(0, -1) : args);
   const r = rank(parts[0]);
   const a = hasDim ? axis('concat', args, args.length - 1, r) : r - 1;
@@ -402,6 +415,52 @@ define('assignSubset', [3, Infinity], 'A[i, j, …] = v: A with the elements at 
   const fitted = E.sizeOf(value.shape) === E.sizeOf(gridShape) ? E.reshape(cx, value, gridShape) : value;
   return E.assign(cx, target, fitted, positions);
 });
+
+// Randomness (SPEC.md section 5): draws come from the request's seeded generator.
+define('rand', [0, Infinity], 'uniform draws in (0, 1): rand() one, rand(m, n) or rand([m, n]) a tensor', false, (cx, args) => randomGenerator(cx, 'rand').uniform(cx, args.length === 0 ? [] : sizes('rand', args)));
+define('randn', [0, Infinity], 'standard normal draws: randn() one, randn(m, n) or randn([m, n]) a tensor', false, (cx, args) => randomGenerator(cx, 'randn').normal(cx, args.length === 0 ? [] : sizes('randn', args)));
+
+function randomGenerator(cx: Context, fn: string): NonNullable<Context['random']> {
+  if (cx.random === null) throw invalid(fn, 'this evaluation has no random generator');
+  return cx.random;
+}
+
+for (const family of D.families) {
+  const names = family.params.map((p) => (p.default === undefined ? p.name : `${p.name} = ${p.default}`)).join(', ');
+  const required = family.params.filter((p) => p.default === undefined).length;
+  define(family.name, [required, family.params.length], `the ${family.description} distribution, ${family.name}(${names})`, true, (cx, args) =>
+    D.makeDistribution(cx, family, tensors(family.name, args)),
+  );
+}
+
+/** The number of draws, when given: rsample(d, n). */
+const drawCount = (fn: string, args: readonly LangValue[]): number | undefined => (args.length > 1 ? integer(fn, args, 1, 'the number of draws') : undefined);
+define('rsample', [1, 2], 'a reparameterised draw from a distribution, rsample(d), or n of them stacked first, rsample(d, n): its gradient reaches the parameters', true, (cx, args) =>
+  D.rsample(cx, distribution('rsample', args, 0), drawCount('rsample', args)),
+);
+define('sample', [1, 2], 'a draw from a distribution, sample(d) or sample(d, n), with no gradient (see /v1/sample\'s score-function estimator)', false, (cx, args) =>
+  D.sample(cx, distribution('sample', args, 0), drawCount('sample', args)),
+);
+define('log_prob', 2, 'log_prob(d, x): the log density (or mass) of x under the distribution d', true, (cx, args) => D.logProb(cx, distribution('log_prob', args, 0), tensor('log_prob', args, 1)));
+define('entropy', 1, 'the entropy of a distribution', true, (cx, args) => D.entropy(cx, distribution('entropy', args, 0)));
+define('kl', 2, 'kl(p, q): the Kullback-Leibler divergence of q from p, in closed form', true, (cx, args) => D.kl(cx, distribution('kl', args, 0), distribution('kl', args, 1)));
+
+// mean(d) and variance(d) of a distribution, beside mean and variance of a tensor's elements.
+for (const [name, formula] of [
+  ['mean', D.mean],
+  ['variance', D.variance],
+] as const) {
+  const elements = entries.get(name)!;
+  entries.set(name, {
+    ...elements,
+    description: `${elements.description}; of a distribution d, ${name}(d)`,
+    call: (cx, args) => {
+      if (!(args[0] instanceof Distribution)) return elements.call(cx, args);
+      if (args.length > 1) throw invalid(name, `${name}(d) of a distribution takes no other argument`);
+      return formula(cx, args[0]);
+    },
+  });
+}
 
 function constant(cx: Context, fn: string, shape: number[], value: number): Tensor {
   const out = cx.alloc(fn, shape);

@@ -7,7 +7,8 @@
 import { Unit } from 'mathjs';
 import * as E from '../engine/index.js';
 import { Tensor, concrete, formatShape, type Context, type Value } from '../engine/index.js';
-import { constants, functionNamed, knownNames, type LangValue } from './catalogue.js';
+import { Distribution } from '../distributions/index.js';
+import { constants, functionNamed, knownNames, type LangValue, type Result } from './catalogue.js';
 import { ProgramError, locate, type Loc } from './errors.js';
 import type { Expr, Program, Stmt } from './ir.js';
 import { closest } from './suggest.js';
@@ -20,7 +21,7 @@ export interface RunLimits {
 }
 
 /** Called after every catalogue function a program calls (the trace's steps). */
-export type CallObserver = (fn: string, args: readonly LangValue[], out: Value, loc: Loc) => void;
+export type CallObserver = (fn: string, args: readonly LangValue[], out: Result, loc: Loc) => void;
 
 export interface RunOptions {
   limits?: RunLimits;
@@ -29,7 +30,7 @@ export interface RunOptions {
 
 export interface RunResult {
   /** The value of the last statement executed, or null when none had one. */
-  readonly last: Value | null;
+  readonly last: Result | null;
   /** Every variable at the end. */
   readonly variables: ReadonlyMap<string, LangValue>;
 }
@@ -53,7 +54,7 @@ class Interpreter {
   private depth = 0;
   /** Extents of the dimensions being indexed, innermost last: what `end` means. */
   private readonly ends: number[] = [];
-  last: Value | null = null;
+  last: Result | null = null;
 
   constructor(
     private readonly cx: Context,
@@ -113,7 +114,7 @@ class Interpreter {
         }
         const n = E.sizeOf(values.shape);
         const data = values instanceof Tensor ? values.data : null;
-        const flat = data === null ? this.call('flatten', [values], stmt.loc) : null;
+        const flat = data === null ? this.tensor(this.call('flatten', [values], stmt.loc), 'a for loop') : null;
         for (let k = 0; k < n; k++) {
           this.iterate();
           this.variables.set(stmt.name, data !== null ? Tensor.scalar(data[k]) : this.call('subset', [flat!, Tensor.scalar(k + 1)], stmt.loc));
@@ -158,6 +159,7 @@ class Interpreter {
 
   private tensor(v: LangValue, what: string): Value {
     if (typeof v === 'string') throw new ProgramError('INVALID_ARGUMENT', `${what} must be a number or a tensor, not the string "${v}"`);
+    if (v instanceof Distribution) throw new ProgramError('INVALID_ARGUMENT', `${what} must be a number or a tensor, not a ${v.family.name} distribution`);
     return v;
   }
 
@@ -252,8 +254,8 @@ class Interpreter {
   }
 
   /** A catalogue function: the one way values are computed, so the trace sees every step. */
-  call(fn: string, args: readonly LangValue[], loc: Loc): Value {
-    let out: Value;
+  call(fn: string, args: readonly LangValue[], loc: Loc): Result {
+    let out: Result;
     try {
       out = functionNamed(fn)!.call(this.cx, args);
     } catch (e) {

@@ -59,6 +59,7 @@ import {
   type Fn,
   type Value,
 } from '../../src/engine/index.js';
+import * as D from '../../src/distributions/index.js';
 import { pending } from '../oracle-cases.js';
 import { assertClose, tensorFromJson, type Tolerance } from '../helpers.js';
 
@@ -97,6 +98,9 @@ function element(cx: Context, x: Value, i: number): Value {
 function oneBased(from: number, to: number): Int32Array {
   return range(from - 1, to);
 }
+
+/** A distribution of the named family, made on the engine as the language's `normal(mu, sigma)` does. */
+const dist = (cx: Context, family: string, ...params: Value[]): D.Distribution => D.makeDistribution(cx, D.familyNamed(family)!, params);
 
 const column = (...values: number[]): Tensor => Tensor.fromNested(values.map((v) => [v]));
 
@@ -181,6 +185,9 @@ const programs: Readonly<Record<string, Program>> = {
     const B = add(cx, matrixPower(cx, A, 2), transpose(cx, A));
     return det(cx, B);
   },
+  'dist/normal log_prob': (cx, { mu, sigma }) => D.logProb(cx, dist(cx, 'normal', mu, sigma), Tensor.scalar(0.3)),
+  'dist/kl normal normal': (cx, { m1, s1, m2, s2 }) => D.kl(cx, dist(cx, 'normal', m1, s1), dist(cx, 'normal', m2, s2)),
+  'dist/entropy': (cx, { m, s, r }) => add(cx, D.entropy(cx, dist(cx, 'normal', m, s)), D.entropy(cx, dist(cx, 'exponential', r))),
 };
 
 // The cases not run yet are listed once, in test/oracle-cases.ts, for every suite.
