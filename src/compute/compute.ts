@@ -32,6 +32,7 @@ import { optionOf, parseRequest, tensorField, tensorsField, type ParsedRequest, 
 import { batchError, batchItems, deadlinePassed } from './batch.js';
 import { derivativeEndpoint } from './derivative.js';
 import { traceEndpoint } from './trace.js';
+import { BLOCK, sampleChunk, sampleRequest, summarise, type SampleChunk } from './sample.js';
 import { encodeValue } from './values.js';
 import { Random, fillNoise } from '../engine/random.js';
 
@@ -52,6 +53,8 @@ export interface ComputeLimits extends RequestLimits, RunLimits {
   maxNesting?: number;
   /** The most requests in one batch. */
   maxBatch?: number;
+  /** The most samples one `sample` request may ask for. */
+  maxSamples?: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Required<ComputeLimits>> = Object.freeze({
@@ -65,6 +68,7 @@ export const DEFAULT_LIMITS: Readonly<Required<ComputeLimits>> = Object.freeze({
   maxDepth: 256,
   maxNesting: 256,
   maxBatch: 100,
+  maxSamples: 10_000_000,
 });
 
 /** Parsed programs and compiled gradients, by program text: the same program comes again and again. */
@@ -117,6 +121,11 @@ export interface Evaluation {
   readonly contexts: readonly Context[];
   /** A fresh context with this request's budgets. */
   context(): Context;
+  /** A context with this request's budgets that the evaluation does not keep: count its operations with `countOperations`. */
+  transientContext(): Context;
+  countOperations(cx: Context): void;
+  /** Operations of contexts no longer kept. */
+  readonly released: { operations: number };
   /** The program as a function of the `wrt` inputs (the other inputs held fixed). */
   readonly fn: Fn;
   /** The `wrt` inputs' values, in order. */
@@ -147,13 +156,18 @@ function prepare(endpointFields: readonly string[], body: unknown, options: Comp
   const contexts: Context[] = [];
   const seed = request.seed ?? freshSeed();
   const generators: Random[] = [];
+  const transientContext = (): Context => new Context({ maxOperations: limits.maxOperations, maxElements: limits.maxElements, deadline: start + timeout }, clock);
   const context = (): Context => {
-    const cx = new Context({ maxOperations: limits.maxOperations, maxElements: limits.maxElements, deadline: start + timeout }, clock);
+    const cx = transientContext();
     const random = new Random(seed);
     cx.random = random;
     generators.push(random);
     contexts.push(cx);
     return cx;
+  };
+  const released = { operations: 0 };
+  const countOperations = (cx: Context): void => {
+    released.operations += cx.operations;
   };
   let drewElsewhere = false;
   const randomUsed = (): boolean => drewElsewhere || generators.some((g) => g.used);
@@ -183,7 +197,7 @@ function prepare(endpointFields: readonly string[], body: unknown, options: Comp
     request.wrt.forEach((name, i) => inputs.set(name, xs[i]));
     return output(cx, inputs);
   };
-  return { request, program, limits, cache, cacheKey, context, contexts, seed, randomUsed, noteDraws, fn, primals: request.wrt.map((name) => request.at.get(name)!), output };
+  return { request, program, limits, cache, cacheKey, context, contexts, transientContext, countOperations, released, seed, randomUsed, noteDraws, fn, primals: request.wrt.map((name) => request.at.get(name)!), output };
 }
 
 const encodeMap = (names: readonly string[], values: readonly Value[], layout: ParsedRequest['layout']): Record<string, unknown> =>
@@ -222,7 +236,15 @@ function compiledGradient(ev: Evaluation): { value: number; grads: number[] } | 
     return out;
   });
   if (noise.length > 0) ev.noteDraws();
-  const { value, grads } = compiled.run([...names.map((n) => Float64Array.of(request.at.get(n)!.data[0])), ...noise], 1);
+  let result;
+  try {
+    result = compiled.run([...names.map((n) => Float64Array.of(request.at.get(n)!.data[0])), ...noise], 1);
+  } catch (e) {
+    // A check failed in compiled code: the general path finds it again, with its place in the program.
+    if (e instanceof EngineError && e.code === 'INVALID_ARGUMENT') return null;
+    throw e;
+  }
+  const { value, grads } = result;
   return { value: value[0], grads: request.wrt.map((w) => grads[names.indexOf(w)][0]) };
 }
 
@@ -304,6 +326,31 @@ function hessianEndpoint(ev: Evaluation): unknown {
   };
 }
 
+function sampleEndpoint(ev: Evaluation): unknown {
+  const spec = sampleRequest(ev, ev.limits.maxSamples);
+  return summarise([sampleChunk(ev, spec, 0, spec.n)]);
+}
+
+/**
+ * Samples `from` to `from + count` of a `sample` request, for the service to spread a large n
+ * over its workers; `summarise` combines the chunks, in order, into the response.
+ */
+export function sampleChunkSync(body: unknown, from: number, count: number, options: ComputeOptions = {}): SampleChunk {
+  let ev: Evaluation | null = null;
+  try {
+    ev = prepare(endpoints.sample.fields, body, options);
+    const spec = sampleRequest(ev, ev.limits.maxSamples);
+    if (!(Number.isInteger(from) && Number.isInteger(count) && from >= 0 && count >= 1 && from + count <= spec.n && from % BLOCK === 0)) {
+      throw new RangeError(`a chunk of samples must be whole blocks within n: from ${from}, count ${count}`);
+    }
+    return sampleChunk(ev, spec, from, count);
+  } catch (e) {
+    throw toProblem(e);
+  } finally {
+    if (options.stats !== undefined && ev !== null) options.stats.operations += ev.released.operations + ev.contexts.reduce((sum, cx) => sum + cx.operations, 0);
+  }
+}
+
 interface Endpoint {
   /** The request fields the endpoint takes beyond the common ones. */
   readonly fields: readonly string[];
@@ -343,6 +390,7 @@ const endpoints: Readonly<Record<string, Endpoint>> = {
   jacobian: { fields: [], handle: jacobianEndpoint },
   hessian: { fields: [], handle: hessianEndpoint },
   trace: { fields: ['tangents', 'cotangent'], handle: traceEndpoint },
+  sample: { fields: ['n', 'cotangent'], handle: sampleEndpoint },
 };
 
 /** The endpoints `compute` serves. */
@@ -376,6 +424,6 @@ export function computeSync(endpoint: string, body: unknown, options: ComputeOpt
   } catch (e) {
     throw toProblem(e);
   } finally {
-    if (options.stats !== undefined && ev !== null) for (const cx of ev.contexts) options.stats.operations += cx.operations;
+    if (options.stats !== undefined && ev !== null) options.stats.operations += ev.released.operations + ev.contexts.reduce((sum, cx) => sum + cx.operations, 0);
   }
 }

@@ -91,12 +91,17 @@ function invalid(message: string, op: string): EngineError {
   return new EngineError('INVALID_ARGUMENT', message, { op });
 }
 
-/** Where a constraint first fails, for the message: "-1 (element 2)". */
-function firstBreach(t: Tensor, holds: (x: number) => boolean): string | null {
-  for (let i = 0; i < t.size; i++) {
-    if (!holds(t.data[i])) return t.size === 1 ? `${t.data[i]}` : `${t.data[i]} (element ${i + 1})`;
+const checks = new Map<string, E.Check>();
+
+/** The check of a family's parameter, defined on first use (one per family and parameter). */
+function checkOf(family: Family, spec: ParamSpec): E.Check {
+  const key = `${family.name}.${spec.name}`;
+  let check = checks.get(key);
+  if (check === undefined) {
+    check = E.defineCheck(family.name, spec.constraint.holds, (x, i, size) => `${family.name}: ${spec.name} must be ${spec.constraint.name}, got ${x}${size === 1 ? '' : ` (element ${i + 1})`}`);
+    checks.set(key, check);
   }
-  return null;
+  return check;
 }
 
 /** The distribution of `family` with the given parameters, validated and broadcast. */
@@ -107,19 +112,17 @@ export function makeDistribution(cx: Context, family: Family, args: readonly Val
     const names = specs.map((p) => (p.default === undefined ? p.name : `${p.name} = ${p.default}`)).join(', ');
     throw invalid(`${family.name}(${names}) takes ${required === specs.length ? required : `${required} to ${specs.length}`} parameters, got ${args.length}`, family.name);
   }
-  const values = specs.map((spec, i) => args[i] ?? Tensor.scalar(spec.default!));
-  const concretes = values.map(concrete);
+  // Checked as operations, so that compiled code checks every point it runs at.
+  const values = specs.map((spec, i) => E.checked(cx, args[i] ?? Tensor.scalar(spec.default!), checkOf(family, spec)));
   specs.forEach((spec, i) => {
-    const breach = firstBreach(concretes[i], spec.constraint.holds);
-    if (breach !== null) throw invalid(`${family.name}: ${spec.name} must be ${spec.constraint.name}, got ${breach}`, family.name);
     const rank = spec.eventRank ?? 0;
     if (values[i].shape.length < rank) {
       throw invalid(`${family.name}: ${spec.name} must have at least ${rank} dimension(s), got shape ${formatShape(values[i].shape)}`, family.name);
     }
-    const message = spec.check?.(concretes[i]);
+    const message = spec.check?.(concrete(values[i]));
     if (message !== undefined && message !== null) throw invalid(`${family.name}: ${spec.name} ${message}`, family.name);
   });
-  const relation = family.checkParams?.(concretes);
+  const relation = family.checkParams?.(values.map(concrete));
   if (relation !== undefined && relation !== null) throw invalid(`${family.name}: ${relation}`, family.name);
   let batch: Shape = [];
   const split = values.map((v, i) => {

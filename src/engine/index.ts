@@ -17,3 +17,4 @@ export * from './ops/indexing.js';
 export * from './ops/reduce.js';
 export * from './ops/linalg.js';
 export * from './ops/nn.js';
+export * from './ops/check.js';
