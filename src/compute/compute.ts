@@ -34,13 +34,7 @@ import { derivativeEndpoint } from './derivative.js';
 import { traceEndpoint } from './trace.js';
 import { BLOCK, sampleChunk, sampleRequest, summarise, type SampleChunk } from './sample.js';
 import { encodeValue } from './values.js';
-import { Random, fillNoise } from '../engine/random.js';
-
-/** A seed for a request that gives none: 53 random bits from the platform's generator. */
-function freshSeed(): number {
-  const words = globalThis.crypto.getRandomValues(new Uint32Array(2));
-  return (words[0] & 0x1fffff) * 2 ** 32 + words[1];
-}
+import { Random, fillNoise, freshSeed } from '../engine/random.js';
 
 export interface ComputeLimits extends RequestLimits, RunLimits {
   /** Primitive operations per evaluation. */

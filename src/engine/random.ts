@@ -69,6 +69,12 @@ const TWO_PI = 2 * Math.PI;
 /** The largest seed: seeds travel as JSON numbers, exact up to 2^53 - 1. */
 export const MAX_SEED = Number.MAX_SAFE_INTEGER;
 
+/** A seed for a request that gives none: 53 bits from the platform's cryptographic generator. */
+export function freshSeed(): number {
+  const words = globalThis.crypto.getRandomValues(new Uint32Array(2));
+  return (words[0] & 0x1fffff) * 2 ** 32 + words[1];
+}
+
 /**
  * One draw's numbers: element j's uniforms and normals, by block. Samplers that reject (gamma,
  * Poisson, binomial) read element j's blocks 0, 1, 2, ... in turn.

@@ -1,10 +1,12 @@
 /**
  * One request, however it arrives (a POST, an NDJSON stream, a WebSocket message): computed on
  * the worker pool, with the messages a stream shows as work progresses. A batch is spread over
- * the workers, its items emitted as they finish, under one deadline.
+ * the workers, its items emitted as they finish, under one deadline; so is a large `sample`,
+ * in chunks of whole blocks whose statistics are combined in order, so that the answer does
+ * not depend on how the chunks were spread.
  */
 import type { FastifyInstance } from 'fastify';
-import { batchError, batchItems, deadlinePassed } from '../index.js';
+import { MAX_SEED, Problem, SAMPLE_BLOCK, batchError, batchItems, deadlinePassed, freshSeed, summariseSamples, type SampleChunk } from '../index.js';
 
 /** A message of a stream before its result: `{"type": "item", "index": i, ...}` for a batch. */
 export type ProgressMessage = Record<string, unknown> & { type: string };
@@ -17,7 +19,18 @@ export async function dispatch(
   emit: (message: ProgressMessage) => void = () => {},
   stats?: { operations: number },
 ): Promise<unknown> {
-  if (endpoint !== 'batch') return app.workers.compute(endpoint, body, signal, stats);
+  if (endpoint === 'batch') return dispatchBatch(app, body, signal, emit, stats);
+  if (endpoint === 'sample') return dispatchSample(app, body, signal, emit, stats);
+  return app.workers.compute(endpoint, body, signal, stats);
+}
+
+async function dispatchBatch(
+  app: FastifyInstance,
+  body: unknown,
+  signal: AbortSignal,
+  emit: (message: ProgressMessage) => void,
+  stats?: { operations: number },
+): Promise<unknown> {
   const { limits } = app.config;
   const items = batchItems(body, limits.maxBatch);
   const deadline = AbortSignal.timeout(limits.timeoutMs);
@@ -39,4 +52,79 @@ export async function dispatch(
     }),
   );
   return { results };
+}
+
+/** Chunks per worker that a large n is cut into: enough to keep every worker busy and stream progress. */
+const CHUNKS_PER_WORKER = 8;
+/** The most samples in one chunk (whole blocks). */
+const MAX_CHUNK = 256 * SAMPLE_BLOCK;
+
+/** Chunks of whole blocks covering 0..n. */
+function chunksOf(n: number, workers: number): { from: number; count: number }[] {
+  const blocks = Math.ceil(n / SAMPLE_BLOCK);
+  const perChunk = Math.min(MAX_CHUNK / SAMPLE_BLOCK, Math.max(1, Math.ceil(blocks / (workers * CHUNKS_PER_WORKER))));
+  const chunks = [];
+  for (let from = 0; from < n; from += perChunk * SAMPLE_BLOCK) chunks.push({ from, count: Math.min(perChunk * SAMPLE_BLOCK, n - from) });
+  return chunks;
+}
+
+async function dispatchSample(
+  app: FastifyInstance,
+  body: unknown,
+  signal: AbortSignal,
+  emit: (message: ProgressMessage) => void,
+  stats?: { operations: number },
+): Promise<unknown> {
+  const request = body as { n?: unknown; seed?: unknown; options?: unknown } | null;
+  const n = request?.n;
+  const { limits } = app.config;
+  const wellFormed =
+    request !== null &&
+    typeof request === 'object' &&
+    !Array.isArray(request) &&
+    Number.isInteger(n) &&
+    (n as number) >= 1 &&
+    (n as number) <= limits.maxSamples &&
+    (request.seed === undefined || (Number.isSafeInteger(request.seed) && (request.seed as number) >= 0 && (request.seed as number) <= MAX_SEED)) &&
+    (request.options === undefined || (request.options !== null && typeof request.options === 'object' && !Array.isArray(request.options)));
+  // Whatever is wrong with the request, one worker says so exactly as `compute` would.
+  if (!wellFormed) return app.workers.compute('sample', body, signal, stats);
+
+  const options = (request.options ?? {}) as { timeoutMs?: unknown };
+  const timeoutMs = typeof options.timeoutMs === 'number' && options.timeoutMs > 0 ? Math.min(options.timeoutMs, limits.timeoutMs) : limits.timeoutMs;
+  const deadline = Date.now() + timeoutMs;
+  // Every chunk draws with the same seed: chosen here when the request gives none.
+  const seeded = { ...request, seed: request.seed ?? freshSeed() };
+  const stop = new AbortController();
+  const abort = AbortSignal.any([signal, stop.signal]);
+  const chunks = chunksOf(n as number, app.workers.size);
+  const results: (SampleChunk | undefined)[] = new Array(chunks.length);
+  let emitted = 0;
+  let next = 0;
+
+  const runChunk = async (k: number): Promise<void> => {
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) throw new Problem('LIMIT_EXCEEDED', `time limit exceeded: sampling ran past ${timeoutMs} ms`, { limit: 'time' });
+    const chunkBody = { ...seeded, options: { ...(request.options as object | undefined), timeoutMs: remaining } };
+    results[k] = await app.workers.sampleChunk(chunkBody, chunks[k].from, chunks[k].count, abort, stats);
+    // Progress in order: each chunk once all before it are in.
+    while (emitted < chunks.length && results[emitted] !== undefined) {
+      const done = results.slice(0, emitted + 1) as SampleChunk[];
+      const { n: finished, ...running } = summariseSamples(done, false);
+      const chunk = results[emitted]!;
+      emit({ type: 'samples', from: chunks[emitted].from, count: chunks[emitted].count, done: finished, n, ...(chunk.samples === null ? {} : { samples: chunk.samples }), ...running });
+      emitted++;
+    }
+  };
+  // A few chunks per worker in flight: the rest wait here, not in the pool's queue.
+  const lanes = Array.from({ length: Math.min(chunks.length, app.workers.size * 2) }, async () => {
+    while (next < chunks.length) await runChunk(next++);
+  });
+  try {
+    await Promise.all(lanes);
+  } catch (e) {
+    stop.abort();
+    throw e;
+  }
+  return summariseSamples(results as SampleChunk[]);
 }

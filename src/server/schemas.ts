@@ -88,7 +88,7 @@ const common = {
   at: { ...tensorMap, description: 'Input values by name.' },
   wrt: { type: 'array', items: { type: 'string' }, description: 'Inputs to differentiate with respect to; default: every input in at.' },
   output: { type: 'string', description: 'The variable that is the result (programs only); default: the last statement.' },
-  seed: { type: 'integer', description: 'Seed for random draws.' },
+  seed: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Seed for every random draw (rand, randn, rsample, sample): the same request and seed give the same numbers. Default: a fresh seed, reported in the response.' },
 } as const;
 
 function options(extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -111,6 +111,16 @@ function request(description: string, extra: Record<string, unknown> = {}, optio
 /** A response body: exactly these fields (a field the server adds must be documented here first). */
 function response(description: string, properties: Record<string, unknown>, required: string[]) {
   return { type: 'object', description, required, additionalProperties: false, properties };
+}
+
+const seed = {
+  type: 'integer',
+  description: 'The seed of the random draws: the request\'s, or the fresh one chosen for it. Present when the program drew random numbers.',
+};
+
+/** A compute endpoint's response: its fields, and the seed when the program drew. */
+function computeResponse(description: string, properties: Record<string, unknown>, required: string[]) {
+  return response(description, { ...properties, seed }, required);
 }
 
 /**
@@ -201,7 +211,8 @@ export function computeResponses(endpoint: EndpointSchema): Record<string, unkno
           schema: {
             type: 'string',
             description:
-              'With "Accept: application/x-ndjson": one JSON object a line as work progresses ({"type": "item", "index": i, ...} for each item of a batch), ' +
+              'With "Accept: application/x-ndjson": one JSON object a line as work progresses ({"type": "item", "index": i, ...} for each item of a batch, ' +
+              '{"type": "samples", "from", "count", "done", "n", "mean", "stderr", "samples"?} for each chunk of a sample, in order, with the running estimate), ' +
               'then {"type": "result", ...the application/json body} or {"type": "error", "error": problem}.',
           },
         },
@@ -231,11 +242,94 @@ const traceArgument = {
   ],
 };
 
+const sampleBody = { value: { $ref: 'Tensor#' }, grad: tensorMap };
+const meanAndGradient = (description: string) => ({ type: 'object', description, required: ['value', 'grad'], additionalProperties: false, properties: sampleBody });
+const normalSquared = { program: 'z = rsample(normal(mu, sigma)); z^2', at: { mu: 0.5, sigma: 1.5 } };
+
+/** `sample`: SPEC.md sections 3 and 5. */
+const sampleSchema: EndpointSchema = {
+  summary: 'Monte Carlo: the program run n times with independent draws, each with its gradient, and the estimated gradient of the expectation',
+  body: request(
+    'A program that draws (rsample, sample, rand, randn) and the number of runs. Run i draws from stream i of the seed, so results do not depend on how the runs are spread over workers.',
+    {
+      n: { type: 'integer', description: 'The number of runs, 1 to MAX_SAMPLES (10^7 by default).' },
+      cotangent: { $ref: 'Tensor#' },
+    },
+    {
+      samples: { type: 'boolean', description: 'List every run\'s value and gradient (default: true for n <= 1000; at most 100,000 runs are listed).' },
+      estimator: {
+        type: 'string',
+        enum: ['reparam', 'score'],
+        description: '"reparam" (default): differentiate through the draws. "score": the score-function (REINFORCE) estimator, ∇f + f ∇Σ log p(draws), for programs whose draws carry no gradient.',
+      },
+    },
+  ),
+  response: computeResponse(
+    'The runs and the Monte Carlo estimates: mean is the average value and gradient (the estimate of E[f] and of ∇E[f]), stderr their standard errors (standard deviation / √n).',
+    {
+      n: { type: 'integer' },
+      estimator: { type: 'string', enum: ['reparam', 'score'] },
+      samples: { type: 'array', items: meanAndGradient('One run: its value and gradient.') },
+      mean: meanAndGradient('The average value and gradient over the runs.'),
+      stderr: meanAndGradient('The standard error of each average.'),
+    },
+    ['n', 'estimator', 'mean', 'stderr', 'seed'],
+  ),
+  examples: {
+    reparam: {
+      summary: 'The pathwise gradient of E[z^2], z ~ normal(mu, sigma): d/dmu = 2 mu, d/dsigma = 2 sigma',
+      request: { ...normalSquared, n: 4, seed: 1 },
+      response: {
+        n: 4,
+        estimator: 'reparam',
+        samples: [
+          { value: 0.014603930213084489, grad: { mu: -0.2416934439581222, sigma: 0.10003638827015339 } },
+          { value: 1.4023668070299058, grad: { mu: 2.3684313855629475, sigma: 1.0803452808522251 } },
+          { value: 0.2664176993583391, grad: { mu: 1.0323133232857922, sigma: 0.011119158049188097 } },
+          { value: 3.9517401994618284, grad: { mu: 3.9757968758284563, sigma: 3.943721307339619 } },
+        ],
+        mean: { value: 1.4087821590157894, grad: { mu: 1.7837120351797684, sigma: 1.2838055336277965 } },
+        stderr: { value: 0.8997873010035097, grad: { mu: 0.9043413831103839, sigma: 0.9191294793528205 } },
+        seed: 1,
+      },
+    },
+    summary: {
+      summary: '100,000 runs, summary only: the estimates are within a few standard errors of 2 mu = 1 and 2 sigma = 3',
+      request: { ...normalSquared, n: 100000, seed: 1 },
+      response: {
+        n: 100000,
+        estimator: 'reparam',
+        mean: { value: 2.5086713741151168, grad: { mu: 1.00157933454265, sigma: 3.01103538730594 } },
+        stderr: { value: 0.011163983136074992, grad: { mu: 0.00950348075666177, sigma: 0.01383940702082266 } },
+        seed: 1,
+      },
+    },
+    score: {
+      summary: 'The same runs with the score-function estimator: unbiased too, with a larger variance',
+      request: { ...normalSquared, n: 4, seed: 1, options: { estimator: 'score', samples: false } },
+      response: {
+        n: 4,
+        estimator: 'score',
+        mean: { value: 1.4087821590157894, grad: { mu: 0.7593941182945814, sigma: -0.24209583140727436 } },
+        stderr: { value: 0.8997873010035097, grad: { mu: 0.6261112768478251, sigma: 0.17008020986526068 } },
+        seed: 1,
+      },
+    },
+    badN: {
+      summary: 'n out of range',
+      request: { ...normalSquared, n: 0 },
+      status: 422,
+      response: { type: '/problems/invalid-argument', title: 'Invalid argument', status: 422, detail: '"n" must be from 1 to 10000000, got 0', code: 'INVALID_ARGUMENT', path: '/n' },
+    },
+  },
+};
+
+
 export const computeSchemas: Record<string, EndpointSchema> = {
   eval: {
     summary: 'Evaluate a program or graph',
     body: request('A program or graph and its inputs.'),
-    response: response('The value.', { value: { $ref: 'Tensor#' } }, ['value']),
+    response: computeResponse('The value.', { value: { $ref: 'Tensor#' } }, ['value']),
     examples: {
       scalar: { summary: 'A scalar program', request: { program: 'x * y + sin(x)', at: scalarInputs }, response: { value: 2.579425538604203 } },
       matrix: { summary: 'A matrix-vector product', request: { program: 'A * x + b', at: matrixInputs }, response: { value: [-0.5, -1.5] } },
@@ -271,7 +365,7 @@ export const computeSchemas: Record<string, EndpointSchema> = {
   grad: {
     summary: 'Value and gradient (or a vector-Jacobian product)',
     body: request('A program or graph; a cotangent when the output is not a scalar.', { cotangent: { $ref: 'Tensor#' } }, { mode }),
-    response: response('The value and the gradient with respect to each input, shaped like the input.', { value: { $ref: 'Tensor#' }, grad: tensorMap }, ['value', 'grad']),
+    response: computeResponse('The value and the gradient with respect to each input, shaped like the input.', { value: { $ref: 'Tensor#' }, grad: tensorMap }, ['value', 'grad']),
     examples: {
       scalar: {
         summary: 'The gradient of a scalar program',
@@ -306,7 +400,7 @@ export const computeSchemas: Record<string, EndpointSchema> = {
   jvp: {
     summary: 'Jacobian-vector product by forward mode',
     body: request('A program or graph and a tangent for each input (missing: zero).', { tangents: tensorMap }),
-    response: response('The value and its tangent.', { value: { $ref: 'Tensor#' }, tangent: { $ref: 'Tensor#' } }, ['value', 'tangent']),
+    response: computeResponse('The value and its tangent.', { value: { $ref: 'Tensor#' }, tangent: { $ref: 'Tensor#' } }, ['value', 'tangent']),
     examples: {
       elementwise: {
         summary: 'The directional derivative of an element-wise function',
@@ -331,7 +425,7 @@ export const computeSchemas: Record<string, EndpointSchema> = {
   jacobian: {
     summary: 'Jacobians by reverse or forward mode',
     body: request('A program or graph.', {}, { mode }),
-    response: response('The value and, for each input, the Jacobian of shape output ++ input.', { value: { $ref: 'Tensor#' }, jacobian: tensorMap }, ['value', 'jacobian']),
+    response: computeResponse('The value and, for each input, the Jacobian of shape output ++ input.', { value: { $ref: 'Tensor#' }, jacobian: tensorMap }, ['value', 'jacobian']),
     examples: {
       vectorOutput: {
         summary: 'A vector output of two scalar inputs',
@@ -348,7 +442,7 @@ export const computeSchemas: Record<string, EndpointSchema> = {
   hessian: {
     summary: 'Value, gradient and Hessian of a scalar output',
     body: request('A program or graph with a scalar output.'),
-    response: response(
+    response: computeResponse(
       'The value, the gradient and the Hessian blocks, hessian[a][b] of shape a ++ b.',
       { value: { $ref: 'Tensor#' }, grad: tensorMap, hessian: { type: 'object', additionalProperties: tensorMap } },
       ['value', 'grad', 'hessian'],
@@ -475,6 +569,7 @@ export const computeSchemas: Record<string, EndpointSchema> = {
       },
     },
   },
+  sample: sampleSchema,
 };
 
 /** Endpoints whose bodies are not a program evaluated at a point. */
@@ -581,6 +676,75 @@ export const functionsResponseSchema = {
 } as const;
 
 export const functionsResponses = { 200: functionsResponseSchema, ...guardedProblems };
+
+export const distributionsResponseSchema = {
+  type: 'object',
+  description: 'Every distribution family a program may make (SPEC.md section 5), with PyTorch\'s parameterisations.',
+  required: ['distributions'],
+  additionalProperties: false,
+  properties: {
+    distributions: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['name', 'description', 'parameters', 'support', 'rsample', 'kl'],
+        additionalProperties: false,
+        properties: {
+          name: { type: 'string', description: 'The function that makes one, as normal(mu, sigma).' },
+          description: { type: 'string' },
+          parameters: {
+            type: 'array',
+            items: {
+              type: 'object',
+              required: ['name', 'constraint'],
+              additionalProperties: false,
+              properties: {
+                name: { type: 'string' },
+                constraint: { type: 'string', description: 'What each element must be; other values get 422 INVALID_ARGUMENT.' },
+                vector: { type: 'boolean', description: 'The parameter is a vector (a matrix for scale_tril) per distribution.' },
+                default: { type: 'number', description: 'Its value when left out.' },
+              },
+            },
+          },
+          support: { type: 'string', description: 'Where the draws lie; log_prob of a value outside is 422 INVALID_ARGUMENT.' },
+          rsample: {
+            type: 'string',
+            enum: ['pathwise', 'implicit', 'relaxed', 'none'],
+            description:
+              'How rsample\'s gradient is obtained: pathwise (a differentiable transform of standard noise), implicit (implicit reparameterisation through the CDF), ' +
+              'relaxed (a continuous relaxation of a discrete draw), or none (no rsample: use sample and the score-function estimator).',
+          },
+          kl: { type: 'array', items: { type: 'string' }, description: 'The families q for which kl(p, q) has a closed form.' },
+        },
+      },
+    },
+  },
+} as const;
+
+export const distributionsResponses = { 200: distributionsResponseSchema, ...guardedProblems };
+
+export const distributionsExamples: Examples = {
+  catalogue: {
+    summary: 'The families (abridged)',
+    description: 'Abridged: the response lists every family.',
+    abridged: true,
+    response: {
+      distributions: [
+        {
+          name: 'normal',
+          description: 'normal (Gaussian) with mean mu and standard deviation sigma',
+          parameters: [
+            { name: 'mu', constraint: 'finite' },
+            { name: 'sigma', constraint: 'positive' },
+          ],
+          support: 'the real line',
+          rsample: 'pathwise',
+          kl: ['normal'],
+        },
+      ],
+    },
+  },
+};
 
 export const functionsExamples: Examples = {
   catalogue: {

@@ -9,7 +9,7 @@ import { MessageChannel } from 'node:worker_threads';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Piscina } from 'piscina';
-import { Problem, type ComputeLimits } from '../../index.js';
+import { Problem, type ComputeLimits, type SampleChunk } from '../../index.js';
 import type { ComputeOutcome, ComputeTask } from '../../worker/compute-worker.js';
 import type { Config } from '../config.js';
 
@@ -25,6 +25,8 @@ const MIN_QUEUE_WAIT_MS = 30_000;
 export interface WorkerPool {
   /** Computes on a worker; rejects with a Problem. Adds the evaluation's operations to `stats`. */
   compute(endpoint: string, body: unknown, signal?: AbortSignal, stats?: { operations: number }): Promise<unknown>;
+  /** Samples from..from+count of a `sample` request, on a worker: their statistics, to combine in order. */
+  sampleChunk(body: unknown, from: number, count: number, signal?: AbortSignal, stats?: { operations: number }): Promise<SampleChunk>;
   readonly size: number;
   /** Worker threads running now (fewer than `size` while a replacement starts). */
   readonly alive: number;
@@ -69,7 +71,12 @@ export function createWorkerPool(config: Config, onError: (error: Error) => void
     get running() {
       return running;
     },
-    async compute(endpoint, body, signal, stats) {
+    compute: (endpoint, body, signal, stats) => run({ endpoint, body }, signal, stats),
+    sampleChunk: async (body, from, count, signal, stats) => (await run({ endpoint: 'sample', body, chunk: { from, count } }, signal, stats)) as SampleChunk,
+    close: () => pool.destroy(),
+  };
+
+  async function run(task: Pick<ComputeTask, 'endpoint' | 'body' | 'chunk'>, signal?: AbortSignal, stats?: { operations: number }): Promise<unknown> {
       if (pool.queueSize >= config.maxQueue && config.maxQueue > 0) {
         throw new Problem('OVERLOADED', `the server is at capacity: ${pool.queueSize} requests are waiting; try again shortly`);
       }
@@ -91,7 +98,7 @@ export function createWorkerPool(config: Config, onError: (error: Error) => void
         timer = setTimeout(() => deadline.abort(), config.limits.timeoutMs + HARD_DEADLINE_SLACK_MS);
       });
       try {
-        const outcome = await pool.run({ endpoint, body, limits, started: started.port2 }, { signal: abort, transferList: [started.port2] });
+        const outcome = await pool.run({ ...task, limits, started: started.port2 }, { signal: abort, transferList: [started.port2] });
         if (stats !== undefined) stats.operations += outcome.operations;
         if (!outcome.ok) {
           const p = outcome.problem;
@@ -120,9 +127,7 @@ export function createWorkerPool(config: Config, onError: (error: Error) => void
           clearTimeout(timer);
         }
       }
-    },
-    close: () => pool.destroy(),
-  };
+  }
 }
 
 export default fp(

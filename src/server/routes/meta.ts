@@ -1,9 +1,11 @@
 /** The catalogue, health, readiness, metrics and the API's own description. */
 import type { FastifyInstance } from 'fastify';
-import { catalogue } from '../../index.js';
+import { catalogue, distributionFamilies, klPairs } from '../../index.js';
 import { constants } from '../../lang/catalogue.js';
 import {
   apiKeySecurity,
+  distributionsExamples,
+  distributionsResponses,
   functionsExamples,
   functionsResponses,
   healthExamples,
@@ -45,6 +47,38 @@ export default async function metaRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async () => functions,
+  );
+
+  const distributions = {
+    distributions: distributionFamilies.map((f) => ({
+      name: f.name,
+      description: f.description,
+      parameters: f.params.map((p) => ({
+        name: p.name,
+        constraint: p.constraint.name,
+        ...(p.eventRank === undefined ? {} : { vector: true }),
+        ...(p.default === undefined ? {} : { default: p.default }),
+      })),
+      support: f.support,
+      rsample: f.reparameterisation,
+      kl: klPairs()
+        .filter(([p]) => p === f.name)
+        .map(([, q]) => q),
+    })),
+  };
+  app.get(
+    '/v1/distributions',
+    {
+      schema: {
+        summary: 'Every distribution family, its parameters and constraints, and how rsample is differentiated',
+        tags: ['catalogue'],
+        operationId: 'distributions',
+        security: apiKeySecurity,
+        response: distributionsResponses,
+        examples: distributionsExamples,
+      },
+    },
+    async () => distributions,
   );
 
   app.get('/healthz', { schema: { summary: 'Alive', tags: ['operations'], operationId: 'healthz', response: { 200: healthResponseSchema }, examples: healthExamples } }, async () => ({
