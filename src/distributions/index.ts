@@ -9,6 +9,7 @@ import type { Draw, RandomSource } from '../engine/random.js';
 import type { Shape } from '../engine/tensor.js';
 import { cauchy, exponential, gumbel, halfcauchy, halfnormal, kumaraswamy, laplace, lognormal, normal, pareto, uniform, weibull } from './continuous.js';
 import { Distribution, checkSupport, drawShape, type Family } from './distribution.js';
+import { bernoulli, binomial, categorical, geometric, poisson } from './discrete.js';
 import { mvnormal, relaxedBernoulli, relaxedCategorical } from './multivariate.js';
 
 export { Distribution, makeDistribution, type Family, type Reparameterisation } from './distribution.js';
@@ -31,6 +32,11 @@ export const families: readonly Family[] = [
   mvnormal,
   relaxedBernoulli,
   relaxedCategorical,
+  bernoulli,
+  categorical,
+  poisson,
+  binomial,
+  geometric,
 ];
 
 const byName = new Map(families.map((f) => [f.name, f]));
