@@ -147,11 +147,12 @@ function logGamma1p(a: number): { value: number; digamma: number } {
   return { value: value + Math.log(product), digamma: digamma + digammaShift };
 }
 
-/** log(1 + t) - t, without the cancellation of subtracting for small t. */
+/**
+ * log(1 + t) - t for -1/2 ≤ t ≤ 1, without the cancellation of subtracting: with
+ * s = t / (2 + t), log(1 + t) = 2 atanh(s) and t - 2s = t s, so
+ * log(1 + t) - t = -t s + 2 s³ (1/3 + s²/5 + s⁴/7 + …), |s| ≤ 1/3.
+ */
 function log1pmx(t: number): number {
-  if (t < -0.5 || t > 1) return Math.log1p(t) - t;
-  // With s = t / (2 + t), log(1 + t) = 2 atanh(s) and t - 2s = t s, so
-  // log(1 + t) - t = -t s + 2 s³ (1/3 + s²/5 + s⁴/7 + …), |s| ≤ 1/3.
   const s = t / (2 + t);
   const s2 = s * s;
   let series = 0;
@@ -170,8 +171,8 @@ const STIRLING_FROM = 10;
  * log(x^a e^(-x) / Γ(a + 1)) and its derivative in a, log x - ψ(a + 1): the prefactor of P's
  * series (and, plus log a, of Q's fraction). For large a, a log x - x - log Γ(a + 1) would be
  * a small difference of numbers of size a; instead, with t = (x - a)/a and Stirling's series
- * Γ(a) = sqrt(2π) a^(a - 1/2) e^(-a) e^(s(a)), the log is a·log1pmx(t) - log(2πa)/2 - s(a)
- * and the derivative log(1 + t) - 1/(2a) + Σ B_2k / (2k a^2k) (DiDonato and Morris 1986).
+ * Γ(a) = sqrt(2π) a^(a - 1/2) e^(-a) e^(s(a)), the log is a (log(1 + t) - t) - log(2πa)/2 - s(a)
+ * and the derivative log(x/a) - 1/(2a) + Σ B_2k / (2k a^2k) (DiDonato and Morris 1986).
  */
 function logPrefix(a: number, x: number): { value: number; derivative: number } {
   if (a < STIRLING_FROM) {
@@ -179,6 +180,9 @@ function logPrefix(a: number, x: number): { value: number; derivative: number } 
     return { value: a * Math.log(x) - x - g.value, derivative: Math.log(x) - g.digamma };
   }
   const t = (x - a) / a;
+  // log(x/a): for x well below a, from x/a itself, since t has then lost x's digits.
+  const logRatio = t >= -0.5 ? Math.log1p(t) : x / a >= 1e-300 ? Math.log(x / a) : Math.log(x) - Math.log(a);
+  const eta = t >= -0.5 && t <= 1 ? log1pmx(t) : logRatio - t;
   const inv = 1 / a;
   const inv2 = inv * inv;
   let s = 0;
@@ -191,8 +195,8 @@ function logPrefix(a: number, x: number): { value: number; derivative: number } 
     power *= inv2;
   }
   return {
-    value: a * log1pmx(t) - 0.5 * Math.log(2 * Math.PI * a) - s,
-    derivative: Math.log1p(t) - 0.5 * inv + digammaSeries,
+    value: a * eta - 0.5 * Math.log(2 * Math.PI * a) - s,
+    derivative: logRatio - 0.5 * inv + digammaSeries,
   };
 }
 
@@ -203,9 +207,9 @@ const TINY = 1e-300;
 
 /**
  * P or Q as prefix · s, with the derivatives in a of log prefix and of s. `lower`: P by its
- * series, prefix = x^a e^(-x) / Γ(a + 1). Otherwise Q by its continued fraction, prefix =
- * x^a e^(-x) / Γ(a). Each is a sum or product of positive terms, and P is never found as
- * 1 - Q with Q near 1 (or Q as 1 - P with P near 1, but for small a: see gammaQ).
+ * series (x < a + 1), prefix = x^a e^(-x) / Γ(a + 1); otherwise Q by its continued fraction,
+ * prefix = x^a e^(-x) / Γ(a). Whichever of P and Q is small is computed directly, never as
+ * 1 minus the other.
  */
 interface IncompleteGammaTerms {
   lower: boolean;
@@ -268,18 +272,12 @@ function incompleteGammaTerms(a: number, x: number): IncompleteGammaTerms {
   return { lower: false, logPrefix: logPrefixQ, dLogPrefix: dLogPrefixQ, s: h, ds: dh };
 }
 
-/** NaN for a ≤ 0, x < 0 or NaN; otherwise null, and the caller goes on. */
-function incompleteGammaDomain(a: number, x: number): number | null {
-  return a > 0 && x >= 0 ? null : NaN;
-}
-
 /**
  * The regularized lower incomplete gamma function P(a, x) = γ(a, x) / Γ(a), the CDF of
  * Gamma(a, 1) at x: the series for x < a + 1, 1 - Q by the continued fraction otherwise.
  */
 export function gammaP(a: number, x: number): number {
-  const invalid = incompleteGammaDomain(a, x);
-  if (invalid !== null) return invalid;
+  if (!(a > 0 && x >= 0)) return NaN;
   if (x === 0) return 0;
   if (x === Infinity) return a === Infinity ? NaN : 1;
   if (a === Infinity) return 0;
@@ -290,8 +288,7 @@ export function gammaP(a: number, x: number): number {
 
 /** The regularized upper incomplete gamma function Q(a, x) = 1 - P(a, x). */
 export function gammaQ(a: number, x: number): number {
-  const invalid = incompleteGammaDomain(a, x);
-  if (invalid !== null) return invalid;
+  if (!(a > 0 && x >= 0)) return NaN;
   if (x === 0) return 1;
   if (x === Infinity) return a === Infinity ? NaN : 0;
   if (a === Infinity) return 1;
@@ -325,8 +322,7 @@ function smallUpperGamma(a: number, x: number): number {
  * cancellation against 1.
  */
 export function gammaPDerivA(a: number, x: number): number {
-  const invalid = incompleteGammaDomain(a, x);
-  if (invalid !== null) return invalid;
+  if (!(a > 0 && x >= 0)) return NaN;
   if (x === 0 || x === Infinity || a === Infinity) return 0;
   const terms = incompleteGammaTerms(a, x);
   const derivative = Math.exp(terms.logPrefix) * (terms.dLogPrefix * terms.s + terms.ds);
@@ -334,54 +330,66 @@ export function gammaPDerivA(a: number, x: number): number {
 }
 
 /**
- * The x with P(a, x) = p: Halley's method on P (on Q for p > 1/2, which holds the digits of
- * 1 - p) from Numerical Recipes' starting point (§6.2.1), kept inside a bracket that each
- * step narrows.
+ * The x with P(a, x) = p, by Newton's method on log P(a, e^y) = log p in y = log x (on
+ * log Q = log(1 - p) above the median, where Q holds the digits). log X of a gamma variable
+ * has a log-concave density, so both sides are concave in y and Newton's iterates approach
+ * the root from one side after the first step; the logs make the tails nearly linear. The
+ * step is applied to x itself, x ← x + x expm1(-Δy), so the last steps resolve x to its ulp.
  */
 export function gammaPInv(a: number, p: number): number {
   if (!(a > 0) || !(p >= 0 && p <= 1)) return NaN;
   if (p === 0) return 0;
-  if (p === 1) return Infinity;
-  if (a === Infinity) return Infinity;
+  if (p === 1 || a === Infinity) return Infinity;
   const upper = p > 0.5;
-  const q = 1 - p;
+  const target = upper ? Math.log1p(-p) : Math.log(p);
   let x = gammaPInvStart(a, p);
   let lo = 0;
   let hi = Infinity;
-  for (let iteration = 0; iteration < 100; iteration++) {
-    if (x === 0) return 0;
-    if (x === Infinity) return Infinity;
-    // err = P(a, x) - p, with the same sign either way.
-    const err = upper ? q - gammaQ(a, x) : gammaP(a, x) - p;
+  for (let iteration = 0; iteration < 200; iteration++) {
+    if (x === 0 || x === Infinity) return x;
+    const logs = logCdfs(a, x);
+    // Written as a function increasing in y either way: log P - log p, or log q - log Q.
+    const err = upper ? target - logs.logQ : logs.logP - target;
     if (err === 0) return x;
     if (err < 0) lo = x;
     else hi = x;
-    const density = Math.exp(logPrefix(a, x).value + Math.log(a) - Math.log(x));
-    const u = err / density;
-    // Halley: P''/P' = (a - 1)/x - 1.
-    const step = u / (1 - 0.5 * Math.min(1, u * ((a - 1) / x - 1)));
-    let next = x - step;
-    if (!(next > lo && next < hi)) next = hi === Infinity ? 2 * lo : 0.5 * (lo + hi);
-    if (Math.abs(next - x) <= 2 * EPSILON * x) return next;
+    // d/dy P(a, e^y) = x p(x) = x^a e^(-x) / Γ(a) = -d/dy Q(a, e^y).
+    const slope = Math.exp(logs.logSlope - (upper ? logs.logQ : logs.logP));
+    let next = x + x * Math.expm1(-err / slope);
+    if (!(next > lo && next < hi)) next = lo > 0 && hi < Infinity ? Math.sqrt(lo) * Math.sqrt(hi) : lo > 0 ? lo * Math.E : hi / Math.E;
+    if (Math.abs(next - x) <= EPSILON * x) return next;
     x = next;
   }
   return x;
 }
 
-function gammaPInvStart(a: number, p: number): number {
-  if (a > 1) {
-    // Wilson and Hilferty: (x/a)^(1/3) is nearly normal, with the normal quantile from
-    // Abramowitz and Stegun 26.2.22.
-    const pp = p < 0.5 ? p : 1 - p;
-    const t = Math.sqrt(-2 * Math.log(pp));
-    let w = (2.30753 + t * 0.27061) / (1 + t * (0.99229 + t * 0.04481)) - t;
-    if (p < 0.5) w = -w;
-    const cube = 1 - 1 / (9 * a) - w / (3 * Math.sqrt(a));
-    return Math.max(1e-3, a * cube * cube * cube);
+/** log P(a, x), log Q(a, x) and log(x^a e^(-x) / Γ(a)), for a > 0 and 0 < x < ∞. */
+function logCdfs(a: number, x: number): { logP: number; logQ: number; logSlope: number } {
+  const terms = incompleteGammaTerms(a, x);
+  const logPart = terms.logPrefix + Math.log(terms.s);
+  if (terms.lower) {
+    return { logP: logPart, logQ: Math.log(gammaQ(a, x)), logSlope: terms.logPrefix + Math.log(a) };
   }
-  const t = 1 - a * (0.253 + a * 0.12);
-  // P ≈ x^a / Γ(a + 1) for small x; an exponential tail above.
-  return p < t ? Math.exp((Math.log(p) - Math.log(t)) / a) : 1 - Math.log(1 - (p - t) / (1 - t));
+  return { logP: Math.log1p(-Math.exp(logPart)), logQ: logPart, logSlope: terms.logPrefix };
+}
+
+function gammaPInvStart(a: number, p: number): number {
+  // P(a, x) ≤ x^a / Γ(a + 1), nearly equal for x well below a: a lower bound, and close there.
+  const power = Math.exp((Math.log(p) + (a < STIRLING_FROM ? logGamma1p(a).value : lgamma(a + 1))) / a);
+  if (a <= 1) {
+    // Numerical Recipes §6.2.1: the power law below t, an exponential tail above.
+    const t = 1 - a * (0.253 + a * 0.12);
+    return p < t ? power : 1 - Math.log(1 - (p - t) / (1 - t));
+  }
+  if (power < 0.1 * a) return power;
+  // Wilson and Hilferty: (x/a)^(1/3) is nearly normal, with the normal quantile from
+  // Abramowitz and Stegun 26.2.22.
+  const pp = p < 0.5 ? p : 1 - p;
+  const t = Math.sqrt(-2 * Math.log(pp));
+  let w = (2.30753 + t * 0.27061) / (1 + t * (0.99229 + t * 0.04481)) - t;
+  if (p < 0.5) w = -w;
+  const cube = 1 - 1 / (9 * a) - w / (3 * Math.sqrt(a));
+  return Math.max(1e-3, a * cube * cube * cube);
 }
 
 /**
@@ -392,8 +400,7 @@ function gammaPInvStart(a: number, p: number): number {
  * -(z/a) (prefix' s + s') in the lower region and z (prefix' s + s') in the upper.
  */
 export function gammaSampleGrad(a: number, z: number): number {
-  const invalid = incompleteGammaDomain(a, z);
-  if (invalid !== null) return invalid;
+  if (!(a > 0 && z >= 0)) return NaN;
   if (z === 0 || z === Infinity || a === Infinity) return 0;
   const terms = incompleteGammaTerms(a, z);
   const bracket = terms.dLogPrefix * terms.s + terms.ds;
