@@ -24,15 +24,12 @@ export interface Pending {
 }
 
 const OPTIMIZE: Pending = { reason: 'the optimize endpoint comes with a later issue', failsWith: 'NOT_FOUND' };
-const DISTRIBUTIONS: Pending = { reason: 'the gamma family (implicit reparameterisation) is still being built', failsWith: 'UNKNOWN_NAME' };
 
 /** The one list of oracle cases not run yet. */
 export const pending: Readonly<Record<string, Pending>> = {
   'lab/gradient descent on a vector': OPTIMIZE,
   'optimize/adam on Rosenbrock': OPTIMIZE,
   'optimize/matrix factorisation with sgd': OPTIMIZE,
-  'dist/gamma log_prob': DISTRIBUTIONS,
-  'dist/beta log_prob': DISTRIBUTIONS,
 };
 
 /** The cases that run now. */

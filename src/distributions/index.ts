@@ -10,6 +10,7 @@ import type { Shape } from '../engine/tensor.js';
 import { cauchy, exponential, gumbel, halfcauchy, halfnormal, kumaraswamy, laplace, lognormal, normal, pareto, uniform, weibull } from './continuous.js';
 import { Distribution, checkSupport, drawShape, type Family } from './distribution.js';
 import { bernoulli, binomial, categorical, geometric, poisson } from './discrete.js';
+import { beta, chi2, dirichlet, gamma, studentt } from './gamma.js';
 import { mvnormal, relaxedBernoulli, relaxedCategorical } from './multivariate.js';
 
 export { Distribution, makeDistribution, type Family, type Reparameterisation } from './distribution.js';
@@ -28,6 +29,11 @@ export const families: readonly Family[] = [
   halfcauchy,
   weibull,
   pareto,
+  gamma,
+  chi2,
+  beta,
+  dirichlet,
+  studentt,
   kumaraswamy,
   mvnormal,
   relaxedBernoulli,

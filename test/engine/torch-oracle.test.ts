@@ -186,6 +186,8 @@ const programs: Readonly<Record<string, Program>> = {
     return det(cx, B);
   },
   'dist/normal log_prob': (cx, { mu, sigma }) => D.logProb(cx, dist(cx, 'normal', mu, sigma), Tensor.scalar(0.3)),
+  'dist/gamma log_prob': (cx, { k, r }) => D.logProb(cx, dist(cx, 'gamma', k, r), Tensor.scalar(2.5)),
+  'dist/beta log_prob': (cx, { a, b }) => D.logProb(cx, dist(cx, 'beta', a, b), Tensor.scalar(0.35)),
   'dist/kl normal normal': (cx, { m1, s1, m2, s2 }) => D.kl(cx, dist(cx, 'normal', m1, s1), dist(cx, 'normal', m2, s2)),
   'dist/entropy': (cx, { m, s, r }) => add(cx, D.entropy(cx, dist(cx, 'normal', m, s)), D.entropy(cx, dist(cx, 'exponential', r))),
 };

@@ -8,6 +8,7 @@ import t from 'tap';
 import { fetch } from 'undici';
 import WebSocket from 'ws';
 import { computeSync } from '../../src/index.js';
+import type { ExpectedProblem } from '../helpers.js';
 import { assertProblemReply, post, startServer } from './harness.js';
 
 const NORMAL_SQUARED = { program: 'z = rsample(normal(mu, sigma)); z^2', at: { mu: 0.5, sigma: 1.5 } };
@@ -77,7 +78,7 @@ t.test('NDJSON: a running estimate per chunk, in order, then the result', async 
   t.equal(covered, body.n, 'the chunks cover every sample once');
   t.same(lines[lines.length - 1], { type: 'result', ...(computeSync('sample', body) as object) }, 'the result is the plain response');
   const lastChunk = chunks[chunks.length - 1];
-  t.same(lastChunk.mean, (lines[lines.length - 1] as { mean: unknown }).mean, 'the last running estimate is the final one');
+  t.same(lastChunk.mean, lines[lines.length - 1].mean, 'the last running estimate is the final one');
 });
 
 t.test('WebSocket: samples messages on the request id, then one result; cancel stops the chunks', async (t) => {
@@ -116,7 +117,7 @@ t.test('WebSocket: samples messages on the request id, then one result; cancel s
 
 t.test('bad sample requests get the library\'s problem', async (t) => {
   const { base } = await startServer(t, { WORKERS: '2' });
-  const cases = [
+  const cases: { label: string; body: unknown; expected: Partial<ExpectedProblem> & Pick<ExpectedProblem, 'status' | 'code' | 'detail'> }[] = [
     { label: 'n of 0', body: { ...NORMAL_SQUARED, n: 0 }, expected: { status: 422, code: 'INVALID_ARGUMENT', path: '/n', detail: [/from 1 to 10000000, got 0/] } },
     { label: 'n too large', body: { ...NORMAL_SQUARED, n: 10_000_001 }, expected: { status: 422, code: 'INVALID_ARGUMENT', path: '/n', detail: [/n/] } },
     { label: 'n missing', body: NORMAL_SQUARED, expected: { status: 400, code: 'INVALID_REQUEST', path: '/n', detail: [/required/] } },
