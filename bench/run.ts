@@ -82,7 +82,7 @@ function random(n: number, seed: number): Float64Array {
   return out;
 }
 
-const sections: Record<string, () => void> = {};
+const sections: Record<string, () => void | Promise<void>> = {};
 
 // 1. The gradient of x*y + sin(x) at a million points.
 sections.points = () => {
@@ -343,11 +343,105 @@ sections.language = () => {
   );
 };
 
+// 6. Monte Carlo gradients over HTTP (issue #5): `sample` of z = rsample(normal(mu, sigma)); z^2,
+// n = 10^6, summary only, on a server with two workers, against a hand-written JS loop doing the
+// same (xoshiro128**, the polar method, the same arithmetic and the same statistics).
+sections.sample = async () => {
+  const n = 1_000_000;
+  const [mu, sigma] = [0.5, 1.5];
+  const handWritten = (): number => {
+    let [a, b, c, d] = [0x9e3779b9, 0x243f6a88, 0xb7e15162, 0x12345678];
+    const next = (): number => {
+      const result = Math.imul(rotl(Math.imul(b, 5), 7), 9) >>> 0;
+      const t = b << 9;
+      c ^= a;
+      d ^= b;
+      b ^= c;
+      a ^= d;
+      c ^= t;
+      d = rotl(d, 11);
+      return result / 2 ** 32;
+    };
+    const rotl = (x: number, k: number): number => (x << k) | (x >>> (32 - k));
+    let spare = NaN;
+    const sums = new Float64Array(6);
+    for (let i = 0; i < n; i++) {
+      let eps: number;
+      if (spare === spare) {
+        eps = spare;
+        spare = NaN;
+      } else {
+        let u: number, v: number, s: number;
+        do {
+          u = 2 * next() - 1;
+          v = 2 * next() - 1;
+          s = u * u + v * v;
+        } while (s >= 1 || s === 0);
+        const f = Math.sqrt((-2 * Math.log(s)) / s);
+        eps = u * f;
+        spare = v * f;
+      }
+      const z = mu + sigma * eps;
+      const value = z * z;
+      const gMu = 2 * z;
+      const gSigma = 2 * z * eps;
+      sums[0] += value;
+      sums[1] += value * value;
+      sums[2] += gMu;
+      sums[3] += gMu * gMu;
+      sums[4] += gSigma;
+      sums[5] += gSigma * gSigma;
+    }
+    return sums[2] / n;
+  };
+  const loop = measure(handWritten, 1, 5).seconds / n;
+
+  const { spawn } = await import('node:child_process');
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const server = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../src/server/server.ts', import.meta.url))], {
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', WORKERS: '2', LOG_LEVEL: 'silent' },
+    stdio: 'ignore',
+  });
+  try {
+    const body = JSON.stringify({ program: 'z = rsample(normal(mu, sigma)); z^2', at: { mu, sigma }, n, seed: 1, options: { samples: false } });
+    const post = async (): Promise<number> => {
+      const t0 = performance.now();
+      const reply = await fetch(`http://127.0.0.1:${port}/v1/sample`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      if (!reply.ok) throw new Error(`sample answered ${reply.status}: ${await reply.text()}`);
+      await reply.json();
+      return (performance.now() - t0) / 1000;
+    };
+    for (let i = 0; ; i++) {
+      try {
+        await post();
+        break;
+      } catch (e) {
+        if (i > 100) throw e;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+    const times: number[] = [];
+    for (let i = 0; i < 9; i++) times.push(await post());
+    times.sort((x, y) => x - y);
+    const http = times[4] / n;
+    report(
+      'sample: 10^6 draws of z = rsample(normal(mu, sigma)); z^2 with gradients, over HTTP on 2 workers, per draw',
+      ns(http),
+      `${ns(loop)} (hand-written JS loop, one core)`,
+      `${(http / loop).toFixed(2)}x`,
+      '<= 3x',
+      http / loop <= 3,
+    );
+  } finally {
+    server.kill();
+  }
+};
+
 const section = process.argv[2];
 if (section !== undefined) {
   const run = sections[section];
   if (run === undefined) throw new Error(`unknown benchmark ${section}; one of ${Object.keys(sections).join(', ')}`);
-  run();
+  await run();
 } else {
   const rows: string[][] = [];
   for (const name of Object.keys(sections)) {

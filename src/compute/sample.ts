@@ -4,7 +4,8 @@
  * expectation with its standard error.
  *
  * Run i draws from stream i of the request's seed, so a sample is the same wherever it is
- * computed. Statistics are kept per block of BLOCK consecutive samples (Welford's updates) and
+ * computed. Statistics are kept per block of BLOCK consecutive samples (two passes over a
+ * compiled block, Welford's updates sample by sample otherwise) and
  * blocks are combined in order (Chan, Golub and LeVeque's pairwise formula), and chunks are
  * whole blocks: the summary is the same to the bit however the samples were split over
  * workers or chunks.
@@ -105,6 +106,22 @@ class BlockAccumulator {
   }
 }
 
+/** The statistics of the first m entries of each column, by two passes (the mean, then the squared deviations). */
+function columnStats(columns: readonly Float64Array[], m: number): BlockStats {
+  const mean = new Float64Array(columns.length);
+  const m2 = new Float64Array(columns.length);
+  columns.forEach((x, c) => {
+    let total = 0;
+    for (let i = 0; i < m; i++) total += x[i];
+    const mu = total / m;
+    let squares = 0;
+    for (let i = 0; i < m; i++) squares += (x[i] - mu) * (x[i] - mu);
+    mean[c] = mu;
+    m2[c] = squares;
+  });
+  return { count: m, mean, m2 };
+}
+
 /** Blocks combined in order (Chan et al. 1979): the statistics of all their samples. */
 export function combineBlocks(blocks: readonly BlockStats[]): BlockStats {
   const width = blocks.length === 0 ? 0 : blocks[0].mean.length;
@@ -173,14 +190,10 @@ function compiledSampler(ev: Evaluation, spec: SampleRequest): CompiledGradient 
 
 function compiledChunk(ev: Evaluation, spec: SampleRequest, compiled: CompiledGradient, from: number, count: number): SampleChunk {
   const { request } = ev;
-  const arity = request.wrt.length;
   const inputs = request.wrt.map((n) => Float64Array.of(request.at.get(n)!.data[0]));
   const size = Math.min(BLOCK, count);
   const noise = compiled.noise.map(() => new Float64Array(size));
   const into = { value: new Float64Array(size), grads: request.wrt.map(() => new Float64Array(size)) };
-  const width = 1 + arity;
-  const accumulator = new BlockAccumulator(width);
-  const row = new Float64Array(width);
   const blocks: BlockStats[] = [];
   const samples: unknown[] | null = spec.listSamples ? [] : null;
   const deadline = ev.context();
@@ -190,13 +203,10 @@ function compiledChunk(ev: Evaluation, spec: SampleRequest, compiled: CompiledGr
     const block = noise.map((a) => a.subarray(0, m));
     compiled.noise.forEach((kind, k) => fillNoise(ev.seed, kind, k, start, block[k]));
     const { value, grads } = compiled.run([...inputs, ...block], m, into);
-    for (let i = 0; i < m; i++) {
-      row[0] = value[i];
-      for (let g = 0; g < arity; g++) row[1 + g] = grads[g][i];
-      accumulator.add(row);
-      if (samples !== null) samples.push({ value: encodeValue(Tensor.scalar(value[i]), request.layout), grad: Object.fromEntries(request.wrt.map((name, g) => [name, grads[g][i]])) });
+    blocks.push(columnStats([value, ...grads], m));
+    if (samples !== null) {
+      for (let i = 0; i < m; i++) samples.push({ value: encodeValue(Tensor.scalar(value[i]), request.layout), grad: Object.fromEntries(request.wrt.map((name, g) => [name, grads[g][i]])) });
     }
-    blocks.push(accumulator.take());
   }
   return { blocks, samples, shapes: { value: [], grads: request.wrt.map(() => []) }, meta: metaOf(ev, spec) };
 }

@@ -1,20 +1,24 @@
 /**
  * Random draws from one counter-based generator, Philox4x32-10 (Salmon, Moraes, Dror and Shaw,
  * "Parallel random numbers: as easy as 1, 2, 3", SC 2011; the generator PyTorch uses on GPUs).
- * A draw is a pure function of (seed, stream, draw, element, block): no state is carried from
- * one number to the next, so the same request and seed give bit-identical numbers on any
- * worker or machine, however samples are split into chunks.
+ * A number is a pure function of (seed, stream, draw, element): no state is carried from one
+ * number to the next, so the same request and seed give bit-identical numbers on any worker or
+ * machine, however samples are split into chunks.
  *
- * - the key is the seed (an integer below 2^53, as two 32-bit words);
- * - the counter is (element, draw, stream, block): `draw` counts the program's random calls in
- *   the order they run, `stream` is the sample's index in `/v1/sample` (0 otherwise), `element`
- *   the position in the draw's tensor and `block` a further index for samplers that need more
- *   than one block per element (rejection).
+ * The key is the seed (an integer below 2^53, as two 32-bit words). A block is the output for
+ * one counter: four words, read as two uniforms u = (k + 1/2) / 2^52 with k the top 52 bits of
+ * a word pair: strictly inside (0, 1), symmetric (1 - u is exact), never 0 or 1. `stream` is
+ * the sample's index in `/v1/sample` (0 otherwise), `draw` counts the program's random calls in
+ * the order they run, `element` is the position in the draw's tensor.
  *
- * One block is four 32-bit words, read as two uniforms u = (k + 1/2) / 2^52 with k the top 52
- * bits of a word pair: strictly inside (0, 1), symmetric (1 - u is exact), never 0 or 1. A
- * standard normal is Box-Muller's cosine branch on a block's two uniforms,
- * z = sqrt(-2 log u1) cos(2 pi u2): an exact transformation, one normal per block.
+ * - `rand` and `randn` (and every pathwise sampler built on them) share each block between two
+ *   neighbouring streams, 2i and 2i + 1, so that a block serves two samples: counter (element,
+ *   draw, stream >> 1, KIND) with KIND 0 for uniforms and 2^30 for normals. A uniform is the
+ *   block's first uniform for the even stream, its second for the odd one; a normal is
+ *   Box-Muller on the block's two uniforms, sqrt(-2 log u1) cos(2 pi u2) for the even stream
+ *   and the independent sqrt(-2 log u1) sin(2 pi u2) for the odd one: exact transformations.
+ * - Samplers that reject (gamma, Poisson, binomial) read whole blocks of their own stream:
+ *   counter (element, draw, stream, 2^31 + block) for blocks 0, 1, 2, ... in turn.
  */
 import type { Context, Value } from './core.js';
 import type { Tensor, Shape } from './tensor.js';
@@ -75,9 +79,13 @@ export function freshSeed(): number {
   return (words[0] & 0x1fffff) * 2 ** 32 + words[1];
 }
 
+const UNIFORMS = 0;
+const NORMALS = 2 ** 30;
+const BLOCKS = 2 ** 31;
+
 /**
- * One draw's numbers: element j's uniforms and normals, by block. Samplers that reject (gamma,
- * Poisson, binomial) read element j's blocks 0, 1, 2, ... in turn.
+ * One draw's numbers for samplers that need several per element: element j's blocks 0, 1, 2,
+ * ... of this stream alone, each as two uniforms or one normal.
  */
 export class Draw {
   private readonly words = new Uint32Array(4);
@@ -92,7 +100,7 @@ export class Draw {
   /** Block `block` of element j as two uniforms, written into `out[0]` and `out[1]`. */
   uniforms(j: number, block: number, out: Float64Array): void {
     const w = this.words;
-    philox(j, this.draw, this.stream, block, this.k0, this.k1, w);
+    philox(j, this.draw, this.stream, BLOCKS + block, this.k0, this.k1, w);
     out[0] = uniformOf(w[0], w[1]);
     out[1] = uniformOf(w[2], w[3]);
   }
@@ -100,14 +108,14 @@ export class Draw {
   /** The first uniform of element j's block. */
   uniform(j: number, block = 0): number {
     const w = this.words;
-    philox(j, this.draw, this.stream, block, this.k0, this.k1, w);
+    philox(j, this.draw, this.stream, BLOCKS + block, this.k0, this.k1, w);
     return uniformOf(w[0], w[1]);
   }
 
   /** A standard normal from element j's block (Box-Muller, cosine branch). */
   normal(j: number, block = 0): number {
     const w = this.words;
-    philox(j, this.draw, this.stream, block, this.k0, this.k1, w);
+    philox(j, this.draw, this.stream, BLOCKS + block, this.k0, this.k1, w);
     return Math.sqrt(-2 * Math.log(uniformOf(w[0], w[1]))) * Math.cos(TWO_PI * uniformOf(w[2], w[3]));
   }
 }
@@ -160,33 +168,62 @@ export class Random implements RandomSource {
   }
 
   uniform(cx: Context, shape: Shape): Tensor {
-    const d = this.draw();
-    const out = cx.alloc('rand', shape);
-    const data = out.data;
-    for (let j = 0; j < data.length; j++) data[j] = d.uniform(j);
-    return out;
+    return this.shared(cx, 'rand', 'uniform', shape);
   }
 
   normal(cx: Context, shape: Shape): Tensor {
-    const d = this.draw();
-    const out = cx.alloc('randn', shape);
+    return this.shared(cx, 'randn', 'normal', shape);
+  }
+
+  /** Draws whose blocks this stream shares with its neighbour (see the head of this file). */
+  private shared(cx: Context, op: string, kind: NoiseKind, shape: Shape): Tensor {
+    this.used = true;
+    const draw = this.draws++;
+    const out = cx.alloc(op, shape);
     const data = out.data;
-    for (let j = 0; j < data.length; j++) data[j] = d.normal(j);
+    const w = new Uint32Array(4);
+    for (let j = 0; j < data.length; j++) data[j] = sharedNumber(kind, j, draw, this.stream, this.k0, this.k1, w);
     return out;
   }
 }
 
+/** Element j of a shared draw for one stream (see the head of this file). */
+function sharedNumber(kind: NoiseKind, j: number, draw: number, stream: number, k0: number, k1: number, w: Uint32Array): number {
+  const odd = stream & 1;
+  philox(j, draw, Math.floor(stream / 2), kind === 'uniform' ? UNIFORMS : NORMALS, k0, k1, w);
+  if (kind === 'uniform') return odd === 0 ? uniformOf(w[0], w[1]) : uniformOf(w[2], w[3]);
+  const radius = Math.sqrt(-2 * Math.log(uniformOf(w[0], w[1])));
+  const angle = TWO_PI * uniformOf(w[2], w[3]);
+  return radius * (odd === 0 ? Math.cos(angle) : Math.sin(angle));
+}
+
 /**
  * Scalar noise for many streams at once: `kind` of draw `draw`, element 0, for streams
- * `from`, `from + 1`, ... into `out`. The same numbers `Random(seed, stream)` gives its scalar
- * draws, so a compiled sampler and the interpreter agree bit for bit.
+ * `from`, `from + 1`, ... into `out`, each block serving two neighbouring streams. The same
+ * numbers `Random(seed, stream)` gives its scalar draws, so a compiled sampler and the
+ * interpreter agree bit for bit.
  */
 export function fillNoise(seed: number, kind: NoiseKind, draw: number, from: number, out: Float64Array): void {
   const k0 = seed % 2 ** 32;
   const k1 = Math.floor(seed / 2 ** 32);
   const w = new Uint32Array(4);
-  for (let i = 0; i < out.length; i++) {
-    philox(0, draw, from + i, 0, k0, k1, w);
-    out[i] = kind === 'uniform' ? uniformOf(w[0], w[1]) : Math.sqrt(-2 * Math.log(uniformOf(w[0], w[1]))) * Math.cos(TWO_PI * uniformOf(w[2], w[3]));
+  const n = out.length;
+  let i = 0;
+  if (from % 2 === 1 && n > 0) out[i++] = sharedNumber(kind, 0, draw, from, k0, k1, w);
+  const counter3 = kind === 'uniform' ? UNIFORMS : NORMALS;
+  for (; i + 1 < n; i += 2) {
+    philox(0, draw, (from + i) / 2, counter3, k0, k1, w);
+    const u1 = uniformOf(w[0], w[1]);
+    const u2 = uniformOf(w[2], w[3]);
+    if (kind === 'uniform') {
+      out[i] = u1;
+      out[i + 1] = u2;
+    } else {
+      const radius = Math.sqrt(-2 * Math.log(u1));
+      const angle = TWO_PI * u2;
+      out[i] = radius * Math.cos(angle);
+      out[i + 1] = radius * Math.sin(angle);
+    }
   }
+  if (i < n) out[i] = sharedNumber(kind, 0, draw, from + i, k0, k1, w);
 }

@@ -64,16 +64,47 @@ t.test('draws are a function of seed, stream and draw number only', async (t) =>
 t.test('fillNoise gives the scalar draws of many streams, bit for bit', async (t) => {
   const cx = new Context();
   for (const kind of ['uniform', 'normal'] as const) {
-    const out = new Float64Array(20);
-    fillNoise(2 ** 40 + 5, kind, 1, 100, out);
+    // An odd start and an odd length: streams share blocks in pairs, and the ends are alone.
+    const out = new Float64Array(21);
+    fillNoise(2 ** 40 + 5, kind, 1, 101, out);
     for (let i = 0; i < out.length; i++) {
-      const r = new Random(2 ** 40 + 5, 100 + i);
+      const r = new Random(2 ** 40 + 5, 101 + i);
       r.uniform(cx, []);
-      t.equal(out[i], r[kind](cx, []).data[0], `${kind} of stream ${100 + i}`);
+      t.equal(out[i], r[kind](cx, []).data[0], `${kind} of stream ${101 + i}`);
     }
   }
 });
 
 t.test('seeds outside 0..2^53-1 are refused', async (t) => {
   for (const seed of [-1, 0.5, 2 ** 53, NaN]) t.throws(() => new Random(seed), RangeError, `seed ${seed}`);
+});
+
+t.test('neighbouring streams, which share blocks, and the two kinds of draw are uncorrelated', async (t) => {
+  const n = 100_000;
+  const cx = new Context();
+  const pairs: [string, (i: number) => [number, number]][] = [
+    ['normals of streams 2i and 2i + 1', (i) => [new Random(3, 2 * i).normal(cx, []).data[0], new Random(3, 2 * i + 1).normal(cx, []).data[0]]],
+    ['uniforms of streams 2i and 2i + 1', (i) => [new Random(3, 2 * i).uniform(cx, []).data[0], new Random(3, 2 * i + 1).uniform(cx, []).data[0]]],
+    ['a normal and a uniform of the same draw number in neighbouring streams', (i) => [new Random(3, 2 * i).normal(cx, []).data[0], new Random(3, 2 * i + 1).uniform(cx, []).data[0]]],
+    ['squares of the normals of streams 2i and 2i + 1 (Box-Muller pairs are independent, not only uncorrelated)', (i) => {
+      const a = new Random(3, 2 * i).normal(cx, []).data[0];
+      const b = new Random(3, 2 * i + 1).normal(cx, []).data[0];
+      return [a * a, b * b];
+    }],
+  ];
+  for (const [label, pair] of pairs) {
+    let sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
+    for (let i = 0; i < n; i++) {
+      const [x, y] = pair(i);
+      sx += x;
+      sy += y;
+      sxx += x * x;
+      syy += y * y;
+      sxy += x * y;
+    }
+    const cov = sxy / n - (sx / n) * (sy / n);
+    const r = cov / Math.sqrt((sxx / n - (sx / n) ** 2) * (syy / n - (sy / n) ** 2));
+    // The sample correlation of independent variables has standard error 1/sqrt(n).
+    t.ok(Math.abs(r) < 5 / Math.sqrt(n), `${label}: correlation ${r}`);
+  }
 });
