@@ -52,6 +52,24 @@ t.test('the service in process', async (t) => {
     for (const name of required.split(' ')) t.ok(functions.some((f) => f.name === name), `lists ${name} (SPEC.md section 2)`);
   });
 
+  t.test('/v1/distributions lists every family of SPEC.md section 5 with its parameters and how rsample is differentiated', async (t) => {
+    const reply = await send(base, '/v1/distributions');
+    t.equal(reply.status, 200, describe(reply));
+    type Family = { name: string; parameters: { name: string; constraint: string }[]; support: string; rsample: string; kl: string[] };
+    const families = new Map((reply.json as { distributions: Family[] }).distributions.map((f) => [f.name, f]));
+    const expected: Record<string, string> = {
+      normal: 'pathwise', lognormal: 'pathwise', uniform: 'pathwise', exponential: 'pathwise', laplace: 'pathwise', gumbel: 'pathwise',
+      cauchy: 'pathwise', halfnormal: 'pathwise', halfcauchy: 'pathwise', weibull: 'pathwise', pareto: 'pathwise', kumaraswamy: 'pathwise',
+      mvnormal: 'pathwise', gamma: 'implicit', chi2: 'implicit', beta: 'implicit', dirichlet: 'implicit', studentt: 'implicit',
+      relaxed_bernoulli: 'relaxed', relaxed_categorical: 'relaxed', bernoulli: 'none', categorical: 'none', poisson: 'none', binomial: 'none', geometric: 'none',
+    };
+    t.same([...families.keys()].sort(), Object.keys(expected).sort(), 'exactly the families of SPEC.md section 5');
+    for (const [name, how] of Object.entries(expected)) t.equal(families.get(name)?.rsample, how, `${name}: rsample is ${how}`);
+    t.same(families.get('gamma')?.parameters, [{ name: 'shape', constraint: 'positive' }, { name: 'rate', constraint: 'positive' }], 'gamma(shape, rate), both positive');
+    t.same(families.get('studentt')?.parameters.map((p) => p.name), ['df', 'loc', 'scale'], 'studentt(df, loc, scale)');
+    t.ok(families.get('normal')?.kl.includes('normal'), 'kl(normal, normal) has a closed form');
+  });
+
   t.test('/openapi.json: OpenAPI 3.1.0 with every compute endpoint; /docs: an HTML page', async (t) => {
     const reply = await send(base, '/openapi.json');
     t.equal(reply.status, 200, describe(reply));
@@ -61,7 +79,7 @@ t.test('the service in process', async (t) => {
       const operation = openapi.paths[`/v1/${endpoint}`]?.post;
       t.ok(operation?.requestBody !== undefined && operation.responses?.['200'] !== undefined, `POST /v1/${endpoint}: a request body and a 200 response`);
     }
-    for (const path of ['/v1/functions', '/healthz', '/readyz']) t.ok(openapi.paths[path]?.get !== undefined, `GET ${path}`);
+    for (const path of ['/v1/functions', '/v1/distributions', '/healthz', '/readyz']) t.ok(openapi.paths[path]?.get !== undefined, `GET ${path}`);
     const docs = await send(base, '/docs');
     t.equal(docs.status, 200, '/docs answers 200');
     t.equal(mediaType(docs), 'text/html', '/docs is HTML');
