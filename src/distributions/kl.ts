@@ -198,3 +198,27 @@ defineKl('dirichlet', 'dirichlet', (cx, p, q) => {
   const divergence = add(cx, sub(cx, t1, t2), t34);
   return E.reshape(cx, divergence, divergence.shape.slice(0, -1));
 });
+
+/** -H(p): what every divergence from a family with a closed-form entropy starts with. */
+const negentropy = (cx: Context, p: Distribution): Value => neg(cx, p.family.entropy!(cx, p));
+
+/**
+ * KL(p ‖ normal(μ, σ)) = -H(p) + log(σ √(2π)) + (Var p + (E p - μ)²) / (2σ²): it needs only
+ * p's entropy, mean and variance, so it holds for every family on the real line that has them
+ * in closed form (PyTorch registers it for beta, exponential, gamma, gumbel, laplace, pareto
+ * and uniform; an infinite variance gives an infinite divergence).
+ */
+const toNormal: KlRule = (cx, p, q) => {
+  const [mu, sigma] = q.params;
+  const spread = add(cx, p.family.variance!(cx, p), square(cx, sub(cx, p.family.mean!(cx, p), mu)));
+  return add(cx, add(cx, negentropy(cx, p), log(cx, mul(cx, sigma, Math.sqrt(2 * Math.PI)))), div(cx, spread, mul(cx, 2, square(cx, sigma))));
+};
+for (const family of ['lognormal', 'uniform', 'exponential', 'laplace', 'gumbel', 'halfnormal', 'weibull', 'pareto', 'kumaraswamy', 'gamma', 'chi2', 'beta']) {
+  defineKl(family, 'normal', toNormal);
+}
+
+/** KL(p ‖ exponential(r)) = -H(p) - log r + r E p, for p on [0, ∞). */
+const toExponential: KlRule = (cx, p, q) => add(cx, sub(cx, negentropy(cx, p), log(cx, q.p(0))), mul(cx, q.p(0), p.family.mean!(cx, p)));
+for (const family of ['lognormal', 'halfnormal', 'weibull', 'pareto', 'kumaraswamy', 'gamma', 'chi2', 'beta']) defineKl(family, 'exponential', toExponential);
+// A uniform reaching below 0 puts mass where the exponential has none.
+defineKl('uniform', 'exponential', (cx, p, q) => where(cx, E.ge(cx, p.p(0), 0), toExponential(cx, p, q), Infinity));
