@@ -6,17 +6,25 @@
  * could follow through its accept/reject branches.
  */
 import { concrete, type Context, type Value } from '../core.js';
+import { EngineError } from '../errors.js';
 import type { Draw } from '../random.js';
 import { defineBinary } from './elementwise.js';
 
 /**
- * dz/dα of a draw z: the implicit gradient, to float64 accuracy (special.ts). It has no partials
- * of its own, so derivatives of second order through a sample are zero (as for a
- * piecewise-constant function): not supported, rather than wrong by a formula.
+ * dz/dα of a draw z: the implicit gradient, to float64 accuracy (special.ts). Its own derivative
+ * (d²z/dα², for Hessians through a draw) is not implemented: asking for it is an error rather
+ * than a silent zero.
  */
 const { op: gammaSampleGrad } = defineBinary({
   name: 'gamma_sample_grad',
   source: (alpha, z) => `lib.gammaSampleGrad(${alpha}, ${z})`,
+  partials: () => {
+    throw new EngineError(
+      'NOT_DIFFERENTIABLE',
+      'the implicit gradient of a gamma draw is not differentiable again: second derivatives through rsample of gamma, chi2, beta, dirichlet or studentt are not supported',
+      { op: 'rsample' },
+    );
+  },
 });
 
 /**
