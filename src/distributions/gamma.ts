@@ -12,7 +12,7 @@ import type { RandomSource } from '../engine/random.js';
 import { lbeta } from './continuous.js';
 import { constraints, makeDistribution, outside, type Distribution, type Family } from './distribution.js';
 import { defineGeneralisation } from './kl.js';
-import { simplexCheck } from './multivariate.js';
+import { offSimplex } from './multivariate.js';
 
 const { add, sub, mul, div, neg, log, log1p, lgamma, digamma, sum, square } = E;
 
@@ -109,7 +109,7 @@ export const dirichlet: Family = {
   support: 'the probability simplex (K positive numbers summing to 1)',
   reparameterisation: 'implicit',
   eventShape: ([alpha]) => [alpha.shape[alpha.shape.length - 1]],
-  inSupport: (x, d) => (x.shape[x.shape.length - 1] !== d.eventShape[0] ? `a value of shape [${x.shape.join(', ')}]` : (outside(x, (v) => v > 0 && v < 1) ?? simplexCheck(x))),
+  inSupport: (x, d) => offSimplex(x, d.eventShape[0]),
   rsample: (cx, d, random, shape) => {
     const g = gammaDraws(cx, d.p(0), random, shape);
     return div(cx, g, total(cx, g));

@@ -7,6 +7,7 @@ import * as E from '../engine/index.js';
 import { EngineError, Tensor, type Context, type Value } from '../engine/index.js';
 import { EULER_GAMMA } from './continuous.js';
 import type { Distribution } from './distribution.js';
+import { logDetTril } from './multivariate.js';
 
 const { add, sub, mul, div, neg, log, log1p, exp, square, sum, lgamma, where } = E;
 
@@ -121,7 +122,7 @@ defineKl('mvnormal', 'mvnormal', (cx, p, q) => {
   }
   const trace = sum(cx, square(cx, E.solve(cx, l2, l1)));
   const maha = sum(cx, square(cx, E.solve(cx, l2, sub(cx, m2, m1))));
-  const logDets = sub(cx, log(cx, E.det(cx, l2)), log(cx, E.det(cx, l1)));
+  const logDets = sub(cx, logDetTril(cx, l2), logDetTril(cx, l1));
   return add(cx, mul(cx, 0.5, sub(cx, add(cx, trace, maha), m1.shape[0])), logDets);
 });
 

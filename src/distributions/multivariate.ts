@@ -23,6 +23,19 @@ export function simplexCheck(t: Tensor): string | null {
   return null;
 }
 
+/** For log_prob: a value whose last dimension has K positive elements summing to 1, else what is wrong with it. */
+export function offSimplex(x: Tensor, k: number): string | null {
+  if (x.shape[x.shape.length - 1] !== k) return `a value of shape [${x.shape.join(', ')}] (the last dimension must have ${k} elements)`;
+  const element = outside(x, (v) => v > 0 && v <= 1);
+  if (element !== null) return element;
+  for (let start = 0; start < x.size; start += k) {
+    let total = 0;
+    for (let i = start; i < start + k; i++) total += x.data[i];
+    if (!(Math.abs(total - 1) < 1e-6)) return `a value whose elements sum to ${total}, not 1,`;
+  }
+  return null;
+}
+
 export const probsParam: ParamSpec = { name: 'probs', constraint: constraints.probability, eventRank: 1, check: simplexCheck };
 
 const lowerTriangular = (t: Tensor): string | null => {
@@ -40,8 +53,8 @@ const lowerTriangular = (t: Tensor): string | null => {
   return null;
 };
 
-/** log |det L| for a lower-triangular L: the sum of the logs of its diagonal. */
-const logDetTril = (cx: Context, l: Value): Value => log(cx, E.det(cx, l));
+/** log |det L| for a lower-triangular L: the sum of the logs of its diagonal (det itself leaves float64's range in many dimensions). */
+export const logDetTril = (cx: Context, l: Value): Value => sum(cx, log(cx, sum(cx, mul(cx, l, E.identity(l.shape[0])), [1])));
 
 /** |L⁻¹ (x - mean)|², for x of shape [..., K]: the Mahalanobis distance, by a triangular solve. */
 function mahalanobis(cx: Context, l: Value, diff: Value): Value {
@@ -67,7 +80,8 @@ export const mvnormal: Family = {
     return mean.shape[0] === l.shape[0] ? null : `mean has ${mean.shape[0]} elements but scale_tril is ${l.shape[0]}×${l.shape[1]}`;
   },
   eventShape: ([mean]) => [mean.shape[mean.shape.length - 1]],
-  inSupport: (x, d) => (x.shape[x.shape.length - 1] === d.eventShape[0] ? outside(x, (v) => !Number.isNaN(v)) : `a value of shape [${x.shape.join(', ')}]`),
+  inSupport: (x, d) =>
+    x.shape[x.shape.length - 1] === d.eventShape[0] ? outside(x, (v) => !Number.isNaN(v)) : `a value of shape [${x.shape.join(', ')}] (the last dimension must have ${d.eventShape[0]} elements)`,
   // mean + L ε, with ε a vector of standard normals: as rows, ε Lᵀ.
   rsample: (cx, d, random, shape) => add(cx, d.p(0), E.matmul(cx, random.normal(cx, shape), E.transpose(cx, d.p(1)))),
   logProb: (cx, d, x) => {
@@ -114,7 +128,7 @@ export const relaxedCategorical: Family = {
   support: 'the probability simplex (K positive numbers summing to 1)',
   reparameterisation: 'relaxed',
   eventShape: ([, p]) => [p.shape[p.shape.length - 1]],
-  inSupport: (x, d) => (x.shape[x.shape.length - 1] === d.eventShape[0] ? outside(x, (v) => v > 0 && v <= 1) : `a value of shape [${x.shape.join(', ')}]`),
+  inSupport: (x, d) => offSimplex(x, d.eventShape[0]),
   rsample: (cx, d, random, shape) => {
     const [t, p] = d.params;
     const gumbel = neg(cx, log(cx, neg(cx, log(cx, random.uniform(cx, shape)))));
