@@ -7,5 +7,6 @@ export { BLOCK as SAMPLE_BLOCK, summarise as summariseSamples, type SampleChunk 
 export { families as distributionFamilies, klPairs } from './distributions/index.js';
 export { freshSeed, MAX_SEED } from './engine/random.js';
 export { Problem, type ProblemBody, type ProblemCode } from './compute/problem.js';
+export { loadSvgRenderer } from './compute/svg.js';
 export { batchError, batchItems, deadlinePassed, type BatchItem } from './compute/batch.js';
 export { catalogue, type FunctionEntry } from './lang/catalogue.js';

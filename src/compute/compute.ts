@@ -18,6 +18,7 @@ import {
   formatShape,
   type CompiledGradient,
   type Fn,
+  type TensorStorage,
   type Value,
 } from '../engine/index.js';
 import { Distribution } from '../distributions/index.js';
@@ -31,7 +32,10 @@ import { Problem, toProblem } from './problem.js';
 import { optionOf, parseRequest, tensorField, tensorsField, type ParsedRequest, type RequestLimits } from './request.js';
 import { batchError, batchItems, deadlinePassed } from './batch.js';
 import { derivativeEndpoint } from './derivative.js';
+import { checkEndpoint } from './check.js';
 import { traceEndpoint } from './trace.js';
+import { loadSvgRenderer, wantsSvg } from './svg.js';
+import { optimize, optimizeBody, type OptimizeProgress } from './optimize.js';
 import { BLOCK, sampleChunk, sampleRequest, summarise, type SampleChunk } from './sample.js';
 import { encodeValue } from './values.js';
 import { Random, fillNoise, freshSeed } from '../engine/random.js';
@@ -49,6 +53,10 @@ export interface ComputeLimits extends RequestLimits, RunLimits {
   maxBatch?: number;
   /** The most samples one `sample` request may ask for. */
   maxSamples?: number;
+  /** The most points one `check` request may grade at. */
+  maxCheckPoints?: number;
+  /** The most steps of one `optimize` request. */
+  maxSteps?: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Required<ComputeLimits>> = Object.freeze({
@@ -63,6 +71,8 @@ export const DEFAULT_LIMITS: Readonly<Required<ComputeLimits>> = Object.freeze({
   maxNesting: 256,
   maxBatch: 100,
   maxSamples: 10_000_000,
+  maxCheckPoints: 1000,
+  maxSteps: 1_000_000,
 });
 
 /** Parsed programs and compiled gradients, by program text: the same program comes again and again. */
@@ -102,6 +112,8 @@ export interface ComputeOptions {
   clock?: () => number;
   /** Filled in as the request is computed: the primitive operations its evaluations ran. */
   stats?: { operations: number };
+  /** Told of progress as the work goes on (`optimize`'s `{"type": "progress", step, loss}`), for streams. */
+  onProgress?: OptimizeProgress;
 }
 
 /** Everything an endpoint needs: the request, the program, and how to evaluate it. */
@@ -116,7 +128,7 @@ export interface Evaluation {
   /** A fresh context with this request's budgets. */
   context(): Context;
   /** A context with this request's budgets that the evaluation does not keep: count its operations with `countOperations`. */
-  transientContext(): Context;
+  transientContext(storage?: TensorStorage): Context;
   countOperations(cx: Context): void;
   /** Operations of contexts no longer kept. */
   readonly released: { operations: number };
@@ -136,7 +148,7 @@ export interface Evaluation {
 
 const defaultCache = new ProgramCache();
 
-function prepare(endpointFields: readonly string[], body: unknown, options: ComputeOptions): Evaluation {
+export function prepare(endpointFields: readonly string[], body: unknown, options: ComputeOptions): Evaluation {
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const cache = options.cache ?? defaultCache;
   const clock = options.clock ?? (() => performance.now());
@@ -150,7 +162,8 @@ function prepare(endpointFields: readonly string[], body: unknown, options: Comp
   const contexts: Context[] = [];
   const seed = request.seed ?? freshSeed();
   const generators: Random[] = [];
-  const transientContext = (): Context => new Context({ maxOperations: limits.maxOperations, maxElements: limits.maxElements, deadline: start + timeout }, clock);
+  const transientContext = (storage?: TensorStorage): Context =>
+    new Context({ maxOperations: limits.maxOperations, maxElements: limits.maxElements, deadline: start + timeout }, clock, storage);
   const context = (): Context => {
     const cx = transientContext();
     const random = new Random(seed);
@@ -355,9 +368,25 @@ interface Endpoint {
 type RawEndpoint = (body: unknown, options: ComputeOptions) => unknown;
 
 const rawEndpoints: Readonly<Record<string, RawEndpoint>> = {
-  derivative: (body, options) => derivativeEndpoint(body, options.limits?.maxProgramLength ?? DEFAULT_LIMITS.maxProgramLength),
+  derivative: (body, options) => derivativeEndpoint(body, { ...DEFAULT_LIMITS, ...options.limits }, options),
+  check: checkEndpoint,
   batch: batchEndpoint,
+  optimize: optimizeEndpoint,
 };
+
+/** `optimize`: the parameters become inputs, differentiated; the data in `at` stays fixed. */
+function optimizeEndpoint(body: unknown, options: ComputeOptions): unknown {
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const { body: merged, request } = optimizeBody(body, limits.maxTensorElements);
+  let ev: Evaluation | null = null;
+  try {
+    ev = prepare([], merged, options);
+    const result = optimize(ev, request, limits.maxSteps, options.onProgress);
+    return ev.randomUsed() ? { ...result, seed: ev.seed } : result;
+  } finally {
+    if (options.stats !== undefined && ev !== null) options.stats.operations += ev.released.operations + ev.contexts.reduce((sum, cx) => sum + cx.operations, 0);
+  }
+}
 
 /** `batch` in-process: the items one after another, under one deadline (see batch.ts). */
 function batchEndpoint(body: unknown, options: ComputeOptions): unknown {
@@ -395,10 +424,15 @@ export const computeEndpoints: readonly string[] = [...Object.keys(endpoints), .
  * `status`, `code`, `detail`, and `line`/`column` or `path`) exactly as the server would answer.
  */
 export async function compute(endpoint: string, body: unknown, options: ComputeOptions = {}): Promise<unknown> {
+  // Graphviz (WebAssembly) loads asynchronously, once, when a request first asks for SVG.
+  if (wantsSvg(endpoint, body)) await loadSvgRenderer().catch((e: unknown) => Promise.reject(toProblem(e)));
   return computeSync(endpoint, body, options);
 }
 
-/** `compute` without the promise, for callers already off the event loop (workers, benchmarks). */
+/**
+ * `compute` without the promise, for callers already off the event loop (benchmarks). An SVG
+ * trace needs Graphviz loaded first: `compute` loads it, or await `loadSvgRenderer()`.
+ */
 export function computeSync(endpoint: string, body: unknown, options: ComputeOptions = {}): unknown {
   if (Object.hasOwn(rawEndpoints, endpoint)) {
     try {

@@ -2,16 +2,29 @@
  * `derivative`: the symbolic derivative of one scalar expression with respect to one name, by
  * mathjs's `derivative`, simplified, with its TeX. The expression is first parsed by our own
  * parser, so everything a program may not contain is refused the same way.
+ *
+ * Two differentiators should agree: the simplified derivative, evaluated by mathjs, is checked
+ * against the engine's gradient at a few fixed points where both are finite, and the response
+ * says whether they agree. Where mathjs cannot differentiate a function the engine can
+ * (sigmoid, relu, softplus, ...), the problem says so, with the engine's derivative at a point.
  */
-import { derivative, parse, simplify } from 'mathjs';
+import { derivative, isFunctionNode, isSymbolNode, parse, simplify, type MathNode } from 'mathjs';
+import { Context, EngineError, Tensor, concrete, grad as gradient, type Fn } from '../engine/index.js';
+import { Distribution } from '../distributions/index.js';
+import { constants, functionNamed, type LangValue } from '../lang/catalogue.js';
+import { ProgramError } from '../lang/errors.js';
+import { run } from '../lang/interpret.js';
+import type { Program } from '../lang/ir.js';
 import { parseProgram } from '../lang/parse.js';
+import type { ComputeLimits, ComputeOptions } from './compute.js';
 import { Problem } from './problem.js';
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-export function derivativeEndpoint(body: unknown, maxProgramLength: number): unknown {
+export function derivativeEndpoint(body: unknown, limits: Readonly<Required<ComputeLimits>>, options: ComputeOptions = {}): unknown {
+  const maxProgramLength = limits.maxProgramLength;
   if (!isObject(body)) throw new Problem('INVALID_REQUEST', 'the request body must be a JSON object', { path: '' });
   for (const key of Object.keys(body)) {
     if (!['program', 'wrt', 'at', 'options'].includes(key)) {
@@ -24,23 +37,137 @@ export function derivativeEndpoint(body: unknown, maxProgramLength: number): unk
   if (!Array.isArray(wrt) || wrt.length !== 1 || typeof wrt[0] !== 'string' || !/^[A-Za-z_]\w*$/.test(wrt[0])) {
     throw new Problem('INVALID_REQUEST', '"wrt" must name exactly one variable, as ["x"]', { path: '/wrt' });
   }
-  const parsed = parseProgram(program);
+  const parsed = parseProgram(program, { maxNesting: limits.maxNesting });
   if (parsed.body.length !== 1 || parsed.body[0].kind !== 'expr') {
     throw new Problem('INVALID_ARGUMENT', 'derivative takes one expression, without assignments, blocks or several statements', { path: '/program' });
   }
+  const node = parse(program);
+  const engine = engineDerivative(parsed, variablesOf(node, wrt[0]), wrt[0], limits, options);
   let result;
   try {
-    result = simplify(derivative(parse(program), wrt[0]));
+    result = simplify(derivative(node, wrt[0]));
   } catch (e) {
-    const message = e instanceof Error ? e.message : String(e);
-    const fn = /function "([^"]+)"/.exec(message)?.[1];
-    throw new Problem(
-      'NOT_DIFFERENTIABLE',
-      fn === undefined
-        ? `mathjs cannot differentiate this expression symbolically (${message}); the grad endpoint differentiates it numerically`
-        : `mathjs cannot differentiate \`${fn}\` symbolically; the grad endpoint differentiates it numerically`,
-      { path: '/program' },
-    );
+    throw notDifferentiable(e, engine);
   }
-  return { derivative: result.toString(), tex: result.toTex() };
+  return { derivative: result.toString(), tex: result.toTex(), check: agreement(result, engine) };
+}
+
+/** The free variables of an expression, in order of appearance, the one differentiated by first. */
+function variablesOf(node: MathNode, wrt: string): string[] {
+  const names = new Set<string>([wrt]);
+  node.traverse((n, path, parent) => {
+    if (isSymbolNode(n) && !(isFunctionNode(parent) && path === 'fn') && !Object.hasOwn(constants, n.name)) names.add(n.name);
+  });
+  return [...names];
+}
+
+/** Values tried for the variables, between 0.5 and 1.5: away from the 0s and 1s where functions tend to be singular. */
+const TRIAL_VALUES = [0.7, 1.3, 0.9, 1.1, 1.4, 0.6, 1.2, 0.8, 1.5, 0.55, 1.05, 1.35];
+/** The points compared, of the trial points where both derivatives are finite. */
+const CHECK_POINTS = 3;
+/** Two float64 evaluations of the same derivative, by different formulas, agree to about this. */
+const AGREE_RTOL = 1e-8;
+const AGREE_ATOL = 1e-12;
+
+/** Trial point k: variable j takes a different trial value at each point and from the other variables. */
+function trialPoint(names: readonly string[], k: number): Record<string, number> {
+  return Object.fromEntries(names.map((name, j) => [name, TRIAL_VALUES[(k + 5 * j) % TRIAL_VALUES.length]]));
+}
+
+/** The engine's derivative of the expression at trial points, lazily: NaN where it has none or the expression is not finite. */
+interface EngineDerivative {
+  readonly names: readonly string[];
+  readonly wrt: string;
+  at(point: Record<string, number>): number;
+  /** The first reason the engine gave no number, if any. */
+  readonly failure: string | null;
+}
+
+function engineDerivative(program: Program, names: readonly string[], wrt: string, limits: Readonly<Required<ComputeLimits>>, options: ComputeOptions): EngineDerivative {
+  const clock = options.clock ?? (() => performance.now());
+  const deadline = clock() + limits.timeoutMs;
+  let failure: string | null = null;
+  const at = (point: Record<string, number>): number => {
+    const cx = new Context({ maxOperations: limits.maxOperations, maxElements: limits.maxElements, deadline }, clock);
+    const fn: Fn = (c, xs) => {
+      const inputs = new Map<string, LangValue>(Object.entries(point).map(([name, v]) => [name, Tensor.scalar(v)]));
+      inputs.set(wrt, xs[0]);
+      const { last } = run(c, program, inputs, { limits: { maxIterations: limits.maxIterations, maxDepth: limits.maxDepth } });
+      if (last === null || last instanceof Distribution) throw new EngineError('INVALID_ARGUMENT', 'the expression computes no number');
+      return last;
+    };
+    try {
+      const { value, grads } = gradient(cx, fn, [Tensor.scalar(point[wrt])]);
+      const g = concrete(grads[0]);
+      // Outside the function's domain (log(x - 1) at x < 1) a derivative rule may still give a number: not a point to compare at.
+      return g.size === 1 && Number.isFinite(concrete(value).data[0]) ? g.data[0] : NaN;
+    } catch (e) {
+      if (!(e instanceof EngineError || e instanceof ProgramError || e instanceof Problem)) throw e;
+      failure ??= e.message;
+      return NaN;
+    } finally {
+      if (options.stats !== undefined) options.stats.operations += cx.operations;
+    }
+  };
+  return {
+    names,
+    wrt,
+    at,
+    get failure() {
+      return failure;
+    },
+  };
+}
+
+/** mathjs's value of the derivative at a point, NaN where it is not a finite real number. */
+function symbolicAt(node: MathNode, point: Record<string, number>): number {
+  try {
+    const v: unknown = node.evaluate({ ...point });
+    return typeof v === 'number' ? v : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** The symbolic derivative against the engine's gradient at the first trial points where both are finite. */
+function agreement(node: MathNode, engine: EngineDerivative): { agrees: boolean | null; points: unknown[]; detail?: string } {
+  const points: { at: Record<string, number>; derivative: number; grad: number }[] = [];
+  for (let k = 0; k < TRIAL_VALUES.length && points.length < CHECK_POINTS; k++) {
+    const at = trialPoint(engine.names, k);
+    const symbolic = symbolicAt(node, at);
+    if (!Number.isFinite(symbolic)) continue;
+    const grad = engine.at(at);
+    if (Number.isFinite(grad)) points.push({ at, derivative: symbolic, grad });
+  }
+  if (points.length === 0) {
+    const why = engine.failure === null ? 'the two are not both finite at any of the trial points (values from 0.5 to 1.5)' : `the engine gives no derivative: ${engine.failure}`;
+    return { agrees: null, points, detail: `the derivative could not be checked against the engine's gradient: ${why}` };
+  }
+  const agrees = points.every((p) => Math.abs(p.derivative - p.grad) <= AGREE_ATOL + AGREE_RTOL * Math.max(Math.abs(p.derivative), Math.abs(p.grad)));
+  return { agrees, points };
+}
+
+/** The problem when mathjs cannot differentiate: whether the engine can, with its derivative at a point. */
+function notDifferentiable(e: unknown, engine: EngineDerivative): Problem {
+  const message = e instanceof Error ? e.message : String(e);
+  const fn = /function "([^"]+)"/.exec(message)?.[1];
+  const what = fn === undefined ? `this expression (${message})` : `\`${fn}\``;
+  const entry = fn === undefined ? undefined : functionNamed(fn);
+  if (entry !== undefined && !entry.differentiable) {
+    return new Problem('NOT_DIFFERENTIABLE', `mathjs cannot differentiate ${what} symbolically, and the catalogue lists \`${fn}\` as not differentiable (GET /v1/functions)`, {
+      path: '/program',
+    });
+  }
+  let example = '';
+  for (let k = 0; k < TRIAL_VALUES.length; k++) {
+    const at = trialPoint(engine.names, k);
+    const grad = engine.at(at);
+    if (Number.isFinite(grad)) {
+      example = ` (at ${Object.entries(at).map(([name, v]) => `${name} = ${v}`).join(', ')}, d/d${engine.wrt} = ${grad})`;
+      break;
+    }
+  }
+  return new Problem('NOT_DIFFERENTIABLE', `mathjs cannot differentiate ${what} symbolically, but the engine can: the grad endpoint differentiates it numerically at any point${example}`, {
+    path: '/program',
+  });
 }

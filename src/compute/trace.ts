@@ -12,6 +12,7 @@ import { Distribution } from '../distributions/index.js';
 import type { LangValue } from '../lang/catalogue.js';
 import type { Evaluation } from './compute.js';
 import { Problem } from './problem.js';
+import { tracePicture, type TraceTable } from './picture.js';
 import { optionOf, tensorField, tensorsField } from './request.js';
 import { encodeValue } from './values.js';
 
@@ -28,7 +29,7 @@ interface Step {
 
 export function traceEndpoint(ev: Evaluation): unknown {
   const { request } = ev;
-  const format = optionOf(request, 'format', ['table', 'graph'] as const, 'table');
+  const format = optionOf(request, 'format', ['table', 'graph', 'dot', 'svg'] as const, 'table');
   const layout = request.layout;
   const cx = ev.context();
 
@@ -67,8 +68,8 @@ export function traceEndpoint(ev: Evaluation): unknown {
   // Adjoints: the backward pass from the output, keeping every record's cotangent.
   const index = tape.indexOf(output);
   const cotangent = tensorField(request, 'cotangent', ev.limits);
-  // The graph needs no adjoints, so any output exports; the table's adjoints need a scalar or a cotangent.
-  if (format === 'table' && cotangent === null && sizeOf(output.shape) !== 1) {
+  // The graph needs no adjoints, so any output exports; the table's (and pictures') adjoints need a scalar or a cotangent.
+  if (format !== 'graph' && cotangent === null && sizeOf(output.shape) !== 1) {
     throw new Problem('NOT_SCALAR', `the output has shape ${formatShape(output.shape)}; send "cotangent", a tensor shaped like it, to trace adjoints`, {
       path: '/cotangent',
     });
@@ -99,7 +100,7 @@ export function traceEndpoint(ev: Evaluation): unknown {
     return { value: encode(output), graph: { nodes, output: out } };
   }
 
-  return {
+  const table: TraceTable = {
     value: encode(output),
     inputs: request.wrt.map((name, i) => {
       const leaf = inputs.get(name) as TapeTracer;
@@ -112,4 +113,5 @@ export function traceEndpoint(ev: Evaluation): unknown {
     ),
     output: outputRef,
   };
+  return format === 'table' ? table : tracePicture(format, table);
 }

@@ -70,9 +70,11 @@ export class Context {
   private readonly maxElements: number;
   private readonly deadline: number;
 
-  private readonly storage = new TensorStorage();
+  private readonly storage: TensorStorage;
 
-  constructor(limits: Limits = {}, clock: () => number = defaultClock) {
+  /** `storage`: where tensors' elements live; a `ReusableStorage` for evaluations that keep nothing between runs. */
+  constructor(limits: Limits = {}, clock: () => number = defaultClock, storage: TensorStorage = new TensorStorage()) {
+    this.storage = storage;
     this.limits = limits;
     this.clock = clock;
     this.maxOperations = limits.maxOperations ?? Infinity;

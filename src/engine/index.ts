@@ -5,6 +5,7 @@
 export { Context, Tracer, bind, concrete, definePrimitive, primitives, type Limits, type Primitive, type Trace, type Value } from './core.js';
 export { EngineError, type EngineErrorCode } from './errors.js';
 export { Tensor, broadcastShapes, formatShape, sameShape, sizeOf, type Shape } from './tensor.js';
+export { ReusableStorage, TensorStorage } from './storage.js';
 export { JvpTrace, JvpTracer } from './forward.js';
 export { Tape, TapeTracer, type TapeRecord } from './reverse.js';
 export { grad, gradForward, hessian, hvp, jacobian, jvp, vjp, type Fn, type Mode } from './ad.js';

@@ -30,3 +30,32 @@ export class TensorStorage {
     return view;
   }
 }
+
+/**
+ * Storage for evaluations that run again and again and keep nothing from one run to the next
+ * (an optimisation's steps): one buffer, handed out again after `reset`, so that a loop of a
+ * thousand steps does not feed the garbage collector a thousand steps' tensors. Whoever resets
+ * it promises that no tensor of the runs before is used again.
+ */
+export class ReusableStorage extends TensorStorage {
+  private buffer = new Float64Array(1 << 12);
+  private offset = 0;
+
+  override allocate(size: number): Float64Array {
+    if (size <= SMALL_TENSOR) return new Float64Array(size);
+    if (this.offset + size > this.buffer.length) {
+      // Grow for the next run; this run's earlier tensors keep the old buffer alive meanwhile.
+      this.buffer = new Float64Array(Math.max(2 * this.buffer.length, this.offset + size));
+      this.offset = 0;
+    }
+    const view = this.buffer.subarray(this.offset, this.offset + size);
+    this.offset += size;
+    view.fill(0);
+    return view;
+  }
+
+  /** Every tensor allocated so far is dead: their memory is handed out again. */
+  reset(): void {
+    this.offset = 0;
+  }
+}

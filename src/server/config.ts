@@ -24,6 +24,7 @@ export interface Config {
     readonly maxDepth: number;
     readonly maxBatch: number;
     readonly maxSamples: number;
+    readonly maxCheckPoints: number;
   };
   /** Memory of one worker's JavaScript heap, in MiB. */
   readonly workerMemoryMb: number;
@@ -100,6 +101,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxDepth: integer(env, 'MAX_RECURSION_DEPTH', 256, 1, 10_000),
       maxBatch: integer(env, 'MAX_BATCH', 100, 1),
       maxSamples: integer(env, 'MAX_SAMPLES', 10_000_000, 1),
+      maxCheckPoints: integer(env, 'MAX_CHECK_POINTS', 1000, 1),
     },
     workerMemoryMb: integer(env, 'WORKER_MEMORY_MB', 512, 16),
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10_000, 0),

@@ -16,12 +16,14 @@ export async function dispatch(
   endpoint: string,
   body: unknown,
   signal: AbortSignal,
-  emit: (message: ProgressMessage) => void = () => {},
+  emit?: (message: ProgressMessage) => void,
   stats?: { operations: number },
 ): Promise<unknown> {
-  if (endpoint === 'batch') return dispatchBatch(app, body, signal, emit, stats);
-  if (endpoint === 'sample') return dispatchSample(app, body, signal, emit, stats);
-  return app.workers.compute(endpoint, body, signal, stats);
+  const report = emit ?? (() => {});
+  if (endpoint === 'batch') return dispatchBatch(app, body, signal, report, stats);
+  if (endpoint === 'sample') return dispatchSample(app, body, signal, report, stats);
+  // optimize reports its steps from the worker, when someone is listening.
+  return app.workers.compute(endpoint, body, signal, stats, endpoint === 'optimize' ? emit : undefined);
 }
 
 async function dispatchBatch(

@@ -242,6 +242,26 @@ const traceArgument = {
   ],
 };
 
+/** `trace` with format "dot" of x * y + sin(x): exactly what the server answers. */
+const traceDotExample = [
+  'digraph trace {',
+  '  graph [rankdir=LR, fontname="Helvetica,Arial,sans-serif", nodesep=0.3, ranksep=0.4];',
+  '  node [fontname="Helvetica,Arial,sans-serif", fontsize=11, shape=box, style="rounded,filled", fillcolor="#ffffff", margin="0.2,0.08"];',
+  '  edge [fontname="Helvetica,Arial,sans-serif", color="#555555", arrowsize=0.7];',
+  '  "x" [label="x (input)\\nvalue 0.5\\ntangent 1\\nadjoint 5.0776", shape=ellipse, fillcolor="#dbe9f6"];',
+  '  "y" [label="y (input)\\nvalue 4.2\\ntangent 0\\nadjoint 0.5", shape=ellipse, fillcolor="#dbe9f6"];',
+  '  "v1" [label="v1 = multiply(x, y)\\nvalue 2.1\\ntangent 4.2\\nadjoint 1"];',
+  '  "v2" [label="v2 = sin(x)\\nvalue 0.47943\\ntangent 0.87758\\nadjoint 1"];',
+  '  "v3" [label="v3 = add(v1, v2)\\nvalue 2.5794\\ntangent 5.0776\\nadjoint 1\\noutput", peripheries=2, penwidth=1.5, fillcolor="#fff3c4"];',
+  '  "x" -> "v1";',
+  '  "y" -> "v1";',
+  '  "x" -> "v2";',
+  '  "v1" -> "v3";',
+  '  "v2" -> "v3";',
+  '}',
+  '',
+].join('\n');
+
 const sampleBody = { value: { $ref: 'Tensor#' }, grad: tensorMap };
 const meanAndGradient = (description: string) => ({ type: 'object', description, required: ['value', 'grad'], additionalProperties: false, properties: sampleBody });
 const normalSquared = { program: 'z = rsample(normal(mu, sigma)); z^2', at: { mu: 0.5, sigma: 1.5 } };
@@ -300,6 +320,179 @@ const sampleSchema: EndpointSchema = {
   },
 };
 
+
+/** An answer to grade: numbers (compared at at) or an expression of the inputs (compared at every point). */
+const answerEntry = {
+  anyOf: [{ type: 'string', description: 'An expression of the inputs in the program language (a student\'s symbolic answer), compared at every point.' }, { $ref: 'Tensor#' }],
+};
+const tensorOrNull = { anyOf: [{ $ref: 'Tensor#' }, { type: 'null' }] };
+const wrongEntry = {
+  expected: { ...tensorOrNull, description: 'The true value (for gradcheck: the central difference).' },
+  got: { ...tensorOrNull, description: 'The answer\'s value (for gradcheck: the engine\'s gradient); null when the answer could not be evaluated.' },
+  error: { anyOf: [{ $ref: 'Scalar#' }, { type: 'null' }], description: 'The largest |got - expected|; null when got is null or shaped wrong.' },
+  reason: { type: 'string', description: 'Why the answer is wrong beyond its numbers: it does not parse, names something unknown, is too long, has the wrong shape, throws, runs over a limit.' },
+};
+const checkFailure = {
+  type: 'object',
+  required: ['point', 'quantity', 'expected', 'got', 'error'],
+  additionalProperties: false,
+  properties: {
+    point: { ...tensorMap, description: 'Every input\'s value at the point.' },
+    quantity: {
+      type: 'string',
+      description:
+        '"value", "grad.<name>", a trace entry "<id>.<field>", or for gradcheck "grad.<name>[k]" or "jacobian.<name>[i, k]" (flat, 1-based, row-major positions).',
+    },
+    ...wrongEntry,
+    code: { type: 'string', description: 'With reason: the problem code the answer met (PARSE_ERROR, UNKNOWN_NAME, SHAPE_MISMATCH, LIMIT_EXCEEDED, ...).' },
+  },
+};
+const gradeSquare = { program: 'x^2 * sin(x)', random: { n: 50, ranges: { x: [-2, 2] } }, seed: 1 };
+
+/** `check`: SPEC.md section 3, the autograder's endpoint. */
+const checkSchema: EndpointSchema = {
+  summary: 'Grade an answer against the program: a value or gradient (numbers or expressions), a Wengert list, or gradcheck',
+  body: request(
+    'A program and an answer to grade, or gradcheck: true. Numbers are compared at at; expressions at every point: at alone, each of points, or random.n points drawn with the seed. ' +
+      'A number passes when |got - expected| <= atol + rtol |expected| (NaN matches NaN).',
+    {
+      answer: {
+        type: 'object',
+        minProperties: 1,
+        additionalProperties: false,
+        description: 'Any of value, grad and trace. Whatever is wrong with an answer is graded as wrong, with its reason; the request still succeeds.',
+        properties: {
+          value: answerEntry,
+          grad: { type: 'object', minProperties: 1, additionalProperties: answerEntry, description: 'The gradient with respect to each input named (a vector-Jacobian product with cotangent).' },
+          trace: {
+            type: 'array',
+            minItems: 1,
+            description:
+              'A student\'s Wengert list: entries {"id", "value"?, "tangent"?, "adjoint"?}, ids as POST /v1/trace names the steps (v1, v2, ...) and inputs by name, tangents along tangents ' +
+              '(default: a unit tangent along the first input). Graded at at, in the order the table is filled: values and tangents forwards, then adjoints backwards.',
+            items: {
+              type: 'object',
+              required: ['id'],
+              additionalProperties: false,
+              properties: { id: { type: 'string' }, value: { $ref: 'Tensor#' }, tangent: { $ref: 'Tensor#' }, adjoint: { $ref: 'Tensor#' } },
+            },
+          },
+        },
+      },
+      gradcheck: { type: 'boolean', enum: [true], description: 'Instead of an answer: the engine\'s gradient against central differences (eps 1e-6), as PyTorch\'s gradcheck.' },
+      points: { type: 'array', minItems: 1, items: tensorMap, description: 'Points {input: value}, each merged over at (at most MAX_CHECK_POINTS, 1000 by default).' },
+      random: {
+        type: 'object',
+        required: ['n', 'ranges'],
+        additionalProperties: false,
+        description: 'n points drawn uniformly in the ranges with the request\'s seed (the same seed gives the same points); other inputs from at.',
+        properties: {
+          n: { type: 'integer', description: '1 to MAX_CHECK_POINTS (1000 by default).' },
+          ranges: {
+            type: 'object',
+            minProperties: 1,
+            additionalProperties: { type: 'array', items: { type: 'number' }, minItems: 2, maxItems: 2 },
+            description: '{input: [lo, hi]}; a tensor input in at has each element drawn.',
+          },
+        },
+      },
+      rtol: { type: 'number', minimum: 0, description: 'Relative tolerance: 1e-6 by default, 1e-3 for gradcheck (PyTorch\'s).' },
+      atol: { type: 'number', minimum: 0, description: 'Absolute tolerance: 1e-9 by default, 1e-5 for gradcheck (PyTorch\'s).' },
+      tangents: { ...tensorMap, description: 'For a trace: the tangents of the inputs, as in POST /v1/trace.' },
+      cotangent: { $ref: 'Tensor#', description: 'For a non-scalar output: the cotangent of grad answers and of a trace\'s adjoints.' },
+    },
+  ),
+  response: computeResponse(
+    'The grade: pass, score (the fraction of points passing), points and passed (how many), and at most 10 failures, in order of points.',
+    {
+      pass: { type: 'boolean' },
+      score: { type: 'number', minimum: 0, maximum: 1 },
+      points: { type: 'integer', description: 'The number of points graded.' },
+      passed: { type: 'integer', description: 'The number of points where everything passed.' },
+      failures: { type: 'array', maxItems: 10, items: checkFailure },
+      tolerance: { type: 'object', required: ['rtol', 'atol'], additionalProperties: false, properties: { rtol: { type: 'number' }, atol: { type: 'number' } } },
+      trace: {
+        type: 'object',
+        description: 'For a trace: how many entries were graded and were correct, and the first wrong one in the order the table is filled.',
+        required: ['graded', 'correct', 'firstWrong'],
+        additionalProperties: false,
+        properties: {
+          graded: { type: 'integer' },
+          correct: { type: 'integer' },
+          firstWrong: {
+            anyOf: [
+              { type: 'null' },
+              {
+                type: 'object',
+                required: ['id', 'field', 'expected', 'got', 'error'],
+                additionalProperties: false,
+                properties: { id: { type: 'string' }, op: { type: 'string' }, field: { type: 'string', enum: ['value', 'tangent', 'adjoint'] }, ...wrongEntry },
+              },
+            ],
+          },
+        },
+      },
+      gradcheck: {
+        type: 'object',
+        required: ['eps', 'maxError'],
+        additionalProperties: false,
+        properties: { eps: { type: 'number' }, maxError: { $ref: 'Scalar#', description: 'The largest |analytic - numeric| over the Jacobian entries and points.' } },
+      },
+    },
+    ['pass', 'score', 'points', 'passed', 'failures', 'tolerance'],
+  ),
+  examples: {
+    symbolic: {
+      summary: 'A symbolic gradient, right at 50 random points',
+      request: { ...gradeSquare, answer: { grad: { x: '2*x*sin(x) + x^2*cos(x)' } } },
+      response: { pass: true, score: 1, points: 50, passed: 50, failures: [], tolerance: { rtol: 1e-06, atol: 1e-09 }, seed: 1 },
+    },
+    wrong: {
+      summary: 'A wrong symbolic gradient: the failing points (at most 10) with expected and got',
+      request: { ...gradeSquare, random: { n: 3, ranges: { x: [-2, 2] } }, answer: { grad: { x: '2*x*cos(x)' } } },
+      response: { pass: false, score: 0, points: 3, passed: 0, failures: [{ point: { x: 1.4275725457346797 }, quantity: 'grad.x', expected: 3.116799181560763, got: 0.4075280598693662, error: 2.709271121691397 }, { point: { x: -1.2948016831059435 }, quantity: 'grad.x', expected: 2.948455050386979, got: -0.7056774637743873, error: 3.6541325141613665 }, { point: { x: -0.5094286952128928 }, quantity: 'grad.x', expected: 0.7234398073001712, got: -0.8894862037264957, error: 1.612926011026667 }], tolerance: { rtol: 1e-06, atol: 1e-09 }, seed: 1 },
+    },
+    numbers: {
+      summary: 'A value and a gradient as numbers, compared at at: the value passes within rtol, the gradient with respect to y does not',
+      request: { program: 'x * y + sin(x)', at: scalarInputs, answer: { value: 2.5794, grad: { x: 5.077582561890373, y: 4.2 } }, rtol: 1e-4 },
+      response: { pass: false, score: 0, points: 1, passed: 0, failures: [{ point: { x: 0.5, y: 4.2 }, quantity: 'grad.y', expected: 0.5, got: 4.2, error: 3.7 }], tolerance: { rtol: 0.0001, atol: 1e-09 } },
+    },
+    garbage: {
+      summary: 'An answer that does not parse, or calls what a program may not: graded wrong with the reason, not an error',
+      request: { program: 'x^2', at: { x: 3 }, answer: { value: 'import("fs")', grad: { x: '2*x +' } } },
+      response: { pass: false, score: 0, points: 1, passed: 0, failures: [{ point: { x: 3 }, quantity: 'value', expected: 9, got: null, error: null, reason: 'the answer does not parse: `import` is not available in adjoint programs (line 1, column 1)', code: 'PARSE_ERROR' }, { point: { x: 3 }, quantity: 'grad.x', expected: 6, got: null, error: null, reason: 'the answer does not parse: syntax error, unexpected end of expression: the statement ends too early (line 1, column 6)', code: 'PARSE_ERROR' }], tolerance: { rtol: 1e-06, atol: 1e-09 } },
+    },
+    trace: {
+      summary: 'A student\'s forward tangents and reverse adjoints, graded step by step: the first wrong step',
+      request: {
+        program: 'x * y + sin(x)',
+        at: scalarInputs,
+        answer: {
+          trace: [
+            { id: 'v1', tangent: 4.2 },
+            { id: 'v2', tangent: 0.8775825618903728 },
+            { id: 'v3', tangent: 5.077582561890373, adjoint: 1 },
+            { id: 'v2', adjoint: 1 },
+            { id: 'v1', adjoint: 1 },
+            { id: 'x', adjoint: 4.2 },
+          ],
+        },
+      },
+      response: { pass: false, score: 0, points: 1, passed: 0, failures: [{ point: { x: 0.5, y: 4.2 }, quantity: 'x.adjoint', expected: 5.077582561890373, got: 4.2, error: 0.8775825618903728 }], tolerance: { rtol: 1e-06, atol: 1e-09 }, trace: { graded: 7, correct: 6, firstWrong: { id: 'x', op: 'input', field: 'adjoint', expected: 5.077582561890373, got: 4.2, error: 0.8775825618903728 } } },
+    },
+    gradcheck: {
+      summary: 'The engine\'s own gradient against central differences',
+      request: { program: 'sum(W * x .^ 2)', at: { W: [[1, 2], [3, 4]], x: [0.5, -1] }, gradcheck: true },
+      response: { pass: true, score: 1, points: 1, passed: 1, failures: [], tolerance: { rtol: 0.001, atol: 1e-05 }, gradcheck: { eps: 1e-06, maxError: 6.311893230304122e-10 } },
+    },
+    badN: {
+      summary: 'random.n out of range',
+      request: { ...gradeSquare, random: { n: 0, ranges: { x: [-2, 2] } }, answer: { grad: { x: '2*x' } } },
+      status: 422,
+      response: { type: '/problems/invalid-argument', title: 'Invalid argument', status: 422, detail: '"random.n" must be from 1 to 1000, got 0', code: 'INVALID_ARGUMENT', path: '/random/n' },
+    },
+  },
+};
 
 export const computeSchemas: Record<string, EndpointSchema> = {
   eval: {
@@ -453,12 +646,22 @@ export const computeSchemas: Record<string, EndpointSchema> = {
     body: request(
       'A program or graph; tangents (default: a unit tangent along the first input) and a cotangent for a non-scalar output.',
       { tangents: tensorMap, cotangent: { $ref: 'Tensor#' } },
-      { format: { type: 'string', enum: ['table', 'graph'], description: 'The Wengert list (default) or an expression graph.' } },
+      {
+        format: {
+          type: 'string',
+          enum: ['table', 'graph', 'dot', 'svg'],
+          description:
+            'The Wengert list (default), an expression graph, or a picture of the computational graph: "dot" its Graphviz source, "svg" drawn by Graphviz on the server. ' +
+            'A picture draws at most 500 steps and 2000 arguments, and an SVG a graph whose edges cross at most 20,000 layers in all; a larger one is 422 LIMIT_EXCEEDED (limit "picture size").',
+        },
+      },
     ),
     response: {
-      description: 'format "table": the inputs and the steps with their values, tangents and adjoints; format "graph": the steps as an expression graph.',
+      description:
+        'format "table": the inputs and the steps with their values, tangents and adjoints; format "graph": the steps as an expression graph; ' +
+        'format "dot" or "svg": the computational graph as Graphviz source or as SVG.',
       anyOf: [
-        response(
+        computeResponse(
           'The Wengert list: an argument is an input\'s name, an earlier step\'s id or {"const": value}.',
           {
             value: { $ref: 'Tensor#' },
@@ -491,7 +694,14 @@ export const computeSchemas: Record<string, EndpointSchema> = {
           },
           ['value', 'inputs', 'steps', 'output'],
         ),
-        response('The expression graph: it evaluates to the same value.', { value: { $ref: 'Tensor#' }, graph: { $ref: 'Graph#' } }, ['value', 'graph']),
+        computeResponse('The expression graph: it evaluates to the same value.', { value: { $ref: 'Tensor#' }, graph: { $ref: 'Graph#' } }, ['value', 'graph']),
+        computeResponse(
+          'The computational graph as Graphviz DOT source (render it with `dot -Tsvg`): a node per input and per step, labelled with its operation or name, value, ' +
+            'tangent and adjoint (5 significant digits; a tensor as its shape and first elements); constants as small nodes; the output with a double border.',
+          { value: { $ref: 'Tensor#' }, dot: { type: 'string' } },
+          ['value', 'dot'],
+        ),
+        computeResponse('The same graph drawn by Graphviz: an SVG document, from its <svg> element on.', { value: { $ref: 'Tensor#' }, svg: { type: 'string' } }, ['value', 'svg']),
       ],
     },
     examples: {
@@ -543,15 +753,140 @@ export const computeSchemas: Record<string, EndpointSchema> = {
           },
         },
       },
+      dot: {
+        summary: 'The computational graph as Graphviz source, each node with its value, tangent and adjoint',
+        request: { program: 'x * y + sin(x)', at: scalarInputs, options: { format: 'dot' } },
+        response: { value: 2.579425538604203, dot: traceDotExample },
+      },
+      svg: {
+        summary: 'The same graph drawn as SVG (abridged)',
+        description: 'Abridged: the response is the whole SVG document.',
+        request: { program: 'x * y + sin(x)', at: scalarInputs, options: { format: 'svg' } },
+        abridged: true,
+        response: {
+          value: 2.579425538604203,
+          svg: '<svg width="419pt" height="212pt"\n viewBox="0.00 0.00 419.00 212.00" xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">\n<g id="graph0" class="graph"…',
+        },
+      },
     },
   },
   sample: sampleSchema,
+  check: checkSchema,
+};
+
+const rosenbrock = { program: '(1 - x)^2 + 100 * (y - x^2)^2', params: { x: -1.5, y: 2 } };
+
+/** `optimize`: SPEC.md section 3. */
+const optimizeSchema: EndpointSchema = {
+  summary: 'Gradient-based optimisation of params on a program\'s scalar loss, with PyTorch\'s optimizers',
+  body: {
+    type: 'object',
+    description: 'The program (its result is the loss), the parameters\' initial values, fixed data in at, the optimizer, the number of steps.',
+    required: ['params', 'optimizer', 'steps'],
+    additionalProperties: false,
+    properties: {
+      program: common.program,
+      graph: common.graph,
+      at: { ...tensorMap, description: 'Fixed inputs (data): not optimised.' },
+      output: common.output,
+      seed: common.seed,
+      options: options(),
+      params: { ...tensorMap, description: 'The inputs being optimised, by name, with their initial values.' },
+      optimizer: {
+        type: 'object',
+        required: ['name'],
+        description:
+          'name: sgd (lr 1e-3, momentum 0, dampening 0, weight_decay 0, nesterov false), momentum and nesterov (sgd with momentum 0.9, the latter with nesterov), ' +
+          'adam (lr 1e-3, betas [0.9, 0.999] or beta1/beta2, eps 1e-8, weight_decay 0, amsgrad false), rmsprop (lr 1e-2, alpha 0.99, eps 1e-8, weight_decay 0, momentum 0, centered false), ' +
+          'adagrad (lr 1e-2, lr_decay 0, weight_decay 0, initial_accumulator_value 0, eps 1e-10); every optimizer takes maximize. PyTorch\'s defaults and update rules.',
+        // No enum: the endpoint's own message lists the optimizers.
+        properties: { name: { type: 'string', description: 'sgd, momentum, nesterov, adam, rmsprop or adagrad.' } },
+      },
+      steps: { type: 'integer', minimum: 0, description: 'The number of updates (at most MAX_STEPS, 10^6 by default).' },
+      every: { type: 'integer', minimum: 1, description: 'The history records the loss at steps 0, every, 2 every, ... (default: about 100 entries).' },
+    },
+  },
+  response: computeResponse(
+    'The parameters and the loss after all the updates, and the loss every `every` steps (computed before that step\'s update). A loss that becomes NaN or infinite stops the run: `stopped` says at which step, and params are those that gave it.',
+    {
+      params: tensorMap,
+      loss: { $ref: 'Tensor#' },
+      history: {
+        type: 'array',
+        items: { type: 'object', required: ['step', 'loss'], additionalProperties: false, properties: { step: { type: 'integer' }, loss: { $ref: 'Tensor#' } } },
+      },
+      stopped: { type: 'object', required: ['step', 'reason'], additionalProperties: false, properties: { step: { type: 'integer' }, reason: { type: 'string' } } },
+    },
+    ['params', 'loss', 'history'],
+  ),
+  examples: {
+    adam: {
+      summary: 'Adam on the Rosenbrock function (a case of the PyTorch vectors)',
+      request: { ...rosenbrock, optimizer: { name: 'adam', lr: 0.05 }, steps: 200, every: 50 },
+      response: {
+        params: { x: -0.9209383774633287, y: 0.853699550914823 },
+        loss: 3.6931090306287477,
+        history: [
+          { step: 0, loss: 12.5 },
+          { step: 50, loss: 5.63887082386613 },
+          { step: 100, loss: 5.1448326426526965 },
+          { step: 150, loss: 4.495179813238717 },
+        ],
+      },
+    },
+    vector: {
+      summary: 'Gradient descent on a vector',
+      request: { program: 'sum(x .^ 2)', params: { x: [2, 1, 10] }, optimizer: { name: 'sgd', lr: 0.1 }, steps: 30, every: 10 },
+      response: {
+        params: { x: [0.002475880078570761, 0.0012379400392853806, 0.012379400392853806] },
+        loss: 0.0001609120317909184,
+        history: [
+          { step: 0, loss: 105 },
+          { step: 10, loss: 1.21056757983719 },
+          { step: 20, loss: 0.01395689395574162 },
+        ],
+      },
+    },
+    diverged: {
+      summary: 'Too large a learning rate: the run stops where the loss becomes infinite',
+      request: { ...rosenbrock, optimizer: { name: 'sgd', lr: 0.01 }, steps: 100, every: 1 },
+      response: {
+        params: { x: -7.586573304873119e84, y: 3.0644587077399516e56 },
+        loss: 'Infinity',
+        history: [
+          { step: 0, loss: 12.5 },
+          { step: 1, loss: 624.653125 },
+          { step: 2, loss: 794.4069480460065 },
+          { step: 3, loss: 95307.15994364016 },
+          { step: 4, loss: 26017292520688.08 },
+          { step: 5, loss: 4.509577590276593e38 },
+          { step: 6, loss: 2.3477267928608033e114 },
+          { step: 7, loss: 'Infinity' },
+        ],
+        stopped: { step: 7, reason: 'the loss is Infinity at step 7: the optimisation diverged (try a smaller lr)' },
+      },
+    },
+    unknownOptimizer: {
+      summary: 'An optimizer that does not exist',
+      request: { ...rosenbrock, optimizer: { name: 'adamw', lr: 0.01 }, steps: 10 },
+      status: 400,
+      response: {
+        type: '/problems/invalid-request',
+        title: 'Invalid request',
+        status: 400,
+        detail: '"optimizer.name" must be one of sgd, momentum, nesterov, adam, rmsprop, adagrad',
+        code: 'INVALID_REQUEST',
+        path: '/optimizer/name',
+      },
+    },
+  },
 };
 
 /** Endpoints whose bodies are not a program evaluated at a point. */
 export const otherSchemas: Record<string, EndpointSchema> = {
+  optimize: optimizeSchema,
   derivative: {
-    summary: 'The symbolic derivative of one scalar expression (mathjs), simplified, and its TeX',
+    summary: 'The symbolic derivative of one scalar expression (mathjs), simplified, its TeX, and a check against the engine\'s gradient',
     body: {
       type: 'object',
       required: ['program', 'wrt'],
@@ -561,22 +896,78 @@ export const otherSchemas: Record<string, EndpointSchema> = {
         wrt: { type: 'array', items: { type: 'string' }, minItems: 1, maxItems: 1, description: 'The one name to differentiate with respect to.' },
       },
     },
-    response: response('The derivative as an expression and as TeX.', { derivative: { type: 'string' }, tex: { type: 'string' } }, ['derivative', 'tex']),
+    response: response(
+      'The derivative as an expression and as TeX, and check: the derivative (evaluated by mathjs) against the engine\'s gradient at the first 3 fixed points, values from 0.5 to 1.5, where both are finite.',
+      {
+        derivative: { type: 'string' },
+        tex: { type: 'string' },
+        check: {
+          type: 'object',
+          required: ['agrees', 'points'],
+          additionalProperties: false,
+          properties: {
+            agrees: { type: ['boolean', 'null'], description: 'Whether the two agree to 1e-8 relative at every point; null when no point had both finite (detail says why).' },
+            points: {
+              type: 'array',
+              items: {
+                type: 'object',
+                required: ['at', 'derivative', 'grad'],
+                additionalProperties: false,
+                properties: {
+                  at: { type: 'object', additionalProperties: { type: 'number' }, description: 'The value of every variable of the expression.' },
+                  derivative: { type: 'number', description: 'The symbolic derivative there.' },
+                  grad: { type: 'number', description: 'The engine\'s gradient there.' },
+                },
+              },
+            },
+            detail: { type: 'string' },
+          },
+        },
+      },
+      ['derivative', 'tex', 'check'],
+    ),
     examples: {
       product: {
-        summary: 'The product rule',
+        summary: 'The product rule, checked against the engine\'s gradient',
         request: { program: 'x^2 * sin(x)', wrt: ['x'] },
-        response: { derivative: '2 * x * sin(x) + x ^ 2 * cos(x)', tex: '2\\cdot x\\cdot\\sin\\left( x\\right)+{ x}^{2}\\cdot\\cos\\left( x\\right)' },
+        response: {
+          derivative: '2 * x * sin(x) + x ^ 2 * cos(x)',
+          tex: '2\\cdot x\\cdot\\sin\\left( x\\right)+{ x}^{2}\\cdot\\cos\\left( x\\right)',
+          check: {
+            agrees: true,
+            points: [
+              { at: { x: 0.7 }, derivative: 1.2766774339021667, grad: 1.2766774339021667 },
+              { at: { x: 1.3 }, derivative: 2.9573243024602545, grad: 2.9573243024602545 },
+              { at: { x: 0.9 }, derivative: 1.9134925116287085, grad: 1.9134925116287085 },
+            ],
+          },
+        },
+      },
+      twoVariables: {
+        summary: 'Another variable is held at fixed values; sec, a function of mathjs\'s answer, is evaluated by mathjs',
+        request: { program: 'tan(x) * y', wrt: ['x'] },
+        response: {
+          derivative: 'y * sec(x) ^ 2',
+          tex: ' y\\cdot{\\sec\\left( x\\right)}^{2}',
+          check: {
+            agrees: true,
+            points: [
+              { at: { x: 0.7, y: 0.6 }, derivative: 1.0256698295178701, grad: 1.0256698295178703 },
+              { at: { x: 1.3, y: 1.2 }, derivative: 16.77017045478829, grad: 16.770170454788285 },
+              { at: { x: 0.9, y: 0.8 }, derivative: 2.070398986607719, grad: 2.0703989866077186 },
+            ],
+          },
+        },
       },
       notDifferentiable: {
-        summary: 'A function mathjs cannot differentiate symbolically',
+        summary: 'A function mathjs cannot differentiate symbolically, and the engine can',
         request: { program: 'sigmoid(x)', wrt: ['x'] },
         status: 422,
         response: {
           type: '/problems/not-differentiable',
           title: 'Not differentiable',
           status: 422,
-          detail: 'mathjs cannot differentiate `sigmoid` symbolically; the grad endpoint differentiates it numerically',
+          detail: 'mathjs cannot differentiate `sigmoid` symbolically, but the engine can: the grad endpoint differentiates it numerically at any point (at x = 0.7, d/dx = 0.22171287329310904)',
           code: 'NOT_DIFFERENTIABLE',
           path: '/program',
         },

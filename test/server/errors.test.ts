@@ -142,7 +142,7 @@ t.test('a body the schema refuses gets the status, code and path that compute re
 });
 
 t.test('404 NOT_FOUND: unknown routes and methods', async (t) => {
-  for (const [method, path] of [['GET', '/nope'], ['POST', '/v1/nope'], ['GET', '/v1/grad'], ['POST', '/v1/optimize']] as const) {
+  for (const [method, path] of [['GET', '/nope'], ['POST', '/v1/nope'], ['GET', '/v1/grad'], ['POST', '/v1/train']] as const) {
     const body = method === 'POST' ? '{}' : undefined;
     const reply = record(`${method} ${path}`, await send(base, path, { method, body }));
     assertProblemReply(t, `${method} ${path}`, reply, { status: 404, code: 'NOT_FOUND', detail: [new RegExp(`${method} ${path.replace(/\//g, '\\/')}`)] });

@@ -12,6 +12,7 @@ import { Piscina } from 'piscina';
 import { Problem, type ComputeLimits, type SampleChunk } from '../../index.js';
 import type { ComputeOutcome, ComputeTask } from '../../worker/compute-worker.js';
 import type { Config } from '../config.js';
+import type { ProgressMessage } from '../dispatch.js';
 
 /**
  * The hard deadline of a task beyond its cooperative one: time for the worker to notice. Both
@@ -24,7 +25,7 @@ const MIN_QUEUE_WAIT_MS = 30_000;
 
 export interface WorkerPool {
   /** Computes on a worker; rejects with a Problem. Adds the evaluation's operations to `stats`. */
-  compute(endpoint: string, body: unknown, signal?: AbortSignal, stats?: { operations: number }): Promise<unknown>;
+  compute(endpoint: string, body: unknown, signal?: AbortSignal, stats?: { operations: number }, onProgress?: (message: ProgressMessage) => void): Promise<unknown>;
   /** Samples from..from+count of a `sample` request, on a worker: their statistics, to combine in order. */
   sampleChunk(body: unknown, from: number, count: number, signal?: AbortSignal, stats?: { operations: number }): Promise<SampleChunk>;
   readonly size: number;
@@ -71,12 +72,17 @@ export function createWorkerPool(config: Config, onError: (error: Error) => void
     get running() {
       return running;
     },
-    compute: (endpoint, body, signal, stats) => run({ endpoint, body }, signal, stats),
+    compute: (endpoint, body, signal, stats, onProgress) => run({ endpoint, body }, signal, stats, onProgress),
     sampleChunk: async (body, from, count, signal, stats) => (await run({ endpoint: 'sample', body, chunk: { from, count } }, signal, stats)) as SampleChunk,
     close: () => pool.destroy(),
   };
 
-  async function run(task: Pick<ComputeTask, 'endpoint' | 'body' | 'chunk'>, signal?: AbortSignal, stats?: { operations: number }): Promise<unknown> {
+  async function run(
+    task: Pick<ComputeTask, 'endpoint' | 'body' | 'chunk'>,
+    signal?: AbortSignal,
+    stats?: { operations: number },
+    onProgress?: (message: ProgressMessage) => void,
+  ): Promise<unknown> {
       if (pool.queueSize >= config.maxQueue && config.maxQueue > 0) {
         throw new Problem('OVERLOADED', `the server is at capacity: ${pool.queueSize} requests are waiting; try again shortly`);
       }
@@ -92,13 +98,22 @@ export function createWorkerPool(config: Config, onError: (error: Error) => void
         deadline.abort();
       }, waitLimitMs);
       const started = new MessageChannel();
+      let progress: MessageChannel | null = null;
       started.port1.once('message', () => {
         clearTimeout(waiting);
         running++;
         timer = setTimeout(() => deadline.abort(), config.limits.timeoutMs + HARD_DEADLINE_SLACK_MS);
       });
       try {
-        const outcome = await pool.run({ ...task, limits, started: started.port2 }, { signal: abort, transferList: [started.port2] });
+        // Progress travels on a channel of its own, made only for streams (a channel per task costs).
+        progress = onProgress === undefined ? null : new MessageChannel();
+        let ended = (): void => {};
+        const closed = progress === null ? null : new Promise<void>((resolve) => (ended = resolve));
+        progress?.port1.on('message', (message: ProgressMessage | null) => (message === null ? ended() : onProgress!(message)));
+        const ports = progress === null ? [started.port2] : [started.port2, progress.port2];
+        const outcome = await pool.run({ ...task, limits, started: started.port2, ...(progress === null ? {} : { progress: progress.port2 }) }, { signal: abort, transferList: ports });
+        // The worker ends its messages with null when done: every one is passed on before the result.
+        if (closed !== null) await closed;
         if (stats !== undefined) stats.operations += outcome.operations;
         if (!outcome.ok) {
           const p = outcome.problem;
@@ -122,6 +137,7 @@ export function createWorkerPool(config: Config, onError: (error: Error) => void
       } finally {
         clearTimeout(waiting);
         started.port1.close();
+        progress?.port1.close();
         if (timer !== undefined) {
           running--;
           clearTimeout(timer);

@@ -1,0 +1,99 @@
+/**
+ * optimize in-process: every optimizer and its options against torch.optim's documented
+ * algorithms (the pseudo-code of each optimizer's docstring) written independently in numpy
+ * (computed once, kept here), 50 steps on the Rosenbrock
+ * function from (-1.5, 2); the PyTorch vectors' own optimize cases run in test/lang/oracle.test.ts.
+ */
+import t from 'tap';
+import { Problem, computeSync } from '../../src/index.js';
+
+const ROSENBROCK = { program: '(1 - x)^2 + 100 * (y - x^2)^2', params: { x: -1.5, y: 2 } };
+
+const references: { optimizer: Record<string, unknown>; params: { x: number; y: number }; loss: number }[] = [
+  { optimizer: {name: 'sgd', lr: 0.0001}, params: { x: -1.4183870124160436, y: 2.0193937470591545 }, loss: 5.854329305758641 },
+  { optimizer: {name: 'sgd', lr: 0.0001, momentum: 0.5, dampening: 0.1, weight_decay: 0.01}, params: { x: -1.416148698207142, y: 2.0130729666063356 }, loss: 5.843544196968259 },
+  { optimizer: {name: 'momentum', lr: 0.0001}, params: { x: -1.3886842162984783, y: 1.954224054086086 }, loss: 5.772274164077743 },
+  { optimizer: {name: 'nesterov', lr: 0.0001}, params: { x: -1.396716323070346, y: 1.9585579875153791 }, loss: 5.7502422160917455 },
+  { optimizer: {name: 'sgd', lr: 0.0001, momentum: 0.8, nesterov: true}, params: { x: -1.4079555808642152, y: 1.9899374791597615 }, loss: 5.804023893061125 },
+  { optimizer: {name: 'adam', lr: 0.05}, params: { x: -1.3745064088634462, y: 1.8868385921216777 }, loss: 5.63887082386613 },
+  { optimizer: {name: 'adam', lr: 0.02, betas: [0.8, 0.99], eps: 1e-06, weight_decay: 0.1, amsgrad: true}, params: { x: -1.4035452712018868, y: 1.9764933689133968 }, loss: 5.781325415535885 },
+  { optimizer: {name: 'rmsprop', lr: 0.001}, params: { x: -1.4346154128957502, y: 2.0602370473869396 }, loss: 5.92779981232404 },
+  { optimizer: {name: 'rmsprop', lr: 0.001, alpha: 0.9, momentum: 0.5, centered: true, weight_decay: 0.01}, params: { x: -1.4312034832808997, y: 2.054586050268669 }, loss: 5.914647432176173 },
+  { optimizer: {name: 'adagrad', lr: 0.1}, params: { x: -1.3971105801676629, y: 1.9581316041993604 }, loss: 5.750000054550961 },
+  { optimizer: {name: 'adagrad', lr: 0.1, lr_decay: 0.01, initial_accumulator_value: 0.5, weight_decay: 0.01}, params: { x: -1.4037245082822913, y: 1.9766514343354316 }, loss: 5.78174660429485 },
+  { optimizer: {name: 'adam', lr: 0.01, maximize: true}, params: { x: -2.104743099991089, y: 1.4024174544831134 }, loss: 926.2308356146831 },
+];
+
+function problemOf(run: () => unknown): Problem['body'] | null {
+  try {
+    run();
+    return null;
+  } catch (e) {
+    return e instanceof Problem ? e.body : null;
+  }
+}
+
+const close = (a: number, b: number): boolean => Math.abs(a - b) <= 1e-10 * Math.max(1, Math.abs(b));
+
+t.test('each optimizer and option follows torch.optim\'s update rule', async (t) => {
+  for (const r of references) {
+    const got = computeSync('optimize', { ...ROSENBROCK, optimizer: r.optimizer, steps: 50 }) as { params: { x: number; y: number }; loss: number };
+    const label = JSON.stringify(r.optimizer);
+    t.ok(close(got.params.x, r.params.x) && close(got.params.y, r.params.y), `${label}: params (${got.params.x}, ${got.params.y}) vs (${r.params.x}, ${r.params.y})`);
+    t.ok(close(got.loss, r.loss), `${label}: loss ${got.loss} vs ${r.loss}`);
+  }
+});
+
+t.test('history: the loss at steps 0, every, 2 every, ... before each update; params and loss after the last', async (t) => {
+  const body = { program: 'sum(x .^ 2)', params: { x: [2, 1, 10] }, optimizer: { name: 'sgd', lr: 0.1 }, steps: 7, every: 3 };
+  const r = computeSync('optimize', body) as { params: { x: number[] }; loss: number; history: { step: number; loss: number }[] };
+  // Each sgd step multiplies x by 1 - 2 lr = 0.8, so the loss at step s is 105 · 0.64^s.
+  t.same(
+    r.history.map((h) => h.step),
+    [0, 3, 6],
+  );
+  for (const h of r.history) t.ok(close(h.loss, 105 * 0.64 ** h.step), `loss at step ${h.step}: ${h.loss}`);
+  t.ok(close(r.loss, 105 * 0.64 ** 7), 'the final loss is after all 7 updates');
+  r.params.x.forEach((v, i) => t.ok(close(v, [2, 1, 10][i] * 0.8 ** 7), `x[${i}] after 7 updates`));
+  const zero = computeSync('optimize', { ...body, steps: 0 }) as { params: { x: number[] }; loss: number; history: unknown[] };
+  t.same(zero, { params: { x: [2, 1, 10] }, loss: 105, history: [] }, 'zero steps: the initial params and their loss');
+});
+
+t.test('the engine (tensors, data in at) and compiled code (scalars) give the same steps', async (t) => {
+  const scalar = computeSync('optimize', { program: '(a - x)^2 + 3 * (y - x)^2', at: { a: 2 }, params: { x: 0, y: 1 }, optimizer: { name: 'adam', lr: 0.1 }, steps: 20 }) as {
+    params: { x: number; y: number };
+  };
+  const tensor = computeSync('optimize', { program: 'sum((a - x) .^ 2) + 3 * sum((y - x) .^ 2)', at: { a: [2] }, params: { x: [0], y: 1 }, optimizer: { name: 'adam', lr: 0.1 }, steps: 20 }) as {
+    params: { x: number[]; y: number };
+  };
+  t.ok(close(tensor.params.x[0], scalar.params.x) && close(tensor.params.y, scalar.params.y), 'the same parameters by both paths');
+});
+
+t.test('a diverging run stops at the first non-finite loss and says so', async (t) => {
+  const r = computeSync('optimize', { ...ROSENBROCK, optimizer: { name: 'sgd', lr: 0.01 }, steps: 100, every: 10 }) as {
+    loss: unknown;
+    stopped: { step: number; reason: string };
+    history: unknown[];
+  };
+  t.equal(r.loss, 'Infinity', 'the loss that stopped it');
+  t.match(r.stopped, { step: 7, reason: /Infinity at step 7.*diverged/ });
+  t.equal(r.history.length, 1, 'history up to the stop');
+});
+
+t.test('bad optimize requests: 400 for the shape of the request, 422 for values the program cannot take', async (t) => {
+  const cases: [string, Record<string, unknown>, Record<string, unknown>][] = [
+    ['no params', { program: 'x^2', optimizer: { name: 'sgd' }, steps: 1 }, { status: 400, path: '/params' }],
+    ['an unknown optimizer', { ...ROSENBROCK, optimizer: { name: 'lbfgs' }, steps: 1 }, { status: 400, path: '/optimizer/name' }],
+    ['an unknown setting', { ...ROSENBROCK, optimizer: { name: 'adam', momentum: 0.9 }, steps: 1 }, { status: 400, path: '/optimizer/momentum', detail: /adam has no setting "momentum"/ }],
+    ['a negative learning rate', { ...ROSENBROCK, optimizer: { name: 'sgd', lr: -1 }, steps: 1 }, { status: 422, code: 'INVALID_ARGUMENT', path: '/optimizer/lr' }],
+    ['beta1 of 1', { ...ROSENBROCK, optimizer: { name: 'adam', beta1: 1 }, steps: 1 }, { status: 422, path: '/optimizer/beta1' }],
+    ['nesterov without momentum', { ...ROSENBROCK, optimizer: { name: 'sgd', nesterov: true }, steps: 1 }, { status: 422, path: '/optimizer/momentum' }],
+    ['negative steps', { ...ROSENBROCK, optimizer: { name: 'sgd' }, steps: -1 }, { status: 400, path: '/steps' }],
+    ['too many steps', { ...ROSENBROCK, optimizer: { name: 'sgd' }, steps: 10_000_001 }, { status: 422, path: '/steps' }],
+    ['every of 0', { ...ROSENBROCK, optimizer: { name: 'sgd' }, steps: 1, every: 0 }, { status: 400, path: '/every' }],
+    ['a parameter also in at', { ...ROSENBROCK, at: { x: 1 }, optimizer: { name: 'sgd' }, steps: 1 }, { status: 400, path: '/at/x' }],
+    ['a vector loss', { program: 'x .^ 2', params: { x: [1, 2] }, optimizer: { name: 'sgd' }, steps: 1 }, { status: 422, code: 'NOT_SCALAR', detail: /scalar loss/ }],
+    ['wrt, which optimize does not take', { ...ROSENBROCK, wrt: ['x'], optimizer: { name: 'sgd' }, steps: 1 }, { status: 400, path: '/wrt' }],
+  ];
+  for (const [label, body, expected] of cases) t.match(problemOf(() => computeSync('optimize', body)), expected, label);
+});
