@@ -25,6 +25,7 @@ export interface Config {
     readonly maxBatch: number;
     readonly maxSamples: number;
     readonly maxCheckPoints: number;
+    readonly maxSteps: number;
   };
   /** Memory of one worker's JavaScript heap, in MiB. */
   readonly workerMemoryMb: number;
@@ -102,6 +103,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxBatch: integer(env, 'MAX_BATCH', 100, 1),
       maxSamples: integer(env, 'MAX_SAMPLES', 10_000_000, 1),
       maxCheckPoints: integer(env, 'MAX_CHECK_POINTS', 1000, 1),
+      maxSteps: integer(env, 'MAX_STEPS', 1_000_000, 1),
     },
     workerMemoryMb: integer(env, 'WORKER_MEMORY_MB', 512, 16),
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10_000, 0),
