@@ -2,6 +2,7 @@
  * The service's configuration: every setting from one environment variable, read and validated
  * here, at start. A bad value stops the process with one line naming the setting.
  */
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 
 export interface Config {
@@ -77,6 +78,28 @@ function list(env: Env, name: string): string[] {
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
+/**
+ * The CPUs this process may use: the cores it may run on, capped by a container's CPU quota
+ * (cgroup v2 `cpu.max`, or v1's `cfs_quota_us / cfs_period_us`), which Node.js does not see.
+ * A container given 2 CPUs on a 64-core node gets 2 workers, not 64.
+ */
+export function availableCpus(read: (path: string) => string | null = readOrNull): number {
+  const cores = availableParallelism();
+  const v2 = read('/sys/fs/cgroup/cpu.max')?.trim().split(/\s+/);
+  const [quota, period] =
+    v2 !== undefined ? [Number(v2[0]), Number(v2[1])] : [Number(read('/sys/fs/cgroup/cpu/cpu.cfs_quota_us')), Number(read('/sys/fs/cgroup/cpu/cpu.cfs_period_us'))];
+  if (!(quota > 0 && period > 0)) return cores;
+  return Math.max(1, Math.min(cores, Math.ceil(quota / period)));
+}
+
+function readOrNull(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
 /** Reads the configuration from the environment; throws ConfigError naming a bad setting. */
 export function loadConfig(env: Env = process.env): Config {
   const logLevel = env.LOG_LEVEL ?? 'info';
@@ -88,7 +111,7 @@ export function loadConfig(env: Env = process.env): Config {
   return {
     port: integer(env, 'PORT', 8080, 0, 65535),
     host,
-    workers: integer(env, 'WORKERS', availableParallelism(), 1, 256),
+    workers: integer(env, 'WORKERS', availableCpus(), 1, 256),
     maxQueue: integer(env, 'MAX_QUEUE', 256, 0),
     logLevel,
     bodyLimit: integer(env, 'BODY_LIMIT_BYTES', 10 * 1024 * 1024, 1024),

@@ -9,7 +9,8 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { Agent, request } from 'undici';
-import { ConfigError, loadConfig } from '../../src/server/config.js';
+import { availableParallelism } from 'node:os';
+import { ConfigError, availableCpus, loadConfig } from '../../src/server/config.js';
 import { computeSchemas, otherSchemas } from '../../src/server/schemas.js';
 import { describe, mediaType, metricValue, post, send, startServer, untilBusy, waitFor } from './harness.js';
 
@@ -119,6 +120,22 @@ t.test('adjoint_worker_queue_depth and adjoint_workers_busy under load', async (
     return metricValue(text, 'adjoint_workers_busy') === 0 && metricValue(text, 'adjoint_worker_queue_depth') === 0;
   });
   t.ok(idle, 'back to idle once the clients are gone');
+});
+
+t.test('WORKERS defaults to the CPUs a container is given: its cgroup quota, capped by the cores', (t) => {
+  const cores = availableParallelism();
+  const files = (entries: Record<string, string>) => (path: string) => entries[path] ?? null;
+  const cases: [string, Record<string, string>, number][] = [
+    ['no cgroup files: the cores', {}, cores],
+    ['cgroup v2 without a quota ("max")', { '/sys/fs/cgroup/cpu.max': 'max 100000\n' }, cores],
+    ['cgroup v2, one CPU', { '/sys/fs/cgroup/cpu.max': '100000 100000\n' }, 1],
+    ['cgroup v2, half a CPU: still one worker', { '/sys/fs/cgroup/cpu.max': '50000 100000\n' }, 1],
+    ['cgroup v2, 64 CPUs: capped by the cores', { '/sys/fs/cgroup/cpu.max': '6400000 100000\n' }, cores],
+    ['cgroup v1, one CPU', { '/sys/fs/cgroup/cpu/cpu.cfs_quota_us': '100000', '/sys/fs/cgroup/cpu/cpu.cfs_period_us': '100000' }, 1],
+    ['cgroup v1 without a quota (-1)', { '/sys/fs/cgroup/cpu/cpu.cfs_quota_us': '-1', '/sys/fs/cgroup/cpu/cpu.cfs_period_us': '100000' }, cores],
+  ];
+  for (const [label, entries, expected] of cases) t.equal(availableCpus(files(entries)), expected, label);
+  t.end();
 });
 
 t.test('loadConfig: safe defaults, and a bad value is a ConfigError naming its setting', (t) => {
