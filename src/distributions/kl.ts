@@ -7,7 +7,7 @@ import * as E from '../engine/index.js';
 import { EngineError, Tensor, type Context, type Value } from '../engine/index.js';
 import { EULER_GAMMA } from './continuous.js';
 import type { Distribution } from './distribution.js';
-import { logDetTril } from './multivariate.js';
+import { logDetTril, solveTril } from './multivariate.js';
 
 const { add, sub, mul, div, neg, log, log1p, exp, square, sum, lgamma, where } = E;
 
@@ -117,13 +117,24 @@ defineKl('pareto', 'pareto', (cx, p, q) => {
 defineKl('mvnormal', 'mvnormal', (cx, p, q) => {
   const [m1, l1] = p.params;
   const [m2, l2] = q.params;
-  if (m1.shape[0] !== m2.shape[0]) {
-    throw new EngineError('SHAPE_MISMATCH', `kl: the two mvnormal have ${m1.shape[0]} and ${m2.shape[0]} dimensions`, { op: 'kl' });
+  const k = p.eventShape[0];
+  if (k !== q.eventShape[0]) {
+    throw new EngineError('SHAPE_MISMATCH', `kl: the two mvnormal have ${k} and ${q.eventShape[0]} dimensions`, { op: 'kl' });
   }
-  const trace = sum(cx, square(cx, E.solve(cx, l2, l1)));
-  const maha = sum(cx, square(cx, E.solve(cx, l2, sub(cx, m2, m1))));
+  let trace: Value;
+  let maha: Value;
+  if (l1.shape.length === 2 && l2.shape.length === 2) {
+    trace = sum(cx, square(cx, E.solve(cx, l2, l1)));
+    maha = sum(cx, square(cx, E.solve(cx, l2, sub(cx, m2, m1))));
+  } else {
+    // The columns of L₁ as rows, each solved against L₂ (broadcast over them).
+    const columns = solveTril(cx, E.unsqueeze(cx, l2, l2.shape.length - 2), E.transpose(cx, l1));
+    trace = sum(cx, sum(cx, square(cx, columns), [columns.shape.length - 1]), [columns.shape.length - 2]);
+    const y = solveTril(cx, l2, sub(cx, m2, m1));
+    maha = sum(cx, square(cx, y), [y.shape.length - 1]);
+  }
   const logDets = sub(cx, logDetTril(cx, l2), logDetTril(cx, l1));
-  return add(cx, mul(cx, 0.5, sub(cx, add(cx, trace, maha), m1.shape[0])), logDets);
+  return add(cx, mul(cx, 0.5, sub(cx, add(cx, trace, maha), k)), logDets);
 });
 
 defineKl('bernoulli', 'bernoulli', (cx, p, q) => {

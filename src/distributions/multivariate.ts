@@ -53,17 +53,46 @@ const lowerTriangular = (t: Tensor): string | null => {
   return null;
 };
 
-/** log |det L| for a lower-triangular L: the sum of the logs of its diagonal (det itself leaves float64's range in many dimensions). */
-export const logDetTril = (cx: Context, l: Value): Value => sum(cx, log(cx, sum(cx, mul(cx, l, E.identity(l.shape[0])), [1])));
+const last = (v: Value): number => v.shape.length - 1;
+
+/** log |det L| for lower-triangular L [..., K, K]: the sum of the logs of its diagonal (det itself leaves float64's range in many dimensions). */
+export const logDetTril = (cx: Context, l: Value): Value => {
+  const diagonal = sum(cx, mul(cx, l, E.identity(l.shape[last(l)])), [last(l)]);
+  return sum(cx, log(cx, diagonal), [last(diagonal)]);
+};
+
+/**
+ * y with L y = b for lower-triangular L [..., K, K] and b [..., K], broadcasting their leading
+ * dimensions: forward substitution, y_k = (b_k - Σ_{j<k} L_kj y_j) / L_kk, in engine operations
+ * (so differentiable), one row at a time. A single L takes the engine's solve instead.
+ */
+export function solveTril(cx: Context, l: Value, b: Value): Value {
+  if (l.shape.length === 2 && b.shape.length === 1) return E.solve(cx, l, b);
+  const k = l.shape[last(l)];
+  let y: Value = E.Tensor.zeros(b.shape);
+  for (let row = 0; row < k; row++) {
+    const unit = E.Tensor.zeros([k]);
+    unit.data[row] = 1;
+    const lRow = E.matmul(cx, unit, l);
+    const known = sum(cx, mul(cx, lRow, y), [Math.max(last(lRow), last(y))]);
+    const yRow = div(cx, sub(cx, E.matmul(cx, b, unit), known), E.matmul(cx, lRow, unit));
+    y = add(cx, y, mul(cx, E.unsqueeze(cx, yRow, yRow.shape.length), unit));
+  }
+  return y;
+}
 
 /** |L⁻¹ (x - mean)|², for x of shape [..., K]: the Mahalanobis distance, by a triangular solve. */
 function mahalanobis(cx: Context, l: Value, diff: Value): Value {
-  const k = l.shape[0];
-  if (diff.shape.length === 1) return sum(cx, square(cx, E.solve(cx, l, diff)));
-  const lead = diff.shape.slice(0, -1);
-  const rows = E.reshape(cx, diff, [lead.reduce((a, b) => a * b, 1), k]);
-  const y = E.solve(cx, l, E.transpose(cx, rows));
-  return E.reshape(cx, sum(cx, square(cx, y), [0]), lead);
+  if (l.shape.length === 2) {
+    const k = l.shape[0];
+    if (diff.shape.length === 1) return sum(cx, square(cx, E.solve(cx, l, diff)));
+    const lead = diff.shape.slice(0, -1);
+    const rows = E.reshape(cx, diff, [lead.reduce((a, b) => a * b, 1), k]);
+    const y = E.solve(cx, l, E.transpose(cx, rows));
+    return E.reshape(cx, sum(cx, square(cx, y), [0]), lead);
+  }
+  const y = solveTril(cx, l, diff);
+  return sum(cx, square(cx, y), [last(y)]);
 }
 
 export const mvnormal: Family = {
@@ -76,22 +105,30 @@ export const mvnormal: Family = {
   support: 'vectors of K reals',
   reparameterisation: 'pathwise',
   checkParams: ([mean, l]) => {
-    if (mean.shape.length !== 1 || l.shape.length !== 2) return 'takes one mean vector and one scale_tril matrix (batches of them are not supported)';
-    return mean.shape[0] === l.shape[0] ? null : `mean has ${mean.shape[0]} elements but scale_tril is ${l.shape[0]}×${l.shape[1]}`;
+    const k = mean.shape[mean.shape.length - 1];
+    const size = l.shape[l.shape.length - 1];
+    return k === size ? null : `mean has ${k} elements but scale_tril is ${size}×${size}`;
   },
   eventShape: ([mean]) => [mean.shape[mean.shape.length - 1]],
   inSupport: (x, d) =>
     x.shape[x.shape.length - 1] === d.eventShape[0] ? outside(x, (v) => !Number.isNaN(v)) : `a value of shape [${x.shape.join(', ')}] (the last dimension must have ${d.eventShape[0]} elements)`,
   // mean + L ε, with ε a vector of standard normals: as rows, ε Lᵀ.
-  rsample: (cx, d, random, shape) => add(cx, d.p(0), E.matmul(cx, random.normal(cx, shape), E.transpose(cx, d.p(1)))),
+  rsample: (cx, d, random, shape) => {
+    const [mean, l] = d.params;
+    const eps = random.normal(cx, shape);
+    if (l.shape.length === 2) return add(cx, mean, E.matmul(cx, eps, E.transpose(cx, l)));
+    // Batched: each ε a row [..., 1, K] times its own Lᵀ.
+    const rows = E.matmul(cx, E.unsqueeze(cx, eps, eps.shape.length - 1), E.transpose(cx, l));
+    return add(cx, mean, E.reshape(cx, rows, shape));
+  },
   logProb: (cx, d, x) => {
     const [mean, l] = d.params;
-    const k = mean.shape[0];
+    const k = d.eventShape[0];
     return sub(cx, mul(cx, -0.5, mahalanobis(cx, l, sub(cx, x, mean))), add(cx, logDetTril(cx, l), 0.5 * k * LOG_2PI));
   },
   entropy: (cx, d) => add(cx, logDetTril(cx, d.p(1)), 0.5 * d.eventShape[0] * (1 + LOG_2PI)),
   mean: (_cx, d) => d.p(0),
-  variance: (cx, d) => sum(cx, square(cx, d.p(1)), [1]),
+  variance: (cx, d) => sum(cx, square(cx, d.p(1)), [last(d.p(1))]),
 };
 
 const logit = (cx: Context, p: Value): Value => sub(cx, log(cx, p), log1p(cx, neg(cx, p)));

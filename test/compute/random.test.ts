@@ -78,3 +78,24 @@ t.test('a program whose result is a distribution is told what to do with it', as
   t.match(problemOf(() => computeSync('eval', { program: 'normal(0, 1)' })), { status: 422, code: 'INVALID_ARGUMENT', detail: /distribution.*rsample/ });
   t.match(problemOf(() => computeSync('eval', { program: 'sin(normal(0, 1))' })), { status: 422, code: 'INVALID_ARGUMENT', detail: /normal distribution/ });
 });
+
+t.test('a batch of mvnormal draws each with its own mean and covariance', async (t) => {
+  const at = { m: [[1, 2], [0, 1]], L: [[[1, 0], [0.5, 2]], [[0.7, 0], [-0.3, 1.2]]] };
+  const n = 40_000;
+  const draws = computeSync('eval', { program: `rsample(mvnormal(m, L), ${n})`, at, seed: 3 }) as { value: number[][][] };
+  t.same([draws.value.length, draws.value[0].length, draws.value[0][0].length], [n, 2, 2], 'shape [n, batch, K]');
+  for (let b = 0; b < 2; b++) {
+    const L = at.L[b];
+    // Covariance L Lᵀ, compared element by element with the sample covariance (5 standard errors).
+    const covariance = [0, 1].map((i) => [0, 1].map((j) => L[i][0] * L[j][0] + L[i][1] * L[j][1]));
+    const mean = [0, 1].map((i) => draws.value.reduce((s, d) => s + d[b][i], 0) / n);
+    for (let i = 0; i < 2; i++) t.ok(Math.abs(mean[i] - at.m[b][i]) < 5 * Math.sqrt(covariance[i][i] / n), `batch ${b}: mean ${i} ${mean[i]}`);
+    for (let i = 0; i < 2; i++) {
+      for (let j = 0; j < 2; j++) {
+        const c = draws.value.reduce((s, d) => s + (d[b][i] - mean[i]) * (d[b][j] - mean[j]), 0) / n;
+        const se = Math.sqrt((covariance[i][i] * covariance[j][j] + covariance[i][j] ** 2) / n);
+        t.ok(Math.abs(c - covariance[i][j]) < 5 * se, `batch ${b}: covariance (${i}, ${j}) ${c} vs ${covariance[i][j]}`);
+      }
+    }
+  }
+});

@@ -135,6 +135,16 @@ const cases: readonly ValueCase[] = [
   { d: 'binomial(10, [0.2, 0.7])', x: 3, logProb: [-1.6028268537197223, -4.710342719315702], entropy: [1.621929143435684, 1.779078784090063], mean: [2, 7], variance: [1.5999999999999999, 2.1000000000000005] },
   // scipy.stats.gamma(a=[1.5, 3], scale=1/2), element by element: logpdf(x), entropy(), mean(), var()
   { d: 'gamma([1.5, 3], 2)', x: 1.1, logProb: [-0.9918419016226746, -0.6230852792714595], entropy: [0.6678255948155213, 1.1544313298030655], mean: [0.75, 1.5], variance: [0.375, 0.75] },
+  // A batch of two mvnormal (means [2, 2], scale_tril [2, 2, 2]), each against
+  // scipy.stats.multivariate_normal(mean, L Lᵀ): logpdf([0.3, -1]), entropy(); variance = row sums of L²
+  {
+    d: 'mvnormal([[1, -2], [0, 0.5]], [[[1.5, 0], [0.4, 0.7]], [[0.9, 0], [-0.2, 1.1]]])',
+    x: [0.3, -1],
+    logProb: [-3.432472219240909, -2.732326271419021],
+    entropy: [2.8866672305787775, 2.827826730555844],
+    mean: [[1, -2], [0, 0.5]],
+    variance: [[2.25, 0.65], [0.81, 1.25]],
+  },
   // scipy.stats.laplace(loc=0, scale=[1, 2]).logpdf([[0.5], [1.5]]) (broadcast to 2×2)
   { d: 'laplace(0, [1, 2])', x: [[0.5], [1.5]], logProb: [[-1.1931471805599454, -1.6362943611198906], [-2.1931471805599454, -2.136294361119891]] },
 ];

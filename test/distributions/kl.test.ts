@@ -54,6 +54,8 @@ const cases: readonly KlCase[] = [
   { program: 'kl(pareto(x1, a1), pareto(x2, a2))', at: { x1: 1, a1: 3, x2: 1.5, a2: 2 }, expected: Infinity },
   // ½ (tr(Σ2⁻¹ Σ1) + (μ2-μ1)ᵀ Σ2⁻¹ (μ2-μ1) - k + log(det Σ2 / det Σ1)), Σ = L Lᵀ, by numpy.linalg
   { program: 'kl(mvnormal([a1, a2], [[a11, 0], [a21, a22]]), mvnormal([b1, b2], [[b11, 0], [b21, b22]]))', at: { a1: 1, a2: -2, a11: 1.5, a21: 0.4, a22: 0.7, b1: 0, b2: -1, b11: 1, b21: -0.3, b22: 1.2 }, expected: 1.3496772259578556 },
+  // A batch of two p against one q, summed: the case above plus kl(N(0, I), q), by numpy.linalg
+  { program: 'sum(kl(mvnormal([[a1, a2], [0, 0]], [[[a11, 0], [a21, a22]], [[1, 0], [0, 1]]]), mvnormal([b1, b2], [[b11, 0], [b21, b22]])))', at: { a1: 1, a2: -2, a11: 1.5, a21: 0.4, a22: 0.7, b1: 0, b2: -1, b11: 1, b21: -0.3, b22: 1.2 }, expected: 1.7576932271962549 },
   // The same in 200 dimensions, Σ1 = 1e-4 I and Σ2 = 4e-4 I, log-determinants by numpy.linalg.slogdet (det itself underflows)
   { program: 'kl(mvnormal(zeros(200), s1 * identity(200)), mvnormal(0.01 * ones(200), s2 * identity(200)))', at: { s1: 0.01, s2: 0.02 }, expected: 88.62943611198523 },
   // scipy.stats.entropy([0.3, 0.7], [0.6, 0.4])
