@@ -339,3 +339,13 @@ export function assertProblem(t: Test, label: string, outcome: Outcome, expected
   t.strictSame(JSON.parse(JSON.stringify(error)), body, `${label}: the problem serialises as its body`);
   t.ok(typeof body.type === 'string' && typeof body.title === 'string' && body.title.length > 0, `${label}: has a type and a title`);
 }
+
+/** The problem a call throws, as its body, or null when it throws none (or something else). */
+export function problemOf(run: () => unknown): Problem['body'] | null {
+  try {
+    run();
+    return null;
+  } catch (e) {
+    return e instanceof Problem ? e.body : null;
+  }
+}

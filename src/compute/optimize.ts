@@ -29,10 +29,20 @@ const positive = { check: (v: number) => v > 0, constraint: 'positive' };
  * torch.optim's defaults. "momentum" and "nesterov" are SGD with momentum 0.9 (and Nesterov's
  * correction), the course's names for them; every SGD option is available under any of the three.
  */
+/** SGD's settings, with the momentum and Nesterov defaults of the name it is called by. */
+const sgd = (momentum: number, nesterov: boolean): Readonly<Record<string, Hyper>> => ({
+  lr: { default: 1e-3, ...nonNegative },
+  momentum: { default: momentum, ...(nesterov ? positive : nonNegative) },
+  dampening: { default: 0 },
+  weight_decay: { default: 0, ...nonNegative },
+  nesterov: { default: nesterov },
+  maximize: { default: false },
+});
+
 const HYPERPARAMETERS: Readonly<Record<OptimizerName, Readonly<Record<string, Hyper>>>> = {
-  sgd: { lr: { default: 1e-3, ...nonNegative }, momentum: { default: 0, ...nonNegative }, dampening: { default: 0 }, weight_decay: { default: 0, ...nonNegative }, nesterov: { default: false }, maximize: { default: false } },
-  momentum: { lr: { default: 1e-3, ...nonNegative }, momentum: { default: 0.9, ...nonNegative }, dampening: { default: 0 }, weight_decay: { default: 0, ...nonNegative }, nesterov: { default: false }, maximize: { default: false } },
-  nesterov: { lr: { default: 1e-3, ...nonNegative }, momentum: { default: 0.9, ...positive }, dampening: { default: 0 }, weight_decay: { default: 0, ...nonNegative }, nesterov: { default: true }, maximize: { default: false } },
+  sgd: sgd(0, false),
+  momentum: sgd(0.9, false),
+  nesterov: sgd(0.9, true),
   adam: {
     lr: { default: 1e-3, ...nonNegative },
     beta1: { default: 0.9, ...unitInterval },

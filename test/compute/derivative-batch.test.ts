@@ -1,15 +1,8 @@
 /** The derivative and batch endpoints, in-process. */
 import t from 'tap';
-import { Problem, computeSync } from '../../src/index.js';
+import { computeSync } from '../../src/index.js';
+import { problemOf } from '../helpers.js';
 
-function problemOf(run: () => unknown): Problem['body'] | null {
-  try {
-    run();
-    return null;
-  } catch (e) {
-    return e instanceof Problem ? e.body : null;
-  }
-}
 
 t.test('derivative: symbolic, simplified, with TeX, and agreeing with grad at a point', (t) => {
   const cases: { program: string; wrt: string; expected: string; at: Record<string, number> }[] = [

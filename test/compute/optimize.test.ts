@@ -5,7 +5,8 @@
  * function from (-1.5, 2); the PyTorch vectors' own optimize cases run in test/lang/oracle.test.ts.
  */
 import t from 'tap';
-import { Problem, computeSync } from '../../src/index.js';
+import { computeSync } from '../../src/index.js';
+import { problemOf } from '../helpers.js';
 
 const ROSENBROCK = { program: '(1 - x)^2 + 100 * (y - x^2)^2', params: { x: -1.5, y: 2 } };
 
@@ -24,14 +25,6 @@ const references: { optimizer: Record<string, unknown>; params: { x: number; y: 
   { optimizer: {name: 'adam', lr: 0.01, maximize: true}, params: { x: -2.104743099991089, y: 1.4024174544831134 }, loss: 926.2308356146831 },
 ];
 
-function problemOf(run: () => unknown): Problem['body'] | null {
-  try {
-    run();
-    return null;
-  } catch (e) {
-    return e instanceof Problem ? e.body : null;
-  }
-}
 
 const close = (a: number, b: number): boolean => Math.abs(a - b) <= 1e-10 * Math.max(1, Math.abs(b));
 

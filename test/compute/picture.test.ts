@@ -5,7 +5,8 @@
  * it and nothing else; SVG that is well-formed XML; and graphs too large to draw refused.
  */
 import t, { type Test } from 'tap';
-import { Problem, compute, computeSync, loadSvgRenderer } from '../../src/index.js';
+import { compute, computeSync, loadSvgRenderer } from '../../src/index.js';
+import { problemOf } from '../helpers.js';
 import { MAX_LAYOUT_SPAN, MAX_PICTURE_EDGES, MAX_PICTURE_STEPS, formatNumber, summarise, traceDot, type TraceTable } from '../../src/compute/picture.js';
 import { renderSvg } from '../../src/compute/svg.js';
 import { parseDot, svgNodes, xmlProblems, type ParsedGraph } from './picture-helpers.js';
@@ -16,14 +17,6 @@ const x = 0.5;
 const y = 4.2;
 const LAB = { program: 'x*y + sin(x)', at: { x, y } };
 
-function problemOf(run: () => unknown): Problem['body'] | null {
-  try {
-    run();
-    return null;
-  } catch (e) {
-    return e instanceof Problem ? e.body : null;
-  }
-}
 
 /** The number a label line shows after its word ("value 2.1" → 2.1). */
 function shown(line: string | undefined, word: string): number {

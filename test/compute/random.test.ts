@@ -5,18 +5,11 @@
  * through a gamma draw is refused rather than silently zero.
  */
 import t from 'tap';
-import { Problem, computeSync } from '../../src/index.js';
+import { computeSync } from '../../src/index.js';
+import { problemOf } from '../helpers.js';
 
 const PATHWISE = { program: 'z = rsample(normal(mu, sigma)); z .^ 2 + exp(z)', at: { mu: 0.3, sigma: 0.8 } };
 
-function problemOf(run: () => unknown): Problem['body'] | null {
-  try {
-    run();
-    return null;
-  } catch (e) {
-    return e instanceof Problem ? e.body : null;
-  }
-}
 
 t.test('the seed: echoed when given, fresh and reported when not, absent when nothing is drawn', async (t) => {
   const given = computeSync('eval', { program: 'randn(3)', seed: 9 }) as { value: number[]; seed: number };

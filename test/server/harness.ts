@@ -6,6 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Test } from 'tap';
 import { Agent, fetch, type Headers } from 'undici';
+import WebSocket from 'ws';
 import { buildApp } from '../../src/server/app.js';
 import { loadConfig } from '../../src/server/config.js';
 import type { ExpectedProblem } from '../helpers.js';
@@ -133,3 +134,33 @@ export function metricValue(text: string, name: string): number | null {
 /** Resolves once `base`'s workers are computing at least `n` tasks (per /metrics). */
 export const untilBusy = (base: string, n = 1): Promise<boolean> =>
   waitFor(async () => (metricValue((await send(base, '/metrics')).text, 'adjoint_workers_busy') ?? 0) >= n);
+
+export type Message = Record<string, unknown> & { id?: unknown; type?: unknown };
+
+/** A WebSocket client that collects messages and waits for those it expects. */
+export async function connectSocket(base: string) {
+  const socket = new WebSocket(`${base.replace('http', 'ws')}/v1/ws`);
+  const received: Message[] = [];
+  const waiters: (() => void)[] = [];
+  socket.on('message', (data) => {
+    received.push(JSON.parse(String(data)) as Message);
+    for (const w of waiters.splice(0)) w();
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('open', () => resolve());
+    socket.once('error', reject);
+  });
+  const until = async (match: (m: Message) => boolean, timeoutMs = 20_000): Promise<Message> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = received.find(match);
+      if (found !== undefined) return found;
+      if (Date.now() > deadline) throw new Error(`no such message; received ${JSON.stringify(received).slice(0, 500)}`);
+      await new Promise<void>((resolve) => {
+        waiters.push(resolve);
+        setTimeout(resolve, 100);
+      });
+    }
+  };
+  return { socket, received, until, send: (m: unknown) => socket.send(typeof m === 'string' ? m : JSON.stringify(m)) };
+}

@@ -5,13 +5,10 @@
  */
 import t from 'tap';
 import { fetch } from 'undici';
-import WebSocket from 'ws';
 import { computeSync } from '../../src/index.js';
-import { assertProblemReply, post, startServer } from './harness.js';
+import { type Message, assertProblemReply, connectSocket, post, startServer } from './harness.js';
 
 const ROSENBROCK = { program: '(1 - x)^2 + 100 * (y - x^2)^2', params: { x: -1.5, y: 2 }, optimizer: { name: 'adam', lr: 0.05 }, steps: 200, every: 50 };
-
-type Message = Record<string, unknown> & { type: string };
 
 t.test('the answer over HTTP is the library\'s, and the PyTorch vectors\' (adam on Rosenbrock)', async (t) => {
   const { base } = await startServer(t);
@@ -44,19 +41,8 @@ t.test('a diverging run is a 200 that says at which step it stopped', async (t) 
 
 t.test('WebSocket: progress on the request id; cancel stops a long run and frees the worker', async (t) => {
   const { base, app } = await startServer(t, { WORKERS: '1', TIMEOUT_MS: '60000' });
-  const socket = new WebSocket(`${base.replace('http', 'ws')}/v1/ws`);
-  const received: Message[] = [];
-  socket.on('message', (data) => received.push(JSON.parse(String(data)) as Message));
-  await new Promise((resolve) => socket.once('open', resolve));
+  const { socket, received, until } = await connectSocket(base);
   t.teardown(() => socket.close());
-  const until = async (match: (m: Message) => boolean): Promise<Message> => {
-    for (let i = 0; i < 600; i++) {
-      const found = received.find(match);
-      if (found !== undefined) return found;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`no such message; received ${JSON.stringify(received).slice(0, 300)}`);
-  };
   socket.send(JSON.stringify({ id: 'r', endpoint: 'optimize', ...ROSENBROCK }));
   await until((m) => m.id === 'r' && m.type === 'result');
   t.same(

@@ -6,16 +6,13 @@
  */
 import t from 'tap';
 import { fetch } from 'undici';
-import WebSocket from 'ws';
 import { computeSync } from '../../src/index.js';
 import type { ExpectedProblem } from '../helpers.js';
-import { assertProblemReply, post, startServer } from './harness.js';
+import { type Message, assertProblemReply, connectSocket, post, startServer } from './harness.js';
 
 const NORMAL_SQUARED = { program: 'z = rsample(normal(mu, sigma)); z^2', at: { mu: 0.5, sigma: 1.5 } };
 /** A program the compiler cannot take (a tensor draw): every sample runs through the engine. */
 const TENSOR_DRAW = { program: 'z = rsample(normal(mu, sigma), 2); sum(z .^ 2)', at: { mu: 0.5, sigma: 1.5 } };
-
-type Message = Record<string, unknown> & { type: string };
 
 t.test('the same request and seed give the same bytes on one worker, on two, and in the library', async (t) => {
   const one = await startServer(t, { WORKERS: '1' });
@@ -83,19 +80,8 @@ t.test('NDJSON: a running estimate per chunk, in order, then the result', async 
 
 t.test('WebSocket: samples messages on the request id, then one result; cancel stops the chunks', async (t) => {
   const { base, app } = await startServer(t, { WORKERS: '2', TIMEOUT_MS: '60000' });
-  const socket = new WebSocket(`${base.replace('http', 'ws')}/v1/ws`);
-  const received: Message[] = [];
-  socket.on('message', (data) => received.push(JSON.parse(String(data)) as Message));
-  await new Promise((resolve) => socket.once('open', resolve));
+  const { socket, received, until } = await connectSocket(base);
   t.teardown(() => socket.close());
-  const until = async (match: (m: Message) => boolean): Promise<Message> => {
-    for (let i = 0; i < 600; i++) {
-      const found = received.find(match);
-      if (found !== undefined) return found;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`no such message; received ${JSON.stringify(received).slice(0, 300)}`);
-  };
   socket.send(JSON.stringify({ id: 's', endpoint: 'sample', ...NORMAL_SQUARED, n: 100_000, seed: 1 }));
   const result = await until((m) => m.id === 's' && m.type === 'result');
   t.ok(

@@ -5,42 +5,11 @@
  */
 import t from 'tap';
 import { fetch } from 'undici';
-import WebSocket from 'ws';
-import { startServer } from './harness.js';
+import { connectSocket as connect, startServer, type Message } from './harness.js';
 
 const LAB = { program: 'x*y + sin(x)', at: { x: 0.5, y: 4.2 } };
 const LAB_ANSWER = { value: 2.579425538604203, grad: { x: 5.077582561890373, y: 0.5 } };
 const ENDLESS = { program: 'while 1\nend', at: {} };
-
-type Message = Record<string, unknown> & { id?: unknown; type?: unknown };
-
-/** A WebSocket client that collects messages and waits for those it expects. */
-async function connect(base: string) {
-  const socket = new WebSocket(`${base.replace('http', 'ws')}/v1/ws`);
-  const received: Message[] = [];
-  const waiters: (() => void)[] = [];
-  socket.on('message', (data) => {
-    received.push(JSON.parse(String(data)) as Message);
-    for (const w of waiters.splice(0)) w();
-  });
-  await new Promise<void>((resolve, reject) => {
-    socket.once('open', () => resolve());
-    socket.once('error', reject);
-  });
-  const until = async (match: (m: Message) => boolean, timeoutMs = 20_000): Promise<Message> => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = received.find(match);
-      if (found !== undefined) return found;
-      if (Date.now() > deadline) throw new Error(`no such message; received ${JSON.stringify(received).slice(0, 500)}`);
-      await new Promise<void>((resolve) => {
-        waiters.push(resolve);
-        setTimeout(resolve, 100);
-      });
-    }
-  };
-  return { socket, received, until, send: (m: unknown) => socket.send(typeof m === 'string' ? m : JSON.stringify(m)) };
-}
 
 t.test('NDJSON: one line per message, then the result with the body of the plain response', async (t) => {
   const { base } = await startServer(t, { WORKERS: '2' });
