@@ -285,3 +285,20 @@ t.test('the entry point: a bad setting (WORKERS=zero) stops it at start with one
   t.match(lines[0], /WORKERS/, 'it names WORKERS');
   t.equal(stdout, '', 'nothing on stdout');
 });
+
+t.test('the entry point: a port in use stops it at start with one line naming PORT, exit non-zero', async (t) => {
+  const occupied = createServer();
+  await new Promise<void>((resolve) => occupied.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise((resolve) => occupied.close(resolve)));
+  const port = (occupied.address() as { port: number }).port;
+  const server = startEntryPoint({ PORT: String(port), HOST: '127.0.0.1', WORKERS: '1' });
+  t.teardown(() => {
+    if (server.child.exitCode === null) server.child.kill('SIGKILL');
+  });
+  const exit = await server.exited;
+  t.ok(exit.code !== null && exit.code !== 0, `exits non-zero (code ${exit.code}, signal ${exit.signal})`);
+  const { stdout, stderr } = server.output();
+  const lines = `${stdout}${stderr}`.split('\n').filter((line) => line.trim() !== '');
+  t.equal(lines.length, 1, `one line: ${JSON.stringify(lines)}`);
+  t.match(JSON.parse(lines[0] ?? '{}'), { setting: 'PORT', port, msg: 'cannot listen' }, 'it names PORT');
+});
