@@ -182,5 +182,5 @@ export const studentt: Family = {
 };
 
 // exponential(rate) is gamma(1, rate) and chi2(df) is gamma(df / 2, 1 / 2): kl pairs with gamma.
-defineGeneralisation('exponential', (cx, d) => makeDistribution(cx, gamma, [E.Tensor.scalar(1), d.p(0)]));
-defineGeneralisation('chi2', (cx, d) => makeDistribution(cx, gamma, [div(cx, d.p(0), 2), E.Tensor.scalar(0.5)]));
+defineGeneralisation('exponential', 'gamma', (cx, d) => makeDistribution(cx, gamma, [E.Tensor.scalar(1), d.p(0)]));
+defineGeneralisation('chi2', 'gamma', (cx, d) => makeDistribution(cx, gamma, [div(cx, d.p(0), 2), E.Tensor.scalar(0.5)]));

@@ -22,22 +22,33 @@ function defineKl(p: string, q: string, rule: KlRule): void {
 }
 
 /** Special cases re-expressed as their general family, for pairs not registered directly. */
-const generalisations = new Map<string, (cx: Context, d: Distribution) => Distribution>();
+const generalisations = new Map<string, { readonly to: string; readonly as: (cx: Context, d: Distribution) => Distribution }>();
 
-export function defineGeneralisation(family: string, as: (cx: Context, d: Distribution) => Distribution): void {
-  generalisations.set(family, as);
+/** `family` is a special case of `to`: `as` re-expresses one of its distributions. */
+export function defineGeneralisation(family: string, to: string, as: (cx: Context, d: Distribution) => Distribution): void {
+  generalisations.set(family, { to, as });
 }
 
-/** Every registered pair, for `GET /v1/distributions`. */
+/** The names a family's distribution is tried as: itself, then its generalisation. */
+const namesOf = (family: string): string[] => [family, ...(generalisations.has(family) ? [generalisations.get(family)!.to] : [])];
+
+/** Every pair kl has a closed form for, directly or through a generalisation, for `GET /v1/distributions`. */
 export function klPairs(): string[][] {
-  return [...rules.keys()].map((k) => k.split('|'));
+  const families = new Set([...[...rules.keys()].flatMap((k) => k.split('|')), ...generalisations.keys()]);
+  const pairs: string[][] = [];
+  for (const p of families) {
+    for (const q of families) {
+      if (namesOf(p).some((a) => namesOf(q).some((b) => rules.has(`${a}|${b}`)))) pairs.push([p, q]);
+    }
+  }
+  return pairs;
 }
 
 /** KL(p ‖ q), broadcast over the two batch shapes. */
 export function kl(cx: Context, p: Distribution, q: Distribution): Value {
   const candidates: [Distribution, Distribution][] = [[p, q]];
-  const gp = generalisations.get(p.family.name);
-  const gq = generalisations.get(q.family.name);
+  const gp = generalisations.get(p.family.name)?.as;
+  const gq = generalisations.get(q.family.name)?.as;
   if (gq !== undefined) candidates.push([p, gq(cx, q)]);
   if (gp !== undefined) candidates.push([gp(cx, p), q]);
   if (gp !== undefined && gq !== undefined) candidates.push([gp(cx, p), gq(cx, q)]);

@@ -84,6 +84,8 @@ const cases: readonly KlCase[] = [
   { program: 'kl(chi2(d1), chi2(d2))', at: { d1: 3, d2: 5 }, expected: 0.36897513412958804, rtol: QUADRATURE },
   // chi2(k) as gamma(k/2, 1/2): scipy.integrate.quad of p log(p/q)
   { program: 'kl(chi2(d1), gamma(k2, r2))', at: { d1: 3, k2: 1.2, r2: 0.7 }, expected: 0.24258845588004713, rtol: QUADRATURE },
+  // scipy.integrate.quad of p log(p/q), scipy.stats.gamma(2.5, scale=1/1.3) against scipy.stats.chi2(3): through chi2's gamma form
+  { program: 'kl(gamma(k1, r1), chi2(d2))', at: { k1: 2.5, r1: 1.3, d2: 3 }, expected: 0.19249716161669478, rtol: QUADRATURE },
   // both as gammas: scipy.integrate.quad of p log(p/q)
   { program: 'kl(exponential(r1), chi2(d2))', at: { r1: 0.4, d2: 3 }, expected: 0.08311026784420643, rtol: QUADRATURE },
   // Across families: p against a normal from p's entropy, mean and variance; p on [0, ∞) against an exponential.
