@@ -29,12 +29,20 @@ declare module 'fastify' {
   }
 }
 
+/** TRUST_PROXY as fastify takes it: a number of hops becomes "trust the nearest n". */
+function proxyTrust(trust: Config['trustProxy']): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof trust === 'number') return (_address, hop) => hop < trust;
+  return typeof trust === 'boolean' ? trust : [...trust];
+}
+
 export async function buildApp(config: Config): Promise<FastifyInstance> {
   const app = Fastify({
     logger: { level: config.logLevel },
     // Our own onResponse hook writes the one line per request.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimit,
+    // Behind a load balancer, the client's address (rate limits, logs) comes from X-Forwarded-For.
+    trustProxy: proxyTrust(config.trustProxy),
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false } },

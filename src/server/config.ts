@@ -40,6 +40,11 @@ export interface Config {
   readonly rateLimit: number;
   /** Origins allowed to call from a browser; "*" allows any. */
   readonly corsOrigins: readonly string[];
+  /**
+   * Whom to believe about the client's address (X-Forwarded-For), for rate limits per client:
+   * false (nobody, the default), true (any proxy), a number of proxy hops, or proxy addresses.
+   */
+  readonly trustProxy: boolean | number | readonly string[];
 }
 
 export class ConfigError extends Error {
@@ -74,6 +79,19 @@ function list(env: Env, name: string): string[] {
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s !== '');
+}
+
+/** TRUST_PROXY: "false" (default), "true", a number of hops, or a comma list of proxy addresses or CIDRs. */
+function trustProxy(env: Env): Config['trustProxy'] {
+  const value = (env.TRUST_PROXY ?? 'false').trim();
+  if (value === 'false' || value === '') return false;
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) return Number(value);
+  const addresses = list(env, 'TRUST_PROXY');
+  for (const a of addresses) {
+    if (!/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(a)) throw new ConfigError('TRUST_PROXY', `must be true, false, a number of hops or proxy addresses (CIDRs), got "${a}"`);
+  }
+  return addresses;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -133,6 +151,7 @@ export function loadConfig(env: Env = process.env): Config {
     apiKeys,
     requireApiKey: apiKeys.length > 0 && flag(env, 'API_KEYS_REQUIRED', true),
     rateLimit: integer(env, 'RATE_LIMIT', 0, 0),
+    trustProxy: trustProxy(env),
     corsOrigins: list(env, 'CORS_ORIGINS').map((origin) => {
       if (origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin)) {
         throw new ConfigError('CORS_ORIGINS', `"${origin}" is not an origin such as https://course.example.org (or *)`);

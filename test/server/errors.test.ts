@@ -7,6 +7,7 @@
 import t, { type Test } from 'tap';
 import { Problem, computeSync } from '../../src/index.js';
 import type { ExpectedProblem } from '../helpers.js';
+import { ConfigError, loadConfig } from '../../src/server/config.js';
 import { assertProblemReply, describe, post, send, startServer, type Reply } from './harness.js';
 
 /** Every reply of this file, to check at the end that none is a 500. */
@@ -187,6 +188,23 @@ t.test('401 UNAUTHORIZED, 403 FORBIDDEN and 429 RATE_LIMITED where API keys and 
     assertProblemReply(t, 'over the rate', limited, { status: 429, code: 'RATE_LIMITED', detail: [/limit of 3 requests a minute/] });
     t.ok(Number(limited.headers.get('retry-after')) >= 1, `429 has a Retry-After in seconds (got ${limited.headers.get('retry-after')})`);
   }
+});
+
+t.test('rate limits behind a proxy: with TRUST_PROXY each forwarded client has its own budget; without, they share the proxy\'s', async (t) => {
+  const statuses = async (base: string): Promise<number[]> => {
+    const out: number[] = [];
+    for (const client of ['203.0.113.1', '203.0.113.1', '203.0.113.2', '203.0.113.2']) {
+      out.push((await send(base, '/v1/functions', { headers: { 'x-forwarded-for': client } })).status);
+    }
+    return out;
+  };
+  const trusting = await startServer(t, { RATE_LIMIT: '2', TRUST_PROXY: 'true' });
+  t.strictSame(await statuses(trusting.base), [200, 200, 200, 200], 'two clients, two requests each: within each one\'s limit of 2');
+  const plain = await startServer(t, { RATE_LIMIT: '2' });
+  t.strictSame(await statuses(plain.base), [200, 200, 429, 429], 'without TRUST_PROXY the header is ignored: one address, one budget');
+  t.throws(() => loadConfig({ TRUST_PROXY: 'everyone' }), ConfigError, 'a TRUST_PROXY that is neither a flag, a count nor addresses stops the start');
+  t.match(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 192.168.1.1' }), { trustProxy: ['10.0.0.0/8', '192.168.1.1'] }, 'proxy addresses');
+  t.match(loadConfig({ TRUST_PROXY: '1' }), { trustProxy: 1 }, 'a number of hops');
 });
 
 /** Slow requests, more than a worker and its queue hold: some are refused with 503. */
