@@ -13,8 +13,9 @@ export default tseslint.config(
     },
   },
   {
-    // The engine is isomorphic: it must run in a worker, in tests and in a browser.
-    files: ['src/engine/**/*.ts'],
+    // The library (engine, distributions, language, compute) is isomorphic: it must run in a
+    // worker, in tests and in a browser (SPEC.md section 8).
+    files: ['src/engine/**/*.ts', 'src/distributions/**/*.ts', 'src/lang/**/*.ts', 'src/compute/**/*.ts', 'src/index.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: ['node:*', 'fastify', 'fastify/*', 'piscina'] }],
       'no-restricted-globals': ['error', 'process', 'Buffer', 'require', '__dirname', 'global'],
