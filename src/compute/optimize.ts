@@ -5,7 +5,21 @@
  * called (on a worker in the service); the gradient comes from the program compiled once when
  * it is a straight-line scalar function, else from the engine.
  */
-import { EngineError, NotCompilable, ReusableStorage, Tensor, compileGradient, concrete, formatShape, grad as gradient, sizeOf, type CompiledGradient, type Value } from '../engine/index.js';
+import {
+  EngineError,
+  NotCompilable,
+  ReusableStorage,
+  Tensor,
+  compileGradient,
+  compileGradientPlan,
+  concrete,
+  formatShape,
+  grad as gradient,
+  sizeOf,
+  type CompiledGradient,
+  type GradientPlan,
+  type Value,
+} from '../engine/index.js';
 import { fillNoise } from '../engine/random.js';
 import { ProgramError } from '../lang/errors.js';
 import type { Evaluation } from './compute.js';
@@ -296,10 +310,50 @@ function lossAndGradient(ev: Evaluation, names: readonly string[], shapes: reado
       return { loss: value[0], grads: slots.map((slot) => grads[slot]) };
     };
   }
-  // One generator for every step: each run of the program restarts its draws (the same every step).
-  const random = ev.context().random;
   // Nothing of a step outlives it (the gradients are read before the next step): its memory is reused.
   const storage = new ReusableStorage();
+  const plan = planned(ev);
+  if (plan !== null) {
+    const general = generalLossAndGradient(ev, shapes, storage);
+    return (values) => {
+      storage.reset();
+      const cx = ev.transientContext(storage);
+      try {
+        const { value, grads } = plan.run(values.map((v, k) => new Tensor([...shapes[k]], v)), cx);
+        return { loss: value.data[0], grads: grads.map((g) => g.data) };
+      } catch (e) {
+        // The same step through the engine, which reports where in the program it failed.
+        if (e instanceof EngineError) return general(values);
+        throw e;
+      } finally {
+        ev.countOperations(cx);
+      }
+    };
+  }
+  return generalLossAndGradient(ev, shapes, storage);
+}
+
+/**
+ * The program compiled into a plan of tensor operations for parameters of these shapes (the
+ * data held fixed are constants of it), or null where it cannot be (it draws, or branches on a
+ * value computed from the parameters) or fails: the engine then runs each step, and reports.
+ */
+function planned(ev: Evaluation): GradientPlan | null {
+  const cx = ev.transientContext();
+  try {
+    const p = compileGradientPlan(ev.fn, ev.primals, cx); return p;
+  } catch (e) {
+    if (e instanceof NotCompilable || e instanceof ProgramError || e instanceof Problem || e instanceof EngineError) return null;
+    throw e;
+  } finally {
+    ev.countOperations(cx);
+  }
+}
+
+/** A step through the general engine. */
+function generalLossAndGradient(ev: Evaluation, shapes: readonly (readonly number[])[], storage: ReusableStorage): (values: Float64Array[]) => { loss: number; grads: Float64Array[] } {
+  // One generator for every step: each run of the program restarts its draws (the same every step).
+  const random = ev.context().random;
   return (values) => {
     storage.reset();
     const cx = ev.transientContext(storage);

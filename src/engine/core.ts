@@ -56,6 +56,9 @@ const defaultClock = (): number => performance.now();
  * The explicit context of one evaluation: its budgets and its counters. Nothing in the engine
  * is global, so concurrent evaluations never see each other.
  */
+/** The storage of contexts given none (see the constructor). */
+const sharedStorage = new TensorStorage();
+
 export class Context {
   readonly limits: Readonly<Limits>;
   readonly clock: () => number;
@@ -72,8 +75,12 @@ export class Context {
 
   private readonly storage: TensorStorage;
 
-  /** `storage`: where tensors' elements live; a `ReusableStorage` for evaluations that keep nothing between runs. */
-  constructor(limits: Limits = {}, clock: () => number = defaultClock, storage: TensorStorage = new TensorStorage()) {
+  /**
+   * `storage`: where tensors' elements live; a `ReusableStorage` for evaluations that keep nothing
+   * between runs. By default every context of the thread carves its tensors out of the same
+   * chunks: a small evaluation then costs a few views, not a fresh zeroed buffer of its own.
+   */
+  constructor(limits: Limits = {}, clock: () => number = defaultClock, storage: TensorStorage = sharedStorage) {
     this.storage = storage;
     this.limits = limits;
     this.clock = clock;

@@ -10,6 +10,7 @@ export { JvpTrace, JvpTracer } from './forward.js';
 export { Tape, TapeTracer, type TapeRecord } from './reverse.js';
 export { grad, gradForward, hessian, hvp, jacobian, jvp, vjp, type Fn, type Mode } from './ad.js';
 export { compileGradient, NotCompilable, type CompiledGradient } from './compile.js';
+export { GradientPlan, compileGradientPlan } from './plan.js';
 export { gradcheck, type GradcheckResult } from './gradcheck.js';
 export * from './ops/elementwise.js';
 export * from './ops/math.js';
