@@ -131,6 +131,15 @@ export class Context {
 
   /** A new zero-filled tensor for a kernel's output, charged to the budget. */
   alloc(op: string, shape: Shape): Tensor {
+    return this.allocate(op, shape, true);
+  }
+
+  /** A new tensor for a kernel that writes every element: not necessarily zero-filled, so reused memory need not be cleared first. */
+  allocForWriting(op: string, shape: Shape): Tensor {
+    return this.allocate(op, shape, false);
+  }
+
+  private allocate(op: string, shape: Shape, zeroed: boolean): Tensor {
     const size = sizeOf(shape);
     if (!(size <= MAX_TENSOR_ELEMENTS)) {
       throw new EngineError(
@@ -140,7 +149,7 @@ export class Context {
       );
     }
     this.charge(op, size);
-    return new Tensor(shape, this.storage.allocate(size));
+    return new Tensor(shape, this.storage.allocate(size, zeroed));
   }
 
   /** Working memory for a kernel, charged to the budget. */

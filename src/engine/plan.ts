@@ -150,6 +150,9 @@ type Instruction =
   | { readonly kind: 'prim'; readonly prim: Primitive<unknown>; readonly params: unknown; readonly args: readonly Ref[]; readonly out: number }
   | { readonly kind: 'loop'; readonly kernel: FusedKernel; readonly source: string; readonly names: readonly string[]; readonly args: readonly Ref[]; readonly shape: Shape; readonly out: number };
 
+/** Primitives worth recomputing in each loop that reads them rather than storing their result. */
+const CHEAP = new Set(['add', 'sub', 'mul', 'neg']);
+
 /** Primitives kept out of fused loops: a failed check must name the element, as its kernel does. */
 const UNFUSED = new Set(['check']);
 
@@ -180,12 +183,18 @@ function lower(steps: readonly Step[], arity: number, constants: readonly Tensor
   }
   kept.reverse();
   const canFuse = new Set(kept.filter((s) => fusible(s, shapeOf)).map((s) => s.out));
+  const readers = new Map<number, Step[]>();
+  for (const step of kept) for (const a of step.args) readers.set(a, [...(readers.get(a) ?? []), step]);
+  // Computed inside the loops that read it, never stored: a step read only by loops of its
+  // shape, and by one of them, or by several when recomputing it costs less than a pass over
+  // memory (a cheap primitive of values that are stored).
   const inlined = new Set<number>();
   for (const step of kept) {
-    if (!canFuse.has(step.out)) continue;
-    for (const a of step.args) {
-      if (a >= arity && canFuse.has(a) && uses.get(a) === 1 && sameShape(shapeOf(a), step.shape)) inlined.add(a);
-    }
+    if (!canFuse.has(step.out) || uses.get(step.out) === Infinity) continue;
+    const into = readers.get(step.out) ?? [];
+    if (!into.every((r) => canFuse.has(r.out) && sameShape(r.shape, step.shape))) continue;
+    const cheap = CHEAP.has(step.prim.name) && step.args.every((a) => !inlined.has(a));
+    if (into.length === 1 || cheap) inlined.add(step.out);
   }
   const instructions: Instruction[] = [];
   for (const step of kept) {
@@ -219,7 +228,16 @@ function lower(steps: readonly Step[], arity: number, constants: readonly Tensor
       return name;
     };
     const result = expression(step);
-    const body = `${hoisted.join('\n')}
+    // Rows and columns only where an operand repeats along one of them; else one flat loop.
+    const flat = operands.every((ref) => ['full', 'one'].includes(accessOf(shapeOf(ref), step.shape)!));
+    const body = flat
+      ? `${hoisted.join('\n')}
+const n = rows * cols;
+for (let i = 0; i < n; i++) {
+  ${lines.join('\n  ')}
+  out[i] = ${result};
+}`
+      : `${hoisted.join('\n')}
 for (let r = 0, i = 0; r < rows; r++) {
   for (let j = 0; j < cols; j++, i++) {
     ${lines.join('\n    ')}
@@ -274,7 +292,7 @@ export class GradientPlan {
         continue;
       }
       for (const name of ins.names) cx.countOperation(name);
-      const out = cx.alloc(ins.names[ins.names.length - 1], ins.shape);
+      const out = cx.allocForWriting(ins.names[ins.names.length - 1], ins.shape);
       const cols = ins.shape.length === 0 ? 1 : ins.shape[ins.shape.length - 1];
       ins.kernel(
         ins.args.map((a) => at(a).data),

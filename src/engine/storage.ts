@@ -17,8 +17,8 @@ export class TensorStorage {
   private used = 0;
   private size = 0;
 
-  /** A zero-filled array of `size` elements. */
-  allocate(size: number): Float64Array {
+  /** A zero-filled array of `size` elements (`zeroed` false: any contents, for a kernel that writes them all). */
+  allocate(size: number, _zeroed = true): Float64Array {
     if (size <= SMALL_TENSOR || size > LARGE_TENSOR) return new Float64Array(size);
     if (this.chunk === null || this.used + size > this.size) {
       this.size = Math.min(MAX_CHUNK, Math.max(this.size * 2, MIN_CHUNK, size));
@@ -41,7 +41,7 @@ export class ReusableStorage extends TensorStorage {
   private buffer = new Float64Array(1 << 12);
   private offset = 0;
 
-  override allocate(size: number): Float64Array {
+  override allocate(size: number, zeroed = true): Float64Array {
     if (size <= SMALL_TENSOR) return new Float64Array(size);
     if (this.offset + size > this.buffer.length) {
       // Grow for the next run; this run's earlier tensors keep the old buffer alive meanwhile.
@@ -50,7 +50,7 @@ export class ReusableStorage extends TensorStorage {
     }
     const view = this.buffer.subarray(this.offset, this.offset + size);
     this.offset += size;
-    view.fill(0);
+    if (zeroed) view.fill(0);
     return view;
   }
 

@@ -36,7 +36,7 @@ export function defineUnary(def: UnaryDefinition): { prim: Primitive<undefined>;
     arity: 1,
     impl(cx, [a]) {
       if (a.shape.length === 0) return cx.scalar(def.name, scalar(a.data[0]));
-      const out = cx.alloc(def.name, a.shape);
+      const out = cx.allocForWriting(def.name, a.shape);
       kernel(a.data, out.data);
       return out;
     },
@@ -72,7 +72,7 @@ export function defineBinary(def: BinaryDefinition): { prim: Primitive<undefined
     impl(cx, [a, b]) {
       if (a.shape.length === 0 && b.shape.length === 0) return cx.scalar(def.name, scalar(a.data[0], b.data[0]));
       const shape = broadcastShapes(def.name, a.shape, b.shape);
-      const out = cx.alloc(def.name, shape);
+      const out = cx.allocForWriting(def.name, shape);
       const [mode, period] = binaryMode(a.shape, b.shape, shape);
       const general = mode === 7;
       kernel(a.data, b.data, out.data, mode, period, shape, general ? broadcastStrides(a.shape, shape) : null, general ? broadcastStrides(b.shape, shape) : null);

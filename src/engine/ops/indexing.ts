@@ -175,12 +175,27 @@ function alongOffsets(shape: Shape, { axis, index }: AlongParams): Int32Array {
   return offsets;
 }
 
+/**
+ * The checked offsets of `params` in a tensor of `shape`, worked out once per params object: a
+ * compiled plan runs the same primitive with the same params step after step (tensors, and so
+ * the index, are immutable).
+ */
+const offsetsByParams = new WeakMap<AlongParams, { readonly shape: Shape; readonly offsets: Int32Array }>();
+
+function checkedOffsets(op: string, shape: Shape, params: AlongParams): Int32Array {
+  const known = offsetsByParams.get(params);
+  if (known !== undefined && sameShape(known.shape, shape)) return known.offsets;
+  checkAlong(op, shape, params);
+  const offsets = alongOffsets(shape, params);
+  offsetsByParams.set(params, { shape, offsets });
+  return offsets;
+}
+
 const takeAlongPrim = definePrimitive<AlongParams>({
   name: 'takeAlong',
   impl(cx, [x], params) {
-    checkAlong('takeAlong', x.shape, params);
+    const offsets = checkedOffsets('takeAlong', x.shape, params);
     const out = cx.alloc('takeAlong', params.index.shape);
-    const offsets = alongOffsets(x.shape, params);
     for (let k = 0; k < offsets.length; k++) out.data[k] = x.data[offsets[k]];
     return out;
   },
@@ -196,9 +211,8 @@ export function takeAlong(cx: Context, x: Value, axis: number, index: Tensor): V
 const scatterAddAlongPrim = definePrimitive<AlongParams & { readonly shape: Shape }>({
   name: 'scatterAddAlong',
   impl(cx, [g], params) {
-    checkAlong('scatterAddAlong', params.shape, params);
+    const offsets = checkedOffsets('scatterAddAlong', params.shape, params);
     const out = cx.alloc('scatterAddAlong', params.shape);
-    const offsets = alongOffsets(params.shape, params);
     for (let k = 0; k < offsets.length; k++) out.data[offsets[k]] += g.data[k];
     return out;
   },
