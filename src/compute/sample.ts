@@ -225,6 +225,8 @@ function generalChunk(ev: Evaluation, spec: SampleRequest, from: number, count: 
   const samples: unknown[] | null = spec.listSamples ? [] : null;
   for (let i = from; i < from + count; i++) {
     const cx = ev.transientContext();
+    // A sample's few operations never reach its context's periodic deadline check: check here.
+    cx.checkDeadline('sample');
     cx.random = new Random(ev.seed, i);
     let result;
     try {
