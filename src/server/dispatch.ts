@@ -7,53 +7,68 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { MAX_SEED, Problem, SAMPLE_BLOCK, batchError, batchItems, deadlinePassed, freshSeed, summariseSamples, type SampleChunk } from '../index.js';
+import type { Cancellation } from './cancellation.js';
 
 /** A message of a stream before its result: `{"type": "item", "index": i, ...}` for a batch. */
 export type ProgressMessage = Record<string, unknown> & { type: string };
 
+/**
+ * The result of `endpoint` for `body`. `json`: a plain request's result comes as the JSON text
+ * the worker made of it (a batch's and a sample's are put together here, as values).
+ */
 export async function dispatch(
   app: FastifyInstance,
   endpoint: string,
   body: unknown,
-  signal: AbortSignal,
+  cancel: Cancellation,
   emit?: (message: ProgressMessage) => void,
   stats?: { operations: number },
+  json = false,
 ): Promise<unknown> {
   const report = emit ?? (() => {});
-  if (endpoint === 'batch') return dispatchBatch(app, body, signal, report, stats);
-  if (endpoint === 'sample') return dispatchSample(app, body, signal, report, stats);
+  if (endpoint === 'batch') return dispatchBatch(app, body, cancel, report, stats);
+  if (endpoint === 'sample') return dispatchSample(app, body, cancel, report, stats);
   // optimize reports its steps from the worker, when someone is listening.
-  return app.workers.compute(endpoint, body, signal, stats, endpoint === 'optimize' ? emit : undefined);
+  return app.workers.compute(endpoint, body, { cancel, stats, json, onProgress: endpoint === 'optimize' ? emit : undefined });
 }
 
 async function dispatchBatch(
   app: FastifyInstance,
   body: unknown,
-  signal: AbortSignal,
+  cancel: Cancellation,
   emit: (message: ProgressMessage) => void,
   stats?: { operations: number },
 ): Promise<unknown> {
   const { limits } = app.config;
   const items = batchItems(body, limits.maxBatch);
-  const deadline = AbortSignal.timeout(limits.timeoutMs);
-  const both = AbortSignal.any([signal, deadline]);
-  const results = await Promise.all(
-    items.map(async (item, index) => {
-      let result: unknown;
-      try {
-        if ('problem' in item) throw item.problem;
-        if (deadline.aborted) throw deadlinePassed(limits.timeoutMs);
-        result = await app.workers.compute(item.endpoint, item.body, both, stats);
-      } catch (e) {
-        if (signal.aborted) throw e;
-        // An item stopped by the batch's deadline failed for that reason, whatever the pool said.
-        result = batchError(deadline.aborted ? deadlinePassed(limits.timeoutMs) : e, index);
-      }
-      emit({ type: 'item', index, ...(result as Record<string, unknown>) });
-      return result;
-    }),
-  );
-  return { results };
+  // The items share one deadline: past it, those unfinished are cancelled.
+  const stop = cancel.child();
+  let expired = false;
+  const deadline = setTimeout(() => {
+    expired = true;
+    stop.cancel();
+  }, limits.timeoutMs);
+  try {
+    const results = await Promise.all(
+      items.map(async (item, index) => {
+        let result: unknown;
+        try {
+          if ('problem' in item) throw item.problem;
+          if (expired) throw deadlinePassed(limits.timeoutMs);
+          result = await app.workers.compute(item.endpoint, item.body, { cancel: stop, stats });
+        } catch (e) {
+          if (cancel.cancelled) throw e;
+          // An item stopped by the batch's deadline failed for that reason, whatever the pool said.
+          result = batchError(expired ? deadlinePassed(limits.timeoutMs) : e, index);
+        }
+        emit({ type: 'item', index, ...(result as Record<string, unknown>) });
+        return result;
+      }),
+    );
+    return { results };
+  } finally {
+    clearTimeout(deadline);
+  }
 }
 
 /** Chunks per worker that a large n is cut into: enough to keep every worker busy and stream progress. */
@@ -73,7 +88,7 @@ function chunksOf(n: number, workers: number): { from: number; count: number }[]
 async function dispatchSample(
   app: FastifyInstance,
   body: unknown,
-  signal: AbortSignal,
+  cancel: Cancellation,
   emit: (message: ProgressMessage) => void,
   stats?: { operations: number },
 ): Promise<unknown> {
@@ -90,15 +105,15 @@ async function dispatchSample(
     (request.seed === undefined || (Number.isSafeInteger(request.seed) && (request.seed as number) >= 0 && (request.seed as number) <= MAX_SEED)) &&
     (request.options === undefined || (request.options !== null && typeof request.options === 'object' && !Array.isArray(request.options)));
   // Whatever is wrong with the request, one worker says so exactly as `compute` would.
-  if (!wellFormed) return app.workers.compute('sample', body, signal, stats);
+  if (!wellFormed) return app.workers.compute('sample', body, { cancel, stats });
 
   const options = (request.options ?? {}) as { timeoutMs?: unknown };
   const timeoutMs = typeof options.timeoutMs === 'number' && options.timeoutMs > 0 ? Math.min(options.timeoutMs, limits.timeoutMs) : limits.timeoutMs;
   const deadline = Date.now() + timeoutMs;
   // Every chunk draws with the same seed: chosen here when the request gives none.
   const seeded = { ...request, seed: request.seed ?? freshSeed() };
-  const stop = new AbortController();
-  const abort = AbortSignal.any([signal, stop.signal]);
+  // A chunk that fails stops the others.
+  const stop = cancel.child();
   const chunks = chunksOf(n as number, app.workers.size);
   const results: (SampleChunk | undefined)[] = new Array(chunks.length);
   let emitted = 0;
@@ -108,7 +123,7 @@ async function dispatchSample(
     const remaining = deadline - Date.now();
     if (remaining <= 0) throw new Problem('LIMIT_EXCEEDED', `time limit exceeded: sampling ran past ${timeoutMs} ms`, { limit: 'time' });
     const chunkBody = { ...seeded, options: { ...(request.options as object | undefined), timeoutMs: remaining } };
-    results[k] = await app.workers.sampleChunk(chunkBody, chunks[k].from, chunks[k].count, abort, stats);
+    results[k] = await app.workers.sampleChunk(chunkBody, chunks[k].from, chunks[k].count, { cancel: stop, stats });
     // Progress in order: each chunk once all before it are in.
     while (emitted < chunks.length && results[emitted] !== undefined) {
       const done = results.slice(0, emitted + 1) as SampleChunk[];
@@ -125,7 +140,7 @@ async function dispatchSample(
   try {
     await Promise.all(lanes);
   } catch (e) {
-    stop.abort();
+    stop.cancel();
     throw e;
   }
   return summariseSamples(results as SampleChunk[]);

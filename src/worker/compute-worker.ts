@@ -1,43 +1,72 @@
 /**
- * A worker thread of the pool: runs `compute` for one request (awaited: an SVG trace first loads
- * Graphviz, once per worker). Imports no fastify. Parsed programs and compiled gradients stay
- * cached in the worker between requests.
+ * A worker thread of the pool: runs `compute` for a batch of requests, one after another, and
+ * answers their outcomes together (one message each way, however many requests). Imports no
+ * fastify. Parsed programs and compiled gradients stay cached in the worker between requests.
  */
-import type { MessagePort } from 'node:worker_threads';
+import { workerData, type MessagePort } from 'node:worker_threads';
 import { Problem, compute, sampleChunkSync, type ComputeLimits, type ProblemBody } from '../index.js';
+import { claim, finish, isCancelled, type Slots } from './slots.js';
 
-export interface ComputeTask {
+/** What every worker is given once, when it starts. */
+export interface ComputeWorkerData {
+  readonly limits: ComputeLimits;
+  /** The shared slots of the tasks in flight (see slots.ts). */
+  readonly slots: SharedArrayBuffer;
+}
+
+export interface ComputeItem {
   readonly endpoint: string;
   readonly body: unknown;
   /** For `sample`: compute only samples from..from+count, and answer with their statistics (a `SampleChunk`). */
   readonly chunk?: { readonly from: number; readonly count: number };
-  readonly limits: ComputeLimits;
-  /** Told when the task starts on this worker: the pool's hard deadline runs from then. */
-  readonly started?: MessagePort;
-  /** For streams: where progress messages go as the work goes on (`optimize`'s steps). */
+  /** Answer the result as JSON text, as the response sends it (no second serialisation on the event loop). */
+  readonly json?: boolean;
+  /** Where the item's start and cancellation are signalled (see slots.ts). */
+  readonly slot: number;
+  readonly tag: number;
+}
+
+export interface ComputeBatch {
+  readonly items: readonly ComputeItem[];
+  /** For a stream (a batch of one): where progress messages go as the work goes on (`optimize`'s steps). */
   readonly progress?: MessagePort;
 }
 
-/** The answer, or the problem; and the primitive operations the evaluation ran, for the log. */
-export type ComputeOutcome = ({ readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly problem: ProblemBody }) & {
-  readonly operations: number;
-};
+/** The answer, or the problem (`error` for a bug); and the primitive operations the evaluation ran, for the log. */
+export type ComputeOutcome = (
+  | { readonly ok: true; readonly result: unknown }
+  | { readonly ok: false; readonly problem: ProblemBody }
+  | { readonly ok: false; readonly error: string }
+) & { readonly operations: number };
 
-export default async function run(task: ComputeTask): Promise<ComputeOutcome> {
-  task.started?.postMessage(null);
-  task.started?.close();
+const { limits, slots: buffer } = workerData as ComputeWorkerData;
+const slots: Slots = new Int32Array(buffer);
+
+async function runItem(item: ComputeItem, progress: MessagePort | undefined): Promise<ComputeOutcome> {
   const stats = { operations: 0 };
+  // Every deadline check reads this clock: once the pool cancels the item, its deadline has passed.
+  const clock = (): number => (isCancelled(slots, item.slot, item.tag) ? Infinity : performance.now());
+  const options = { limits, stats, clock, onProgress: progress === undefined ? undefined : (message: unknown) => progress.postMessage(message) };
   try {
-    const progress = task.progress;
-    const options = { limits: task.limits, stats, onProgress: progress === undefined ? undefined : (message: unknown) => progress.postMessage(message) };
-    const result = task.chunk === undefined ? await compute(task.endpoint, task.body, options) : sampleChunkSync(task.body, task.chunk.from, task.chunk.count, options);
-    return { ok: true, result, operations: stats.operations };
+    const result = item.chunk === undefined ? await compute(item.endpoint, item.body, options) : sampleChunkSync(item.body, item.chunk.from, item.chunk.count, options);
+    return { ok: true, result: item.json === true ? JSON.stringify(result) : result, operations: stats.operations };
   } catch (e) {
     if (e instanceof Problem) return { ok: false, problem: e.body, operations: stats.operations };
-    throw e;
+    return { ok: false, error: e instanceof Error ? (e.stack ?? e.message) : String(e), operations: stats.operations };
+  } finally {
+    finish(slots, item.slot, item.tag);
+  }
+}
+
+/** The outcome of each item in order; null for an item the pool withdrew before it started. */
+export default async function run(batch: ComputeBatch): Promise<(ComputeOutcome | null)[]> {
+  const outcomes: (ComputeOutcome | null)[] = [];
+  try {
+    for (const item of batch.items) outcomes.push(claim(slots, item.slot, item.tag) ? await runItem(item, batch.progress) : null);
+    return outcomes;
   } finally {
     // The end of the progress messages (null): the pool waits for it before answering, so none comes late.
-    task.progress?.postMessage(null);
-    task.progress?.close();
+    batch.progress?.postMessage(null);
+    batch.progress?.close();
   }
 }

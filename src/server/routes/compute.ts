@@ -6,18 +6,22 @@
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { toProblem } from '../../compute/problem.js';
+import { Cancellation } from '../cancellation.js';
 import { dispatch, type ProgressMessage } from '../dispatch.js';
 import { apiKeySecurity, computeResponses, computeSchemas, otherSchemas } from '../schemas.js';
 
 const NDJSON = 'application/x-ndjson';
+/** What fastify sends with a JSON body; a result the worker serialised is sent with it as it is. */
+const JSON_TYPE = 'application/json; charset=utf-8';
 
-/** Aborts when the client goes away before its answer is complete. */
-function cancelOnClose(reply: FastifyReply): AbortSignal {
-  const cancel = new AbortController();
-  reply.raw.on('close', () => {
-    if (!reply.raw.writableFinished) cancel.abort();
+/** Cancelled when the client goes away before its answer is complete. */
+function cancelOnClose(reply: FastifyReply): Cancellation {
+  const cancel = new Cancellation();
+  const raw = reply.raw;
+  raw.on('close', () => {
+    if (!raw.writableFinished) cancel.cancel();
   });
-  return cancel.signal;
+  return cancel;
 }
 
 export default async function computeRoutes(app: FastifyInstance): Promise<void> {
@@ -36,13 +40,14 @@ export default async function computeRoutes(app: FastifyInstance): Promise<void>
         },
       },
       async (request, reply) => {
-        const signal = cancelOnClose(reply);
+        const cancel = cancelOnClose(reply);
         const streaming = (request.headers.accept ?? '').includes(NDJSON);
         const stats = { operations: 0 };
         if (!streaming) {
           try {
-            const result = await dispatch(app, endpoint, request.body, signal, undefined, stats);
+            const result = await dispatch(app, endpoint, request.body, cancel, undefined, stats, true);
             app.metrics.evaluations.inc({ endpoint, outcome: 'ok' });
+            if (typeof result === 'string') reply.header('content-type', JSON_TYPE);
             return result;
           } catch (e) {
             app.metrics.evaluations.inc({ endpoint, outcome: 'error' });
@@ -58,7 +63,7 @@ export default async function computeRoutes(app: FastifyInstance): Promise<void>
           if (!raw.destroyed) raw.write(`${JSON.stringify(message)}\n`);
         };
         try {
-          const result = await dispatch(app, endpoint, request.body, signal, line, stats);
+          const result = await dispatch(app, endpoint, request.body, cancel, line, stats);
           line({ type: 'result', ...(result as Record<string, unknown>) });
           app.metrics.evaluations.inc({ endpoint, outcome: 'ok' });
         } catch (e) {

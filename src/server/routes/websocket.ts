@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
 import { computeEndpoints } from '../../compute/compute.js';
 import { Problem, toProblem } from '../../compute/problem.js';
+import { Cancellation } from '../cancellation.js';
 import { dispatch, type ProgressMessage } from '../dispatch.js';
 
 const MAX_IN_FLIGHT = 64;
@@ -21,7 +22,7 @@ function send(socket: WebSocket, message: Record<string, unknown>): void {
 
 export default async function websocketRoutes(app: FastifyInstance): Promise<void> {
   app.get('/v1/ws', { websocket: true, schema: { summary: 'The WebSocket protocol (SPEC.md section 4)', tags: ['compute'] } }, (socket) => {
-    const inFlight = new Map<string, AbortController>();
+    const inFlight = new Map<string, Cancellation>();
     const fail = (id: unknown, problem: Problem): void => send(socket, { id: typeof id === 'string' ? id : null, type: 'error', error: problem.body });
 
     socket.on('message', (data, isBinary) => {
@@ -37,7 +38,7 @@ export default async function websocketRoutes(app: FastifyInstance): Promise<voi
       const { id, type, endpoint, ...body } = message as Record<string, unknown>;
       if (typeof id !== 'string' || id === '') return fail(id, new Problem('INVALID_REQUEST', 'a message needs "id", a non-empty string', { path: '/id' }));
       if (type === 'cancel') {
-        inFlight.get(id)?.abort();
+        inFlight.get(id)?.cancel();
         return;
       }
       if (type !== undefined) return fail(id, new Problem('INVALID_REQUEST', 'the only client message type is "cancel"', { path: '/type' }));
@@ -46,25 +47,25 @@ export default async function websocketRoutes(app: FastifyInstance): Promise<voi
       if (inFlight.size >= MAX_IN_FLIGHT || socket.bufferedAmount > HIGH_WATER_BYTES) {
         return fail(id, new Problem('OVERLOADED', `this socket has ${inFlight.size} requests in flight and unread answers; read them or open another socket`));
       }
-      const cancel = new AbortController();
+      const cancel = new Cancellation();
       inFlight.set(id, cancel);
       const emit = (m: ProgressMessage): void => send(socket, { id, ...m });
       // The endpoint is the client's string: only known names become metric labels.
       const label = computeEndpoints.includes(endpoint) ? endpoint : 'unknown';
-      dispatch(app, endpoint, body, cancel.signal, emit)
+      dispatch(app, endpoint, body, cancel, emit)
         .then((result) => {
           app.metrics.evaluations.inc({ endpoint: label, outcome: 'ok' });
           send(socket, { id, type: 'result', ...(result as Record<string, unknown>) });
         })
         .catch((e: unknown) => {
           app.metrics.evaluations.inc({ endpoint: label, outcome: 'error' });
-          const problem = cancel.signal.aborted ? new Problem('INVALID_REQUEST', `request "${id}" was cancelled`) : toProblem(e);
+          const problem = cancel.cancelled ? new Problem('INVALID_REQUEST', `request "${id}" was cancelled`) : toProblem(e);
           send(socket, { id, type: 'error', error: problem.body });
         })
         .finally(() => inFlight.delete(id));
     });
     socket.on('close', () => {
-      for (const c of inFlight.values()) c.abort();
+      for (const c of inFlight.values()) c.cancel();
       inFlight.clear();
     });
   });
