@@ -11,7 +11,7 @@
  */
 import { EngineError } from './errors.js';
 import { Tensor, formatShape, sizeOf, type Shape } from './tensor.js';
-import type { ScalarVjp } from './compile.js';
+import type { ScalarVjp, TensorVjp } from './compile.js';
 import { TensorStorage } from './storage.js';
 import type { RandomSource } from './random.js';
 
@@ -178,7 +178,7 @@ export interface Primitive<P> {
   /** For element-wise scalar primitives: the JavaScript expression of one element, over argument expressions. */
   readonly scalarSource?: (args: readonly string[], params: P) => string;
   /** Code the compiler derives from this primitive's rules, filled in on first use. */
-  readonly compiled: { scalarVjp?: ScalarVjp | null };
+  readonly compiled: { scalarVjp?: ScalarVjp | null; tensorVjp?: TensorVjp | null };
 }
 
 const registry = new Map<string, Primitive<unknown>>();

@@ -11,6 +11,7 @@ import {
   add,
   atan2,
   compileGradient,
+  primitives,
   concrete,
   div,
   exp,
@@ -35,6 +36,7 @@ import {
   type Fn,
   type Value,
 } from '../../src/engine/index.js';
+import { scalarVjpOf, tensorVjpOf } from '../../src/engine/compile.js';
 import { assertClose } from '../helpers.js';
 
 const cases: { name: string; arity: number; f: Fn }[] = [
@@ -122,5 +124,29 @@ t.test("the tape's compiled scalar rules agree with its general rules", (t) => {
   const vector = grad(new Context(), (cx, [x, y]) => sum(cx, chain(cx, x, y)), [Tensor.fromNested([0.4]), Tensor.fromNested([-0.8])]);
   assertClose(t, concrete(scalar.grads[0]).item(), concrete(vector.grads[0]).item(), 'd/dx', { rtol: 1e-15, atol: 0 });
   assertClose(t, concrete(scalar.grads[1]).item(), concrete(vector.grads[1]).item(), 'd/dy', { rtol: 1e-15, atol: 0 });
+  t.end();
+});
+
+t.test("unary primitives' one-pass tensor VJPs compute their rules' scalar code, element by element", (t) => {
+  const xs = Float64Array.from([-3.5, -1, -0.25, -0, 0, 0.3, 0.5, 0.999, 1, 2.5, 40, Infinity, -Infinity, NaN]);
+  const gs = Float64Array.from(xs, (_, i) => (i % 3) - 0.75);
+  let checked = 0;
+  // The unary primitives without parameters (defineUnary's): check and polygamma take some.
+  for (const prim of [...primitives().values()].filter((p) => p.name !== 'check' && p.name !== 'polygamma')) {
+    const kernel = tensorVjpOf(prim);
+    const scalar = scalarVjpOf(prim);
+    if (kernel === null || scalar === null) continue;
+    const ys = prim.impl(new Context(), [new Tensor([xs.length], xs)], undefined).data;
+    const out = new Float64Array(xs.length);
+    kernel(gs, xs, ys, out);
+    const partials = new Float64Array(3);
+    const differing = [...xs].filter((x, i) => {
+      scalar(gs[i], x, 0, 0, ys[i], partials);
+      return !Object.is(out[i], partials[0]);
+    });
+    t.same(differing, [], `${prim.name}: the same cotangent at every x, NaN and infinities included`);
+    checked++;
+  }
+  t.ok(checked >= 25, `${checked} unary primitives have a one-pass VJP`);
   t.end();
 });

@@ -8,6 +8,7 @@ import { bind, definePrimitive, type Context, type Primitive, type Value } from 
 import { binaryKernel, binaryMode, broadcastStrides, scalarBinary, scalarUnary, unaryKernel } from '../kernels.js';
 import { Tensor, broadcastShapes, sameShape } from '../tensor.js';
 import { expand, sumTo } from './shape.js';
+import { tensorVjpOf } from '../compile.js';
 
 /** Engine operations accept plain numbers wherever a scalar tensor would do. */
 export type Operand = Value | number;
@@ -41,7 +42,20 @@ export function defineUnary(def: UnaryDefinition): { prim: Primitive<undefined>;
       return out;
     },
     jvp: (cx, [x], [t], y) => (derivative === undefined || t === null ? null : mul(cx, t, derivative(cx, x, y))),
-    vjp: (cx, g, [x], y) => [derivative === undefined ? null : mul(cx, g, derivative(cx, x, y))],
+    vjp: (cx, g, [x], y) => {
+      if (derivative === undefined) return [null];
+      // First order (nothing traced): g · f'(x) in one pass, by the rule's own compiled code.
+      if (g instanceof Tensor && x instanceof Tensor && y instanceof Tensor && sameShape(g.shape, x.shape)) {
+        const fused = tensorVjpOf(prim as Primitive<unknown>);
+        if (fused !== null) {
+          cx.countOperation(def.name);
+          const out = cx.allocForWriting(def.name, x.shape);
+          fused(g.data, x.data, y.data, out.data);
+          return [out];
+        }
+      }
+      return [mul(cx, g, derivative(cx, x, y))];
+    },
     scalarSource: ([x]) => `(${def.source(x)})`,
   });
   return { prim, op: (cx, x) => bind(cx, prim, [lift(x)], undefined) };

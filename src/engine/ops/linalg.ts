@@ -127,7 +127,8 @@ const matmulPrim = definePrimitive<MatmulParams>({
     const batchA = a.shape.slice(0, -2);
     const batchB = b.shape.slice(0, -2);
     const batch = broadcastShapes('matmul', batchA, batchB);
-    const out = cx.alloc('matmul', [...batch, m, n]);
+    // gemm writes every element of every product.
+    const out = cx.allocForWriting('matmul', [...batch, m, n]);
     const edge = cx.scratch('matmul', n % 4 === 0 ? 0 : 4 * k);
     // Row and column strides of each operand as stored (a.shape[-1] is its stored row length).
     const aCols = a.shape[a.shape.length - 1];
