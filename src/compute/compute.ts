@@ -9,6 +9,7 @@ import {
   NotCompilable,
   Tensor,
   compileGradient,
+  compileGradientPlan,
   gradForward,
   grad as gradient,
   hessian as engineHessian,
@@ -18,6 +19,7 @@ import {
   formatShape,
   type CompiledGradient,
   type Fn,
+  type GradientPlan,
   type TensorStorage,
   type Value,
 } from '../engine/index.js';
@@ -89,6 +91,19 @@ export class ProgramCache {
   gradient(key: string, make: () => CompiledGradient | null): CompiledGradient | null {
     return remember(this.compiled, key, make, this.capacity);
   }
+
+  /**
+   * A tensor program's plan (engine/plan.ts), made the second time the program comes with
+   * inputs of the same shapes: compiling costs about two evaluations, so a program seen once
+   * is not worth it. Null: not yet, or not compilable.
+   */
+  plan(key: string, make: () => GradientPlan | null): GradientPlan | null {
+    const entry = remember(this.plans, key, () => ({ seen: 0, plan: null as GradientPlan | null }), this.capacity);
+    if (++entry.seen === 2) entry.plan = make();
+    return entry.plan;
+  }
+
+  private readonly plans = new Map<string, { seen: number; plan: GradientPlan | null }>();
 }
 
 /** A small LRU: a Map keeps insertion order, so re-inserting on a hit keeps the recent last. */
@@ -255,6 +270,34 @@ function compiledGradient(ev: Evaluation): { value: number; grads: number[] } | 
   return { value: value[0], grads: request.wrt.map((w) => grads[names.indexOf(w)][0]) };
 }
 
+/**
+ * A tensor program whose inputs are all differentiated (so no data is baked into the plan),
+ * coming again with inputs of the same shapes: its value and gradient from its plan, the same
+ * numbers as the general engine's. Null where there is no plan, or the plan failed (the general
+ * path then reports the error with its place in the program).
+ */
+function plannedGradient(ev: Evaluation): { value: Value; grads: Value[] } | null {
+  const { request } = ev;
+  if (request.wrt.length !== request.at.size || request.wrt.some((n) => !(request.at.get(n) instanceof Tensor))) return null;
+  const shapes = request.wrt.map((n) => formatShape(request.at.get(n)!.shape)).join(' ');
+  const key = `${ev.cacheKey}\u0000plan\u0000${request.wrt.join(',')}\u0000${shapes}\u0000${request.output ?? ''}`;
+  const plan = ev.cache.plan(key, () => {
+    try {
+      return compileGradientPlan(ev.fn, ev.primals, ev.context());
+    } catch (e) {
+      if (e instanceof NotCompilable || e instanceof ProgramError || e instanceof Problem || e instanceof EngineError) return null;
+      throw e;
+    }
+  });
+  if (plan === null) return null;
+  try {
+    return plan.run(ev.primals, ev.context());
+  } catch (e) {
+    if (e instanceof EngineError && e.code !== 'LIMIT_EXCEEDED') return null;
+    throw e;
+  }
+}
+
 function gradEndpoint(ev: Evaluation): unknown {
   const { request } = ev;
   const mode = optionOf(request, 'mode', ['reverse', 'forward'] as const, 'reverse');
@@ -267,6 +310,8 @@ function gradEndpoint(ev: Evaluation): unknown {
         grad: encodeMap(request.wrt, fast.grads.map((g) => Tensor.scalar(g)), request.layout),
       };
     }
+    const planned = plannedGradient(ev);
+    if (planned !== null) return { value: encodeValue(planned.value, request.layout), grad: encodeMap(request.wrt, planned.grads, request.layout) };
   }
   const cx = ev.context();
   // A cotangent shaped unlike the output is the request's mistake, in either mode, even where
