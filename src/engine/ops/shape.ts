@@ -78,8 +78,13 @@ const sumToPrim = definePrimitive<Shape>({
       return out;
     }
     if (pattern.kind === 'suffix') {
+      // Column by column in a local, rows in order: the same sums as row-major accumulation.
       const p = pattern.period;
-      for (let o = 0; o < src.length; o += p) for (let j = 0; j < p; j++) dst[j] += src[o + j];
+      for (let j = 0; j < p; j++) {
+        let total = 0;
+        for (let o = j; o < src.length; o += p) total += src[o];
+        dst[j] = total;
+      }
       return out;
     }
     if (pattern.kind === 'prefix') {
