@@ -37,8 +37,6 @@ const SWEEP_MS = 25;
 const LONG_RUNNING_MS = 50;
 /** The most requests in one batch. */
 const MAX_BATCH = 64;
-/** Batches sent per worker: one running, one waiting in piscina so that the worker never idles between them. */
-const BATCHES_PER_WORKER = 2;
 /** Times a request may be in a batch whose worker died of another request before it fails too. */
 const MAX_RERUNS = 3;
 
@@ -89,11 +87,32 @@ interface Task {
   reruns: number;
 }
 
+/** Piscina's abort signal in its event-emitter form: an AbortController per batch costs more. */
+class StopSignal {
+  aborted = false;
+  private listener: (() => void) | null = null;
+  once(_event: 'abort', listener: () => void): void {
+    this.listener = listener;
+  }
+  off(): void {
+    this.listener = null;
+  }
+  /** What piscina calls; its types name it `off`. */
+  removeListener(): void {
+    this.off();
+  }
+  abort(): void {
+    this.aborted = true;
+    this.listener?.();
+  }
+}
+
 interface Batch {
   readonly tasks: Task[];
   /** Every slot the batch holds, also those of tasks taken back from it: freed when it ends. */
   readonly slots: number[];
-  readonly stop: AbortController;
+  /** Stops the worker running the batch. */
+  readonly stop: StopSignal;
   /** Why the pool stopped its worker, and for which task. */
   stopped: { reason: 'deadline' | 'cancelled'; task: Task } | null;
 }
@@ -108,7 +127,7 @@ const problemOf = (p: ProblemBody): Problem => new Problem(p.code, p.detail, { l
 export function createWorkerPool(config: Config, onError: (error: Error) => void = () => {}): WorkerPool {
   const waitLimitMs = Math.max(MIN_QUEUE_WAIT_MS, 3 * config.limits.timeoutMs);
   const hardLimitMs = config.limits.timeoutMs + GRACE_MS;
-  const allocator = new SlotAllocator(Math.max(1024, config.workers * BATCHES_PER_WORKER * MAX_BATCH * 4));
+  const allocator = new SlotAllocator(Math.max(1024, config.workers * MAX_BATCH * 4));
   const { slots } = allocator;
   const workerData: ComputeWorkerData = { limits: config.limits, slots: slots.buffer as SharedArrayBuffer };
   const pool = new Piscina<ComputeBatch, (ComputeOutcome | null)[]>({
@@ -215,11 +234,14 @@ export function createWorkerPool(config: Config, onError: (error: Error) => void
     }
   }
 
-  /** Sends the pending tasks, split evenly over the workers free to take them. */
+  /**
+   * Sends the pending tasks, split evenly over the free workers: one batch per worker at a time,
+   * so that what arrives meanwhile waits here and goes in the next batch, not in a message of its own.
+   */
   function flush(): void {
     flushing = false;
-    while (pending.length > 0 && batches.size < config.workers * BATCHES_PER_WORKER && allocator.available > 0) {
-      const free = Math.max(1, config.workers - batches.size);
+    while (pending.length > 0 && batches.size < config.workers && allocator.available > 0) {
+      const free = config.workers - batches.size;
       const most = Math.min(MAX_BATCH, Math.ceil(pending.length / free), allocator.available);
       // A stream goes alone: its batch's progress channel is its own.
       let n = 1;
@@ -229,7 +251,7 @@ export function createWorkerPool(config: Config, onError: (error: Error) => void
   }
 
   function send(tasks: Task[]): void {
-    const batch: Batch = { tasks, slots: [], stop: new AbortController(), stopped: null };
+    const batch: Batch = { tasks, slots: [], stop: new StopSignal(), stopped: null };
     const items: ComputeItem[] = tasks.map((task) => {
       const { slot, tag } = allocator.take();
       batch.slots.push(slot);
@@ -251,7 +273,7 @@ export function createWorkerPool(config: Config, onError: (error: Error) => void
     }
     const task = progress === null ? { items } : { items, progress: progress.port2 };
     pool
-      .run(task, { signal: batch.stop.signal, transferList: progress === null ? [] : [progress.port2] })
+      .run(task, { signal: batch.stop, transferList: progress === null ? [] : [progress.port2] })
       .then(async (outcomes) => {
         // The worker ends its progress messages with null: every one is passed on before the result.
         if (closed !== null) await closed;
