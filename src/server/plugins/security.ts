@@ -5,9 +5,9 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
+import helmet, { type FastifyHelmetOptions } from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { Problem } from '../../index.js';
 import type { Config } from '../config.js';
@@ -35,12 +35,29 @@ function knownKey(keys: readonly Buffer[], token: string): boolean {
   return found;
 }
 
+/**
+ * The headers helmet sets with these options. Without CSP nonces they are the same on every
+ * response, so helmet itself finds them once, at start, on a probe: @fastify/helmet builds its
+ * middleware anew for every request, which costs more than a gradient.
+ */
+async function helmetHeaders(options: FastifyHelmetOptions): Promise<Record<string, string>> {
+  const probe = Fastify();
+  await probe.register(helmet, options);
+  // Helmet writes to the raw response: by the handler, its headers are all the raw response has.
+  probe.get('/', async (_request, reply) => reply.raw.getHeaders());
+  const headers = (await probe.inject('/')).json<Record<string, string>>();
+  await probe.close();
+  return headers;
+}
+
 export default fp(
   async (app: FastifyInstance, opts: { config: Config }) => {
     const { config } = opts;
-    await app.register(helmet, {
-      // The API answers JSON; /docs needs its own scripts and styles.
-      contentSecurityPolicy: false,
+    // The API answers JSON; /docs needs its own scripts and styles.
+    const securityHeaders = await helmetHeaders({ contentSecurityPolicy: false });
+    app.addHook('onRequest', (_request, reply, done) => {
+      reply.headers(securityHeaders);
+      done();
     });
     await app.register(cors, {
       origin: config.corsOrigins.includes('*') ? true : [...config.corsOrigins],
@@ -50,16 +67,18 @@ export default fp(
     });
 
     const keys = config.apiKeys.map((k) => Buffer.from(k));
-    app.addHook('onRequest', async (request) => {
-      if (request.method === 'OPTIONS' || isOpen(request)) return;
-      const token = bearer(request);
-      if (token === null) {
-        if (config.requireApiKey) throw new Problem('UNAUTHORIZED', 'this server requires an API key: send "Authorization: Bearer <key>"');
-        return;
-      }
-      // Without keys configured, every client is anonymous and a token means nothing.
-      if (keys.length > 0 && !knownKey(keys, token)) throw new Problem('FORBIDDEN', 'the API key is not valid');
-    });
+    // Without keys configured, every client is anonymous and a token means nothing.
+    if (keys.length > 0) {
+      app.addHook('onRequest', async (request) => {
+        if (request.method === 'OPTIONS' || isOpen(request)) return;
+        const token = bearer(request);
+        if (token === null) {
+          if (config.requireApiKey) throw new Problem('UNAUTHORIZED', 'this server requires an API key: send "Authorization: Bearer <key>"');
+          return;
+        }
+        if (!knownKey(keys, token)) throw new Problem('FORBIDDEN', 'the API key is not valid');
+      });
+    }
 
     if (config.rateLimit > 0) {
       await app.register(rateLimit, {

@@ -4,6 +4,7 @@
  * stream of JSON lines as work progresses, then `{"type": "result", ...}` or
  * `{"type": "error", "error": problem}` (SPEC.md section 4).
  */
+import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { toProblem } from '../../compute/problem.js';
 import { Cancellation } from '../cancellation.js';
@@ -58,7 +59,8 @@ export default async function computeRoutes(app: FastifyInstance): Promise<void>
         }
         reply.hijack();
         const raw = reply.raw;
-        raw.writeHead(200, { 'content-type': NDJSON, 'cache-control': 'no-store', 'x-request-id': request.id });
+        // The headers the hooks set (request id, security, CORS) go out with the stream's own.
+        raw.writeHead(200, { ...(reply.getHeaders() as OutgoingHttpHeaders), 'content-type': NDJSON, 'cache-control': 'no-store' });
         const line = (message: ProgressMessage): void => {
           if (!raw.destroyed) raw.write(`${JSON.stringify(message)}\n`);
         };
