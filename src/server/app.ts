@@ -82,22 +82,27 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(websocket, { options: { maxPayload: config.bodyLimit } });
 
-  app.addHook('onRequest', async (request, reply) => {
+  // Hooks on every request take a callback: an async hook costs a promise per request.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    done();
   });
-  app.addHook('onResponse', async (request, reply) => {
-    // One line per request, the structured object first; never the body.
-    request.log.info(
-      {
-        method: request.method,
-        route: request.routeOptions.url ?? request.url,
-        status: reply.statusCode,
-        durationMs: Math.round(reply.elapsedTime * 100) / 100,
-        ...(request.operations === null ? {} : { operations: request.operations }),
-      },
-      'request',
-    );
-  });
+  // One line per request, the structured object first; never the body. None below info.
+  if (['info', 'debug', 'trace'].includes(config.logLevel)) {
+    app.addHook('onResponse', (request, reply, done) => {
+      request.log.info(
+        {
+          method: request.method,
+          route: request.routeOptions.url ?? request.url,
+          status: reply.statusCode,
+          durationMs: Math.round(reply.elapsedTime * 100) / 100,
+          ...(request.operations === null ? {} : { operations: request.operations }),
+        },
+        'request',
+      );
+      done();
+    });
+  }
 
   await app.register(metaRoutes);
   await app.register(computeRoutes);

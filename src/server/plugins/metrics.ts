@@ -28,10 +28,11 @@ export default fp(
     new Gauge({ name: 'adjoint_worker_queue_depth', help: 'Tasks waiting for a worker', registers: [registry], collect() { this.set(app.workers.queued); } });
     new Gauge({ name: 'adjoint_workers_busy', help: 'Workers computing a task', registers: [registry], collect() { this.set(app.workers.running); } });
     app.decorate('metrics', { registry, evaluations });
-    app.addHook('onResponse', async (request, reply) => {
+    app.addHook('onResponse', (request, reply, done) => {
       const route = request.routeOptions.url ?? 'unmatched';
       requests.inc({ route, method: request.method, status: String(reply.statusCode) });
       latency.observe({ route, method: request.method }, reply.elapsedTime / 1000);
+      done();
     });
   },
   { name: 'metrics', dependencies: ['workers'] },
