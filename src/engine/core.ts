@@ -152,10 +152,10 @@ export class Context {
     return new Tensor(shape, this.storage.allocate(size, zeroed));
   }
 
-  /** Working memory for a kernel, charged to the budget. */
+  /** Working memory for a kernel, charged to the budget; its contents are unspecified (reused memory is not cleared). */
   scratch(op: string, size: number): Float64Array {
     this.charge(op, size);
-    return this.storage.allocate(size);
+    return this.storage.allocate(size, false);
   }
 
 }

@@ -91,6 +91,11 @@ export type BroadcastPattern =
   | { kind: 'prefix'; period: number }
   | { kind: 'general' };
 
+/** Axis d of `shape` aligned to the right of a rank `offset` larger: 1 for the missing leading axes. */
+function padded(shape: Shape, offset: number, d: number): number {
+  return d < offset ? 1 : shape[d - offset];
+}
+
 /** How a tensor of `inShape` broadcast to `outShape` maps onto the output's elements. */
 export function broadcastPattern(inShape: Shape, outShape: Shape): BroadcastPattern {
   const size = sizeOf(inShape);
@@ -99,17 +104,16 @@ export function broadcastPattern(inShape: Shape, outShape: Shape): BroadcastPatt
   if (size === 1) return { kind: 'one' };
   const rank = outShape.length;
   const offset = rank - inShape.length;
-  const padded = (d: number): number => (d < offset ? 1 : inShape[d - offset]);
   // The first axis from which the operand matches the output (suffix) or is all ones (prefix).
   let k = 0;
-  while (k < rank && padded(k) === 1) k++;
+  while (k < rank && padded(inShape, offset, k) === 1) k++;
   let suffix = true;
-  for (let d = k; d < rank; d++) if (padded(d) !== outShape[d]) suffix = false;
+  for (let d = k; d < rank; d++) if (padded(inShape, offset, d) !== outShape[d]) suffix = false;
   if (suffix) return { kind: 'suffix', period: size };
   k = 0;
-  while (k < rank && padded(k) === outShape[k]) k++;
+  while (k < rank && padded(inShape, offset, k) === outShape[k]) k++;
   let prefix = true;
-  for (let d = k; d < rank; d++) if (padded(d) !== 1) prefix = false;
+  for (let d = k; d < rank; d++) if (padded(inShape, offset, d) !== 1) prefix = false;
   if (prefix) return { kind: 'prefix', period: n / size };
   return { kind: 'general' };
 }

@@ -100,6 +100,11 @@ function store(c: Float64Array, at: number, width: number, v0: number, v1: numbe
   if (width > 3) c[at + 3] = v3;
 }
 
+/** A stored matrix as the product reads it, from `base`, transposed or not (`cols`: its stored row length). */
+function operand(t: Tensor, base: number, transposed: boolean, cols: number): Operand2d {
+  return transposed ? { data: t.data, base, rowStride: 1, columnStride: cols } : { data: t.data, base, rowStride: cols, columnStride: 1 };
+}
+
 /** Which operands of the product are read transposed (their last two axes swapped). */
 interface MatmulParams {
   readonly ta: boolean;
@@ -133,8 +138,6 @@ const matmulPrim = definePrimitive<MatmulParams>({
     // Row and column strides of each operand as stored (a.shape[-1] is its stored row length).
     const aCols = a.shape[a.shape.length - 1];
     const bCols = b.shape[b.shape.length - 1];
-    const operand = (t: Tensor, base: number, transposed: boolean, cols: number): Operand2d =>
-      transposed ? { data: t.data, base, rowStride: 1, columnStride: cols } : { data: t.data, base, rowStride: cols, columnStride: 1 };
     if (batch.length === 0) {
       gemm(operand(a, 0, ta, aCols), operand(b, 0, tb, bCols), out.data, 0, m, k, n, edge);
       return out;
