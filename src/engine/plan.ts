@@ -160,16 +160,10 @@ function fusible(step: Step, shapeOf: (ref: Ref) => Shape): boolean {
   return step.prim.scalarSource !== undefined && !UNFUSED.has(step.prim.name) && step.args.every((a) => accessOf(shapeOf(a), step.shape) !== null);
 }
 
-/**
- * The instructions that compute `outputs`: steps nobody needs are dropped, and an element-wise
- * step read only by one element-wise step of the same shape is computed inside that step's loop.
- */
-function lower(steps: readonly Step[], arity: number, constants: readonly Tensor[], inputShapes: readonly Shape[], outputs: readonly Ref[]): Instruction[] {
-  const producer = new Map<number, Step>(steps.map((s) => [s.out, s]));
-  const shapeOf = (ref: Ref): Shape => (ref < 0 ? constants[~ref].shape : ref < arity ? inputShapes[ref] : producer.get(ref)!.shape);
+/** The steps `outputs` need, in order, and how many steps read each slot (outputs: Infinity). */
+function liveSteps(steps: readonly Step[], outputs: readonly Ref[]): { kept: Step[]; uses: Map<number, number> } {
   const live = new Set(outputs.filter((r) => r >= 0));
-  const uses = new Map<number, number>();
-  for (const r of outputs) uses.set(r, Infinity);
+  const uses = new Map<number, number>(outputs.map((r) => [r, Infinity]));
   const kept: Step[] = [];
   for (let k = steps.length - 1; k >= 0; k--) {
     const step = steps[k];
@@ -181,13 +175,17 @@ function lower(steps: readonly Step[], arity: number, constants: readonly Tensor
       uses.set(a, (uses.get(a) ?? 0) + 1);
     }
   }
-  kept.reverse();
-  const canFuse = new Set(kept.filter((s) => fusible(s, shapeOf)).map((s) => s.out));
+  return { kept: kept.reverse(), uses };
+}
+
+/**
+ * The element-wise steps computed inside the loops that read them, never stored: read only by
+ * loops of their shape, and by one of them, or by several when recomputing costs less than a
+ * pass over memory (a cheap primitive of values that are stored).
+ */
+function inlinedSteps(kept: readonly Step[], uses: ReadonlyMap<number, number>, canFuse: ReadonlySet<number>): Set<number> {
   const readers = new Map<number, Step[]>();
   for (const step of kept) for (const a of step.args) readers.set(a, [...(readers.get(a) ?? []), step]);
-  // Computed inside the loops that read it, never stored: a step read only by loops of its
-  // shape, and by one of them, or by several when recomputing it costs less than a pass over
-  // memory (a cheap primitive of values that are stored).
   const inlined = new Set<number>();
   for (const step of kept) {
     if (!canFuse.has(step.out) || uses.get(step.out) === Infinity) continue;
@@ -196,57 +194,68 @@ function lower(steps: readonly Step[], arity: number, constants: readonly Tensor
     const cheap = CHEAP.has(step.prim.name) && step.args.every((a) => !inlined.has(a));
     if (into.length === 1 || cheap) inlined.add(step.out);
   }
-  const instructions: Instruction[] = [];
-  for (const step of kept) {
-    if (inlined.has(step.out)) continue;
-    if (!canFuse.has(step.out)) {
-      instructions.push({ kind: 'prim', prim: step.prim, params: step.params, args: step.args, out: step.out });
-      continue;
+  return inlined;
+}
+
+/**
+ * The loop computing `step` and, inside it, the inlined steps it reads: one line per primitive
+ * (from its `scalarSource`), over operands read whole, as one element, per column or per row.
+ */
+function loopOf(step: Step, inlined: ReadonlySet<number>, producer: ReadonlyMap<number, Step>, shapeOf: (ref: Ref) => Shape): Instruction {
+  const operands: Ref[] = [];
+  const lines: string[] = [];
+  const names: string[] = [];
+  const hoisted: string[] = [];
+  const operand = (ref: Ref): string => {
+    if (inlined.has(ref)) return expression(producer.get(ref)!);
+    const access = accessOf(shapeOf(ref), step.shape)!;
+    let k = operands.indexOf(ref);
+    if (k < 0) {
+      k = operands.length;
+      operands.push(ref);
+      hoisted.push(access === 'one' ? `const a${k} = operands[${k}][0];` : `const a${k} = operands[${k}];`);
     }
-    // The loop's operands, and one line per fused primitive (its inlined producers first).
-    const operands: Ref[] = [];
-    const lines: string[] = [];
-    const names: string[] = [];
-    const hoisted: string[] = [];
-    const operand = (ref: Ref): string => {
-      if (inlined.has(ref)) return expression(producer.get(ref)!);
-      let k = operands.indexOf(ref);
-      if (k < 0) {
-        k = operands.length;
-        operands.push(ref);
-        const access = accessOf(shapeOf(ref), step.shape)!;
-        hoisted.push(access === 'one' ? `const a${k} = operands[${k}][0];` : `const a${k} = operands[${k}];`);
-      }
-      const access = accessOf(shapeOf(ref), step.shape)!;
-      return access === 'one' ? `a${k}` : access === 'full' ? `a${k}[i]` : access === 'row' ? `a${k}[j]` : `a${k}[r]`;
-    };
-    const expression = (s: Step): string => {
-      const args = s.args.map(operand);
-      const name = `t${lines.length}`;
-      lines.push(`const ${name} = ${s.prim.scalarSource!(args, s.params)};`);
-      names.push(s.prim.name);
-      return name;
-    };
-    const result = expression(step);
-    // Rows and columns only where an operand repeats along one of them; else one flat loop.
-    const flat = operands.every((ref) => ['full', 'one'].includes(accessOf(shapeOf(ref), step.shape)!));
-    const body = flat
-      ? `${hoisted.join('\n')}
+    return access === 'one' ? `a${k}` : access === 'full' ? `a${k}[i]` : access === 'row' ? `a${k}[j]` : `a${k}[r]`;
+  };
+  const expression = (s: Step): string => {
+    const args = s.args.map(operand);
+    const name = `t${lines.length}`;
+    lines.push(`const ${name} = ${s.prim.scalarSource!(args, s.params)};`);
+    names.push(s.prim.name);
+    return name;
+  };
+  const result = expression(step);
+  // Rows and columns only where an operand repeats along one of them; else one flat loop.
+  const flat = operands.every((ref) => ['full', 'one'].includes(accessOf(shapeOf(ref), step.shape)!));
+  const body = flat
+    ? `${hoisted.join('\n')}
 const n = rows * cols;
 for (let i = 0; i < n; i++) {
   ${lines.join('\n  ')}
   out[i] = ${result};
 }`
-      : `${hoisted.join('\n')}
+    : `${hoisted.join('\n')}
 for (let r = 0, i = 0; r < rows; r++) {
   for (let j = 0; j < cols; j++, i++) {
     ${lines.join('\n    ')}
     out[i] = ${result};
   }
 }`;
-    instructions.push({ kind: 'loop', kernel: fusedKernel(body), source: body, names, args: operands, shape: step.shape, out: step.out });
-  }
-  return instructions;
+  return { kind: 'loop', kernel: fusedKernel(body), source: body, names, args: operands, shape: step.shape, out: step.out };
+}
+
+/** The instructions that compute `outputs`: needed steps only, element-wise chains fused into loops. */
+function lower(steps: readonly Step[], arity: number, constants: readonly Tensor[], inputShapes: readonly Shape[], outputs: readonly Ref[]): Instruction[] {
+  const producer = new Map<number, Step>(steps.map((s) => [s.out, s]));
+  const shapeOf = (ref: Ref): Shape => (ref < 0 ? constants[~ref].shape : ref < arity ? inputShapes[ref] : producer.get(ref)!.shape);
+  const { kept, uses } = liveSteps(steps, outputs);
+  const canFuse = new Set(kept.filter((s) => fusible(s, shapeOf)).map((s) => s.out));
+  const inlined = inlinedSteps(kept, uses, canFuse);
+  return kept
+    .filter((step) => !inlined.has(step.out))
+    .map((step) =>
+      canFuse.has(step.out) ? loopOf(step, inlined, producer, shapeOf) : { kind: 'prim', prim: step.prim, params: step.params, args: step.args, out: step.out },
+    );
 }
 
 /** A function's value and gradient, compiled for inputs of fixed shapes (see the module comment). */
