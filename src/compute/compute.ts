@@ -77,6 +77,9 @@ export const DEFAULT_LIMITS: Readonly<Required<ComputeLimits>> = Object.freeze({
   maxSteps: 1_000_000,
 });
 
+/** Plans kept at most (each up to 2 MB of constants; see `MAX_CACHED_PLAN_ELEMENTS`). */
+const PLAN_CAPACITY = 64;
+
 /** Parsed programs and compiled gradients, by program text: the same program comes again and again. */
 export class ProgramCache {
   private readonly programs = new Map<string, Program>();
@@ -98,7 +101,7 @@ export class ProgramCache {
    * is not worth it. Null: not yet, or not compilable.
    */
   plan(key: string, make: () => GradientPlan | null): GradientPlan | null {
-    const entry = remember(this.plans, key, () => ({ seen: 0, plan: null as GradientPlan | null }), this.capacity);
+    const entry = remember(this.plans, key, () => ({ seen: 0, plan: null as GradientPlan | null }), Math.min(this.capacity, PLAN_CAPACITY));
     if (++entry.seen === 2) entry.plan = make();
     return entry.plan;
   }
@@ -271,6 +274,12 @@ function compiledGradient(ev: Evaluation): { value: number; grads: number[] } | 
 }
 
 /**
+ * The most tensor elements a cached plan may keep (2 MB): with at most `PLAN_CAPACITY` plans
+ * cached, a worker holds at most 128 MB of them.
+ */
+const MAX_CACHED_PLAN_ELEMENTS = 1 << 18;
+
+/**
  * A tensor program whose inputs are all differentiated (so no data is baked into the plan),
  * coming again with inputs of the same shapes: its value and gradient from its plan, the same
  * numbers as the general engine's. Null where there is no plan, or the plan failed (the general
@@ -283,7 +292,9 @@ function plannedGradient(ev: Evaluation): { value: Value; grads: Value[] } | nul
   const key = `${ev.cacheKey}\u0000plan\u0000${request.wrt.join(',')}\u0000${shapes}\u0000${request.output ?? ''}`;
   const plan = ev.cache.plan(key, () => {
     try {
-      return compileGradientPlan(ev.fn, ev.primals, ev.context());
+      const made = compileGradientPlan(ev.fn, ev.primals, ev.context());
+      // A plan keeps its constants (a program's large literal, say) for as long as it is cached.
+      return made.constantElements <= MAX_CACHED_PLAN_ELEMENTS ? made : null;
     } catch (e) {
       if (e instanceof NotCompilable || e instanceof ProgramError || e instanceof Problem || e instanceof EngineError) return null;
       throw e;

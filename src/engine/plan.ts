@@ -275,6 +275,11 @@ export class GradientPlan {
     this.traced = traced;
   }
 
+  /** Elements of the tensors the plan keeps (its constants), for callers that cache plans. */
+  get constantElements(): number {
+    return this.constants.reduce((n, c) => n + c.size, 0);
+  }
+
   /** Fused loops, and the primitives they compute. */
   get fused(): { loops: number; primitives: number } {
     const loops = this.instructions.filter((i) => i.kind === 'loop');
