@@ -85,7 +85,7 @@ t.test('programs that cannot be planned keep the general path, answering the sam
   const fixed = { ...mlp, wrt: ['W'] };
   const drawing = { program: 'sum(x .* randn(3))', at: { x: [1, 2, 3] }, seed: 5 };
   // A plan would keep a 360,000-element constant: too big to cache.
-  const bigConstant = { program: 'sum(x * ones(600, 600))', at: { x: 0.5 } };
+  const bigConstant = { program: 'sum(x .* ones(600, 600))', at: { x: [0.5] } };
   for (const [name, body] of Object.entries({ branching, fixed, drawing, bigConstant })) {
     const { answers, operations } = thrice(body);
     t.match(answers[0], /"grad":/, `${name}: a gradient`);
