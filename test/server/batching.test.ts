@@ -105,6 +105,7 @@ t.test('a request that must be stopped with its worker: the batch\'s other reque
   assertProblemReply(t, 'the kernel', kernel, { status: 422, code: 'LIMIT_EXCEEDED', limit: 'time', detail: [/300 ms/, /stopped/] });
   [q0, q1, q2].forEach((reply, i) => assertLab(t, `neighbour ${i}`, reply, POINTS[i].answer));
   t.equal(app.workers.replaced, 1, 'exactly one worker was replaced');
+  t.equal(metricValue((await send(base, '/metrics')).text, 'adjoint_workers_replaced_total'), 1, 'adjoint_workers_replaced_total says so');
 });
 
 t.test('a request that exhausts its worker\'s memory in a batch gets 422; its neighbours run again', async (t) => {

@@ -38,6 +38,7 @@ t.test('the service in process', async (t) => {
     t.match(metrics.text, /^# TYPE adjoint_http_request_duration_seconds histogram$/m, 'a latency histogram');
     t.equal(metricValue(metrics.text, 'adjoint_worker_queue_depth'), 0, 'adjoint_worker_queue_depth is 0 at rest');
     t.equal(metricValue(metrics.text, 'adjoint_workers_busy'), 0, 'adjoint_workers_busy is 0 at rest');
+    t.equal(metricValue(metrics.text, 'adjoint_workers_replaced_total'), 0, 'adjoint_workers_replaced_total is 0: no worker lost');
     const evaluations = /^adjoint_evaluations_total\{endpoint="grad",outcome="ok"\} (\d+)$/m.exec(metrics.text);
     t.ok(evaluations !== null && Number(evaluations[1]) >= 1, 'adjoint_evaluations_total counts the grad');
   });

@@ -1,6 +1,6 @@
 /**
  * Prometheus metrics (prom-client), in a registry of this app's own: request counts and
- * latencies by route and status, the worker queue's depth, busy workers, evaluations by kind.
+ * latencies by route and status, the worker queue's depth, busy and replaced workers, evaluations by kind.
  */
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
@@ -27,6 +27,15 @@ export default fp(
     const evaluations = new Counter({ name: 'adjoint_evaluations_total', help: 'Evaluations by endpoint and outcome', labelNames: ['endpoint', 'outcome'], registers: [registry] });
     new Gauge({ name: 'adjoint_worker_queue_depth', help: 'Tasks waiting for a worker', registers: [registry], collect() { this.set(app.workers.queued); } });
     new Gauge({ name: 'adjoint_workers_busy', help: 'Workers computing a task', registers: [registry], collect() { this.set(app.workers.running); } });
+    new Counter({
+      name: 'adjoint_workers_replaced_total',
+      help: 'Workers stopped (a hard deadline, a cancelled request that would not stop) or dead (memory), and replaced',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(app.workers.replaced);
+      },
+    });
     app.decorate('metrics', { registry, evaluations });
     app.addHook('onResponse', (request, reply, done) => {
       const route = request.routeOptions.url ?? 'unmatched';
