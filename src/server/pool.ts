@@ -4,10 +4,11 @@
  * Requests that arrive in the same turn of the event loop go to a worker as one piscina task, a
  * batch, which the worker runs in order: one message each way for many small requests, which
  * otherwise cost far more in messages than in computation. A request's start and cancellation
- * travel through shared memory (worker/slots.ts), not a channel per request. A sweep a few times
- * a second finds requests past their hard deadline (the worker is stopped), cancelled ones that
- * do not stop (likewise), requests that waited too long for a worker (refused), and requests
- * queued behind a long one in a batch (taken back and sent to the next free worker).
+ * travel through shared memory (worker/slots.ts), not a channel per request, and no timer is set
+ * per request: a sweep every SWEEP_MS finds requests past their hard deadline (the worker is
+ * stopped), cancelled ones that do not stop (likewise), requests that waited too long for a
+ * worker (refused), and requests queued behind a long one in a batch (taken back, for the next
+ * free worker).
  *
  * A worker that is stopped or dies takes only the request it was running with it: the batch's
  * other unfinished requests run again (computations are pure). A cancelled request is stopped
@@ -121,6 +122,8 @@ const workerFile = new URL(`../worker/compute-worker${extname(fileURLToPath(impo
 
 const cancelledProblem = (): Problem => new Problem('INVALID_REQUEST', 'the request was cancelled');
 
+const shuttingDown = (): Problem => new Problem('OVERLOADED', 'the server is shutting down');
+
 const problemOf = (p: ProblemBody): Problem => new Problem(p.code, p.detail, { line: p.line, column: p.column, path: p.path, limit: p.limit });
 
 /** `onError`: a worker that fails with no task to blame (say, while starting); unheard, it would stop the process. */
@@ -184,12 +187,13 @@ export function createWorkerPool(config: Config, onError: (error: Error) => void
     close: async () => {
       closing = true;
       clearInterval(sweeper);
+      for (const task of pending.splice(0)) settle(task, shuttingDown());
       await pool.destroy();
     },
   };
 
   function submit(item: Item, options: TaskOptions): Promise<unknown> {
-    if (closing) return Promise.reject(new Problem('OVERLOADED', 'the server is shutting down'));
+    if (closing) return Promise.reject(shuttingDown());
     if (options.cancel?.cancelled === true) return Promise.reject(cancelledProblem());
     // Waiting: the pending requests, and all but the running one of each batch sent.
     const waiting = pending.length + Math.max(0, sent - batches.size);
@@ -302,8 +306,8 @@ export function createWorkerPool(config: Config, onError: (error: Error) => void
       }
       // No outcome: the worker died. The request it was running is the one to blame.
       const phase = phaseOf(slots, task.slot, task.tag);
-      if (batch.stopped?.task === task || (batch.stopped === null && (phase === STARTED || phase === CANCELLED))) settle(task, death(batch, error));
-      else if (closing) settle(task, new Problem('OVERLOADED', 'the server is shutting down'));
+      if (closing) settle(task, shuttingDown());
+      else if (batch.stopped?.task === task || (batch.stopped === null && (phase === STARTED || phase === CANCELLED))) settle(task, death(batch, error));
       else if (++task.reruns > MAX_RERUNS) settle(task, error);
       else rerun.push(task);
     });
@@ -336,6 +340,10 @@ export function createWorkerPool(config: Config, onError: (error: Error) => void
     settle(task, cancelledProblem());
   }
 
+  function waitedTooLong(): Problem {
+    return new Problem('OVERLOADED', `the server is at capacity: no worker could take the request within ${waitLimitMs} ms; try again shortly`);
+  }
+
   function stopWorker(batch: Batch, reason: 'deadline' | 'cancelled', task: Task): void {
     if (batch.stopped !== null) return;
     batch.stopped = { reason, task };
@@ -358,7 +366,7 @@ export function createWorkerPool(config: Config, onError: (error: Error) => void
           task.batch = null;
           sent--;
           if (longRunning) taken.push(task);
-          else settle(task, new Problem('OVERLOADED', `the server is at capacity: no worker could take the request within ${waitLimitMs} ms; try again shortly`));
+          else settle(task, waitedTooLong());
         }
       }
     }
@@ -366,7 +374,7 @@ export function createWorkerPool(config: Config, onError: (error: Error) => void
       const task = pending[i];
       if (now - task.queuedAt > waitLimitMs) {
         pending.splice(i, 1);
-        settle(task, new Problem('OVERLOADED', `the server is at capacity: no worker could take the request within ${waitLimitMs} ms; try again shortly`));
+        settle(task, waitedTooLong());
       }
     }
     if (taken.length > 0) {
