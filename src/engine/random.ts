@@ -73,10 +73,18 @@ const TWO_PI = 2 * Math.PI;
 /** The largest seed: seeds travel as JSON numbers, exact up to 2^53 - 1. */
 export const MAX_SEED = Number.MAX_SAFE_INTEGER;
 
+/** Words from the platform's cryptographic generator, fetched 512 seeds at a time (one call each, not one per request). */
+const seedWords = new Uint32Array(1024);
+let seedWordsUsed = seedWords.length;
+
 /** A seed for a request that gives none: 53 bits from the platform's cryptographic generator. */
 export function freshSeed(): number {
-  const words = globalThis.crypto.getRandomValues(new Uint32Array(2));
-  return (words[0] & 0x1fffff) * 2 ** 32 + words[1];
+  if (seedWordsUsed === seedWords.length) {
+    globalThis.crypto.getRandomValues(seedWords);
+    seedWordsUsed = 0;
+  }
+  const high = seedWords[seedWordsUsed++] & 0x1fffff;
+  return high * 2 ** 32 + seedWords[seedWordsUsed++];
 }
 
 const UNIFORMS = 0;

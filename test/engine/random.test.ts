@@ -1,6 +1,6 @@
 import t from 'tap';
 import { Context } from '../../src/engine/index.js';
-import { Random, fillNoise, philox } from '../../src/engine/random.js';
+import { MAX_SEED, Random, fillNoise, freshSeed, philox } from '../../src/engine/random.js';
 
 // Random123's known-answer vectors for Philox4x32-10: counter (4 words), key (2 words), output.
 const knownAnswers: [number[], number[], number[]][] = [
@@ -107,4 +107,11 @@ t.test('neighbouring streams, which share blocks, and the two kinds of draw are 
     // The sample correlation of independent variables has standard error 1/sqrt(n).
     t.ok(Math.abs(r) < 5 / Math.sqrt(n), `${label}: correlation ${r}`);
   }
+});
+
+t.test('fresh seeds: safe integers of 53 bits, all different, across refills of the word buffer', async (t) => {
+  const seeds = Array.from({ length: 2000 }, () => freshSeed());
+  t.ok(seeds.every((s) => Number.isSafeInteger(s) && s >= 0 && s <= MAX_SEED), 'each an integer in 0..2^53-1');
+  t.equal(new Set(seeds).size, seeds.length, '2000 draws (four refills), no repeat');
+  t.ok(seeds.some((s) => s >= 2 ** 52), 'the top bit is used');
 });
