@@ -84,6 +84,7 @@ const PLAN_CAPACITY = 64;
 export class ProgramCache {
   private readonly programs = new Map<string, Program>();
   private readonly compiled = new Map<string, CompiledGradient | null>();
+  private readonly plans = new Map<string, { seen: number; plan: GradientPlan | null }>();
 
   constructor(readonly capacity = 512) {}
 
@@ -105,8 +106,6 @@ export class ProgramCache {
     if (++entry.seen === 2) entry.plan = make();
     return entry.plan;
   }
-
-  private readonly plans = new Map<string, { seen: number; plan: GradientPlan | null }>();
 }
 
 /** A small LRU: a Map keeps insertion order, so re-inserting on a hit keeps the recent last. */

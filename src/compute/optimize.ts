@@ -2,8 +2,10 @@
  * `optimize` (SPEC.md section 3): gradient-based optimisation of `params` on a program's
  * scalar loss, with PyTorch's optimizers, their defaults and their update rules (torch.optim's
  * single-tensor implementations, arithmetic in the same order). The loop runs where it is
- * called (on a worker in the service); the gradient comes from the program compiled once when
- * it is a straight-line scalar function, else from the engine.
+ * called (on a worker in the service); the gradient comes from the program compiled once: into
+ * straight-line code when it is a scalar function, into a plan of tensor operations (the
+ * engine's tensor compiler) when it is a tensor program without data-dependent control flow,
+ * else from the engine at every step.
  */
 import {
   EngineError,
@@ -287,61 +289,50 @@ export function optimize(ev: Evaluation, spec: OptimizeRequest, maxSteps: number
   };
 }
 
+/** A step: the loss and its gradient at the parameters' current values. */
+type Step = (values: Float64Array[]) => { loss: number; grads: Float64Array[] };
+
 /**
  * The loss and its gradient at the parameters' current values: compiled code for a scalar
- * program of scalar inputs, else the engine with the data held fixed.
+ * program of scalar inputs, a plan of tensor operations for a tensor program, else the engine
+ * with the data held fixed.
  */
-function lossAndGradient(ev: Evaluation, names: readonly string[], shapes: readonly (readonly number[])[]): (values: Float64Array[]) => { loss: number; grads: Float64Array[] } {
+function lossAndGradient(ev: Evaluation, names: readonly string[], shapes: readonly (readonly number[])[]): Step {
   const compiled = compiledLoss(ev, names);
-  if (compiled !== null) {
-    const inputs = [...ev.request.at.keys()];
-    const slots = names.map((n) => inputs.indexOf(n));
-    const points = inputs.map((n) => Float64Array.of(ev.request.at.get(n)!.data[0]));
-    const noise = compiled.noise.map((kind, k) => {
-      const out = new Float64Array(1);
-      fillNoise(ev.seed, kind, k, 0, out);
-      return out;
-    });
-    if (noise.length > 0) ev.noteDraws();
-    const into = { value: new Float64Array(1), grads: inputs.map(() => new Float64Array(1)) };
-    return (values) => {
-      slots.forEach((slot, k) => (points[slot][0] = values[k][0]));
-      const { value, grads } = compiled.run([...points, ...noise], 1, into);
-      return { loss: value[0], grads: slots.map((slot) => grads[slot]) };
-    };
-  }
+  if (compiled !== null) return compiledStep(ev, names, compiled);
   // Nothing of a step outlives it (the gradients are read before the next step): its memory is reused.
   const storage = new ReusableStorage();
   const plan = planned(ev);
-  if (plan !== null) {
-    const general = generalLossAndGradient(ev, shapes, storage);
-    return (values) => {
-      storage.reset();
-      const cx = ev.transientContext(storage);
-      try {
-        const { value, grads } = plan.run(values.map((v, k) => new Tensor([...shapes[k]], v)), cx);
-        return { loss: value.data[0], grads: grads.map((g) => g.data) };
-      } catch (e) {
-        // The same step through the engine, which reports where in the program it failed.
-        if (e instanceof EngineError) return general(values);
-        throw e;
-      } finally {
-        ev.countOperations(cx);
-      }
-    };
-  }
-  return generalLossAndGradient(ev, shapes, storage);
+  return plan !== null ? plannedStep(ev, shapes, plan, storage) : generalStep(ev, shapes, storage);
+}
+
+function compiledStep(ev: Evaluation, names: readonly string[], compiled: CompiledGradient): Step {
+  const inputs = [...ev.request.at.keys()];
+  const slots = names.map((n) => inputs.indexOf(n));
+  const points = inputs.map((n) => Float64Array.of(ev.request.at.get(n)!.data[0]));
+  const noise = compiled.noise.map((kind, k) => {
+    const out = new Float64Array(1);
+    fillNoise(ev.seed, kind, k, 0, out);
+    return out;
+  });
+  if (noise.length > 0) ev.noteDraws();
+  const into = { value: new Float64Array(1), grads: inputs.map(() => new Float64Array(1)) };
+  return (values) => {
+    slots.forEach((slot, k) => (points[slot][0] = values[k][0]));
+    const { value, grads } = compiled.run([...points, ...noise], 1, into);
+    return { loss: value[0], grads: slots.map((slot) => grads[slot]) };
+  };
 }
 
 /**
- * The program compiled into a plan of tensor operations for parameters of these shapes (the
- * data held fixed are constants of it), or null where it cannot be (it draws, or branches on a
- * value computed from the parameters) or fails: the engine then runs each step, and reports.
+ * The program compiled into a plan of tensor operations for the parameters' shapes (the data
+ * held fixed are constants of it), or null where it cannot be (it draws, or branches on a value
+ * computed from the parameters) or fails: the engine then runs each step, and reports.
  */
 function planned(ev: Evaluation): GradientPlan | null {
   const cx = ev.transientContext();
   try {
-    const p = compileGradientPlan(ev.fn, ev.primals, cx); return p;
+    return compileGradientPlan(ev.fn, ev.primals, cx);
   } catch (e) {
     if (e instanceof NotCompilable || e instanceof ProgramError || e instanceof Problem || e instanceof EngineError) return null;
     throw e;
@@ -350,8 +341,27 @@ function planned(ev: Evaluation): GradientPlan | null {
   }
 }
 
+function plannedStep(ev: Evaluation, shapes: readonly (readonly number[])[], plan: GradientPlan, storage: ReusableStorage): Step {
+  let general: Step | null = null;
+  return (values) => {
+    storage.reset();
+    const cx = ev.transientContext(storage);
+    try {
+      const { value, grads } = plan.run(values.map((v, k) => new Tensor([...shapes[k]], v)), cx);
+      return { loss: value.data[0], grads: grads.map((g) => g.data) };
+    } catch (e) {
+      // The same step through the engine, which reports where in the program it failed.
+      if (!(e instanceof EngineError) || e.code === 'LIMIT_EXCEEDED') throw e;
+      general ??= generalStep(ev, shapes, storage);
+      return general(values);
+    } finally {
+      ev.countOperations(cx);
+    }
+  };
+}
+
 /** A step through the general engine. */
-function generalLossAndGradient(ev: Evaluation, shapes: readonly (readonly number[])[], storage: ReusableStorage): (values: Float64Array[]) => { loss: number; grads: Float64Array[] } {
+function generalStep(ev: Evaluation, shapes: readonly (readonly number[])[], storage: ReusableStorage): Step {
   // One generator for every step: each run of the program restarts its draws (the same every step).
   const random = ev.context().random;
   return (values) => {

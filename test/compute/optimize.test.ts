@@ -127,3 +127,12 @@ t.test('a tensor program with fixed data (run on its compiled plan) takes exactl
   t.same(got.params, params, `${steps} steps of sgd: the same parameters to the last bit`);
   t.notSame(params, initial, 'and they moved');
 });
+
+t.test('a planned run that fails mid-way reports the failure as the engine does, with its place', async (t) => {
+  // sum(s) pulls s down by 1 a step: at step 3 it is -0.5, and normal's check fails inside the plan.
+  const body = { program: 'sum(s) + 0 * sum(log_prob(normal(0, s), [0.5]))', params: { s: [2.5] }, optimizer: { name: 'sgd', lr: 1 }, steps: 6 };
+  const problem = problemOf(() => computeSync('optimize', body));
+  t.equal(problem?.code, 'INVALID_ARGUMENT');
+  t.match(problem?.detail, /normal: sigma must be positive, got -0\.5/);
+  t.same([problem?.line, problem?.column], [1, 27], 'at normal(0, s)');
+});
