@@ -8,6 +8,7 @@ import t, { type Test } from 'tap';
 import {
   Context,
   Tensor,
+  grad,
   abs,
   acos,
   add,
@@ -1031,5 +1032,36 @@ t.test('every exported op has a case in these tables', (t) => {
 
 t.test('round takes halves away from zero, as mathjs does', (t) => {
   assertClose(t, round(new Context(), Tensor.fromNested([-2.5, -0.5, 0.5, 2.5])), [-3, -1, 1, 3], 'round(±0.5, ±2.5)');
+  t.end();
+});
+
+t.test('matrix products of every width and odd row counts equal the sum over k in order, also read transposed by the VJP', (t) => {
+  // Exact: each kernel sums a_ip b_pj over p in order, as this loop does.
+  const naive = (a: Tensor, b: Tensor): number[] => {
+    const [m, k] = a.shape;
+    const n = b.shape[1];
+    const out: number[] = [];
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let p = 0; p < k; p++) s += a.data[i * k + p] * b.data[p * n + j];
+        out.push(s);
+      }
+    }
+    return out;
+  };
+  const filled = (shape: number[], seed: number): Tensor => new Tensor(shape, Float64Array.from({ length: shape[0] * shape[1] }, (_, i) => Math.sin(seed + 1.7 * i)));
+  const transposed = (x: Tensor): Tensor => new Tensor([x.shape[1], x.shape[0]], Float64Array.from({ length: x.size }, (_, i) => x.data[(i % x.shape[0]) * x.shape[1] + Math.floor(i / x.shape[0])]));
+  for (const [m, k, n] of [[7, 5, 1], [6, 9, 2], [13, 12, 3], [5, 3, 4], [9, 4, 5], [3, 0, 2], [0, 4, 3]]) {
+    const a = filled([m, k], 1);
+    const b = filled([k, n], 2);
+    const c = matmul(new Context(), a, b) as Tensor;
+    t.same([...c.data], naive(a, b), `[${m}, ${k}] times [${k}, ${n}]`);
+    // d/dA sum(W .* AB) = W Bᵀ and d/dB = Aᵀ W: products that read B and A transposed.
+    const w = filled([m, n], 3);
+    const { grads } = grad(new Context(), (cx, [x, y]) => sum(cx, mul(cx, w, matmul(cx, x, y))), [a, b]);
+    t.same([...(grads[0] as Tensor).data], naive(w, transposed(b)), `its VJP for A, W Bᵀ`);
+    t.same([...(grads[1] as Tensor).data], naive(transposed(a), w), `its VJP for B, Aᵀ W`);
+  }
   t.end();
 });

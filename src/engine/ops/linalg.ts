@@ -30,6 +30,10 @@ interface Operand2d {
  * more than their arithmetic.
  */
 function gemm(a: Operand2d, b: Operand2d, c: Float64Array, co: number, m: number, k: number, n: number, edge: Float64Array): void {
+  if (n < 4) {
+    gemmNarrow(a, b, c, co, m, k, n);
+    return;
+  }
   const panels = Math.ceil(n / 4);
   const full = Math.floor(n / 4);
   const bd = b.data;
@@ -93,6 +97,52 @@ function gemm(a: Operand2d, b: Operand2d, c: Float64Array, co: number, m: number
   }
 }
 
+/**
+ * C = A · B for B of one to three columns (a regression or classification head, and the VJPs
+ * that read it): 4×3 register blocks read B's columns directly, with no padded copy and no
+ * wasted fourth column. An absent column re-reads column 0, and is not stored. Each element is
+ * summed over k in order, as `gemm` sums it.
+ */
+function gemmNarrow(a: Operand2d, b: Operand2d, c: Float64Array, co: number, m: number, k: number, n: number): void {
+  if (n === 0) return;
+  const ad = a.data;
+  const ar = a.rowStride;
+  const ac = a.columnStride;
+  const bd = b.data;
+  const step = b.rowStride;
+  const s1 = n > 1 ? b.columnStride : 0;
+  const s2 = n > 2 ? 2 * b.columnStride : 0;
+  let i = 0;
+  for (; i + 4 <= m; i += 4) {
+    const a0 = a.base + i * ar;
+    const a1 = a0 + ar;
+    const a2 = a1 + ar;
+    const a3 = a2 + ar;
+    let c00 = 0, c01 = 0, c02 = 0, c10 = 0, c11 = 0, c12 = 0, c20 = 0, c21 = 0, c22 = 0, c30 = 0, c31 = 0, c32 = 0;
+    for (let kk = 0, ka = 0, q = b.base; kk < k; kk++, ka += ac, q += step) {
+      const b0 = bd[q], b1 = bd[q + s1], b2 = bd[q + s2];
+      const x0 = ad[a0 + ka], x1 = ad[a1 + ka], x2 = ad[a2 + ka], x3 = ad[a3 + ka];
+      c00 += x0 * b0; c01 += x0 * b1; c02 += x0 * b2;
+      c10 += x1 * b0; c11 += x1 * b1; c12 += x1 * b2;
+      c20 += x2 * b0; c21 += x2 * b1; c22 += x2 * b2;
+      c30 += x3 * b0; c31 += x3 * b1; c32 += x3 * b2;
+    }
+    store(c, co + i * n, n, c00, c01, c02, 0);
+    store(c, co + (i + 1) * n, n, c10, c11, c12, 0);
+    store(c, co + (i + 2) * n, n, c20, c21, c22, 0);
+    store(c, co + (i + 3) * n, n, c30, c31, c32, 0);
+  }
+  for (; i < m; i++) {
+    const a0 = a.base + i * ar;
+    let c0 = 0, c1 = 0, c2 = 0;
+    for (let kk = 0, ka = 0, q = b.base; kk < k; kk++, ka += ac, q += step) {
+      const x = ad[a0 + ka];
+      c0 += x * bd[q]; c1 += x * bd[q + s1]; c2 += x * bd[q + s2];
+    }
+    store(c, co + i * n, n, c0, c1, c2, 0);
+  }
+}
+
 function store(c: Float64Array, at: number, width: number, v0: number, v1: number, v2: number, v3: number): void {
   c[at] = v0;
   if (width > 1) c[at + 1] = v1;
@@ -134,7 +184,7 @@ const matmulPrim = definePrimitive<MatmulParams>({
     const batch = broadcastShapes('matmul', batchA, batchB);
     // gemm writes every element of every product.
     const out = cx.allocForWriting('matmul', [...batch, m, n]);
-    const edge = cx.scratch('matmul', n % 4 === 0 ? 0 : 4 * k);
+    const edge = cx.scratch('matmul', n % 4 === 0 || n < 4 ? 0 : 4 * k);
     // Row and column strides of each operand as stored (a.shape[-1] is its stored row length).
     const aCols = a.shape[a.shape.length - 1];
     const bCols = b.shape[b.shape.length - 1];
