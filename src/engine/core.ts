@@ -53,12 +53,15 @@ const MAX_TENSOR_ELEMENTS = 2 ** 27;
 const defaultClock = (): number => performance.now();
 
 /**
- * The explicit context of one evaluation: its budgets and its counters. Nothing in the engine
- * is global, so concurrent evaluations never see each other.
+ * The storage of contexts given none (see the constructor). Its chunks are never handed out
+ * twice, so evaluations sharing it never see each other's tensors.
  */
-/** The storage of contexts given none (see the constructor). */
 const sharedStorage = new TensorStorage();
 
+/**
+ * The explicit context of one evaluation: its budgets and its counters. Nothing an evaluation
+ * computes is global, so concurrent evaluations never see each other.
+ */
 export class Context {
   readonly limits: Readonly<Limits>;
   readonly clock: () => number;
