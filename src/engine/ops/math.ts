@@ -30,8 +30,8 @@ export const { op: log } = defineUnary({ name: 'log', source: (x) => `Math.log($
 export const { op: log1p } = defineUnary({ name: 'log1p', source: (x) => `Math.log1p(${x})`, derivative: (cx, x) => div(cx, 1, add(cx, x, 1)) });
 export const { op: log2 } = defineUnary({ name: 'log2', source: (x) => `Math.log2(${x})`, derivative: (cx, x) => div(cx, 1 / Math.LN2, x) });
 export const { op: log10 } = defineUnary({ name: 'log10', source: (x) => `Math.log10(${x})`, derivative: (cx, x) => div(cx, 1 / Math.LN10, x) });
-export const { op: sin } = defineUnary({ name: 'sin', source: (x) => `Math.sin(${x})`, derivative: (cx, x) => cos(cx, x) });
-export const { op: cos } = defineUnary({ name: 'cos', source: (x) => `Math.cos(${x})`, derivative: (cx, x) => neg(cx, sin(cx, x)) });
+export const { op: sin } = defineUnary({ name: 'sin', source: (x) => `lib.sin(${x})`, derivative: (cx, x) => cos(cx, x) });
+export const { op: cos } = defineUnary({ name: 'cos', source: (x) => `lib.cos(${x})`, derivative: (cx, x) => neg(cx, sin(cx, x)) });
 export const { op: tan } = defineUnary({ name: 'tan', source: (x) => `Math.tan(${x})`, derivative: (cx, _x, y) => add(cx, 1, square(cx, y)) });
 export const { op: asin } = defineUnary({
   name: 'asin',

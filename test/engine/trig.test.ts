@@ -1,0 +1,76 @@
+/**
+ * The engine's own sin and cos (src/engine/trig.ts): the builtins' results bit for bit on the
+ * V8 of Node 20 (fdlibm), and within one unit in the last place of a 60-digit reference on any
+ * runtime.
+ */
+import t from 'tap';
+import { all, create } from 'mathjs';
+import { cos, sin } from '../../src/engine/trig.js';
+
+const bits = new BigInt64Array(1);
+const asDouble = new Float64Array(bits.buffer);
+/** Distance in units in the last place between two finite doubles of the same sign. */
+function ulps(a: number, b: number): number {
+  asDouble[0] = a;
+  const ia = bits[0];
+  asDouble[0] = b;
+  return Number(ia > bits[0] ? ia - bits[0] : bits[0] - ia);
+}
+
+/** Arguments where the algorithm changes course, and where the results are hardest. */
+function edgeArguments(): number[] {
+  const xs = [0, -0, 5e-324, 2 ** -1022, 2 ** -28, 2 ** -27, 2 ** -26, 0.3, 0.2999999999999999, 0.78125, 0.7812500001, Math.PI / 4, 0.7853981633974484, 49.4, 49.5, 50, 1e6, 1e22, Number.MAX_VALUE];
+  for (let k = 1; k <= 40; k++) {
+    for (let d = -8; d <= 8; d++) xs.push((k * Math.PI) / 2 + d * 2 ** -40 * k, (k * Math.PI) / 4 + d * 1e-15);
+  }
+  return xs.flatMap((x) => [x, -x]);
+}
+
+/** Deterministic arguments spread over |x| < scale. */
+function spread(scale: number, count: number, seed: number): number[] {
+  let s = seed >>> 0;
+  return Array.from({ length: count }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return (s / 2 ** 32 - 0.5) * 2 * scale;
+  });
+}
+
+const SCALES = [1e-9, 0.01, 0.35, 0.5, 0.8, 1, 2, 3.2, 10, 40, 52, 1e3, 1e9];
+const fdlibmBuiltins = Number(process.versions.node.split('.')[0]) === 20;
+
+t.test('sin and cos equal Math.sin and Math.cos bit for bit (fdlibm, as Node 20 computes them)', { skip: !fdlibmBuiltins && 'this runtime’s Math.sin is not fdlibm' }, async (t) => {
+  const xs = [...edgeArguments(), ...SCALES.flatMap((scale, k) => spread(scale, 20_000, k + 1))];
+  let mismatches = 0;
+  for (const x of xs) {
+    if (!Object.is(sin(x), Math.sin(x)) || !Object.is(cos(x), Math.cos(x))) {
+      if (mismatches++ < 5) t.fail(`at x = ${x}: sin ${sin(x)} vs ${Math.sin(x)}, cos ${cos(x)} vs ${Math.cos(x)}`);
+    }
+  }
+  t.equal(mismatches, 0, `${xs.length} arguments`);
+});
+
+t.test('sin and cos are within one ulp of a 60-digit reference', async (t) => {
+  const big = create(all, { number: 'BigNumber', precision: 60 });
+  // toPrecision(100) is the double's exact decimal value, not its shortest form.
+  const exact = (x: number): ReturnType<typeof big.bignumber> => big.bignumber(x.toPrecision(100));
+  const xs = [...edgeArguments().filter((x) => Math.abs(x) < 1e6 && x !== 0), ...SCALES.slice(0, 11).flatMap((scale, k) => spread(scale, 150, k + 100))];
+  let worst = 0;
+  for (const x of xs) {
+    const s = Number(big.sin(exact(x)));
+    const c = Number(big.cos(exact(x)));
+    const error = Math.max(ulps(sin(x), s), ulps(cos(x), c));
+    if (error > 1) t.fail(`at x = ${x}: sin ${sin(x)} vs ${s}, cos ${cos(x)} vs ${c}`);
+    worst = Math.max(worst, error);
+  }
+  t.ok(worst <= 1, `worst ${worst} ulp over ${xs.length} arguments`);
+});
+
+t.test('sin and cos of zeros, infinities and NaN', async (t) => {
+  t.ok(Object.is(sin(-0), -0));
+  t.ok(Object.is(sin(0), 0));
+  t.equal(cos(-0), 1);
+  for (const x of [NaN, Infinity, -Infinity]) {
+    t.ok(Number.isNaN(sin(x)), `sin(${x})`);
+    t.ok(Number.isNaN(cos(x)), `cos(${x})`);
+  }
+});
