@@ -4,7 +4,7 @@
  * runtime.
  */
 import t from 'tap';
-import { all, create } from 'mathjs';
+import { all, create, type BigNumber } from 'mathjs';
 import { cos, sin } from '../../src/engine/trig.js';
 
 const bits = new BigInt64Array(1);
@@ -52,7 +52,7 @@ t.test('sin and cos equal Math.sin and Math.cos bit for bit (fdlibm, as Node 20 
 t.test('sin and cos are within one ulp of a 60-digit reference', async (t) => {
   const big = create(all, { number: 'BigNumber', precision: 60 });
   // toPrecision(100) is the double's exact decimal value, not its shortest form.
-  const exact = (x: number): ReturnType<typeof big.bignumber> => big.bignumber(x.toPrecision(100));
+  const exact = (x: number): BigNumber => big.bignumber(x.toPrecision(100));
   const xs = [...edgeArguments().filter((x) => Math.abs(x) < 1e6 && x !== 0), ...SCALES.slice(0, 11).flatMap((scale, k) => spread(scale, 150, k + 100))];
   let worst = 0;
   for (const x of xs) {
