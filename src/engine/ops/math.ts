@@ -24,7 +24,7 @@ export const { op: cube } = defineUnary({
   source: (x) => `${x} * ${x} * ${x}`,
   derivative: (cx, x) => mul(cx, 3, square(cx, x)),
 });
-export const { op: exp } = defineUnary({ name: 'exp', source: (x) => `Math.exp(${x})`, derivative: (_cx, _x, y) => y });
+export const { op: exp } = defineUnary({ name: 'exp', source: (x) => `lib.exp(${x})`, derivative: (_cx, _x, y) => y });
 export const { op: expm1 } = defineUnary({ name: 'expm1', source: (x) => `Math.expm1(${x})`, derivative: (cx, _x, y) => add(cx, y, 1) });
 export const { op: log } = defineUnary({ name: 'log', source: (x) => `Math.log(${x})`, derivative: (cx, x) => div(cx, 1, x) });
 export const { op: log1p } = defineUnary({ name: 'log1p', source: (x) => `Math.log1p(${x})`, derivative: (cx, x) => div(cx, 1, add(cx, x, 1)) });
@@ -50,7 +50,7 @@ export const { op: tanh } = defineUnary({ name: 'tanh', source: (x) => `Math.tan
 export const { op: sigmoid } = defineUnary({
   name: 'sigmoid',
   // Two branches so that exp never overflows.
-  source: (x) => `${x} >= 0 ? 1 / (1 + Math.exp(-${x})) : Math.exp(${x}) / (1 + Math.exp(${x}))`,
+  source: (x) => `${x} >= 0 ? 1 / (1 + lib.exp(-${x})) : lib.exp(${x}) / (1 + lib.exp(${x}))`,
   derivative: (cx, _x, y) => mul(cx, y, sub(cx, 1, y)),
 });
 export const { op: relu } = defineUnary({
@@ -63,7 +63,7 @@ export const { op: relu } = defineUnary({
 // threshold of 20 above which softplus(x) = x.
 export const { op: softplus } = defineUnary({
   name: 'softplus',
-  source: (x) => `${x} > 20 ? ${x} : Math.log1p(Math.exp(${x}))`,
+  source: (x) => `${x} > 20 ? ${x} : Math.log1p(lib.exp(${x}))`,
   derivative: (cx, x) => sigmoid(cx, x),
 });
 export const { op: lgamma } = defineUnary({ name: 'lgamma', source: (x) => `lib.lgamma(${x})`, derivative: (cx, x) => polygamma(cx, 0, x) });

@@ -4,6 +4,7 @@
  */
 import { bind, concrete, definePrimitive, type Context, type Value } from '../core.js';
 import { EngineError } from '../errors.js';
+import * as fdlibm from '../fdlibm.js';
 import { Tensor, formatShape, sameShape, sizeOf } from '../tensor.js';
 import { add, lift, mul, neg, sub, type Operand } from './elementwise.js';
 import { takeAlong } from './indexing.js';
@@ -27,17 +28,20 @@ const logSoftmaxPrim = definePrimitive<number>({
     const outer = sizeOf(x.shape.slice(0, axis));
     const src = x.data;
     const dst = out.data;
-    for (let o = 0; o < outer; o++) {
-      for (let i = 0; i < inner; i++) {
-        const base = o * extent * inner + i;
-        let m = -Infinity;
-        for (let k = 0; k < extent; k++) m = Math.max(m, src[base + k * inner]);
-        // All -Infinity (or +Infinity somewhere): no finite shift exists; let IEEE decide.
-        if (!Number.isFinite(m)) m = 0;
-        let total = 0;
-        for (let k = 0; k < extent; k++) total += Math.exp(src[base + k * inner] - m);
-        const shift = m + Math.log(total);
-        for (let k = 0; k < extent; k++) dst[base + k * inner] = src[base + k * inner] - shift;
+    if (inner === 1) logSoftmaxRows(src, dst, outer, extent);
+    else {
+      for (let o = 0; o < outer; o++) {
+        for (let i = 0; i < inner; i++) {
+          const base = o * extent * inner + i;
+          let m = -Infinity;
+          for (let k = 0; k < extent; k++) m = Math.max(m, src[base + k * inner]);
+          // All -Infinity (or +Infinity somewhere): no finite shift exists; let IEEE decide.
+          if (!Number.isFinite(m)) m = 0;
+          let total = 0;
+          for (let k = 0; k < extent; k++) total += fdlibm.exp(src[base + k * inner] - m);
+          const shift = m + Math.log(total);
+          for (let k = 0; k < extent; k++) dst[base + k * inner] = src[base + k * inner] - shift;
+        }
       }
     }
     return out;
@@ -46,6 +50,19 @@ const logSoftmaxPrim = definePrimitive<number>({
   jvp: (cx, _p, [t], out, axis) => sub(cx, t!, sum(cx, mul(cx, exp(cx, out), t!), [axis], true)),
   vjp: (cx, g, _p, out, axis) => [sub(cx, g, mul(cx, exp(cx, out), sum(cx, g, [axis], true)))],
 });
+
+/** log softmax of contiguous rows (the last axis): the loop above with unit strides. */
+function logSoftmaxRows(src: Float64Array, dst: Float64Array, rows: number, extent: number): void {
+  for (let r = 0, base = 0; r < rows; r++, base += extent) {
+    let m = -Infinity;
+    for (let k = 0; k < extent; k++) m = Math.max(m, src[base + k]);
+    if (!Number.isFinite(m)) m = 0;
+    let total = 0;
+    for (let k = 0; k < extent; k++) total += fdlibm.exp(src[base + k] - m);
+    const shift = m + Math.log(total);
+    for (let k = 0; k < extent; k++) dst[base + k] = src[base + k] - shift;
+  }
+}
 
 export function logSoftmax(cx: Context, x: Operand, axis: number): Value {
   const v = lift(x);

@@ -1,11 +1,11 @@
 /**
- * The engine's own sin and cos (src/engine/trig.ts): the builtins' results bit for bit on the
- * V8 of Node 20 (fdlibm), and within one unit in the last place of a 60-digit reference on any
- * runtime.
+ * The engine's own sin, cos and exp (src/engine/fdlibm.ts): the builtins' results bit for bit on
+ * the V8 of Node 20 (fdlibm), and within one unit in the last place of a 60-digit reference on
+ * any runtime.
  */
 import t from 'tap';
 import { all, create, type BigNumber } from 'mathjs';
-import { cos, sin } from '../../src/engine/trig.js';
+import { cos, exp, sin } from '../../src/engine/fdlibm.js';
 
 const bits = new BigInt64Array(1);
 const asDouble = new Float64Array(bits.buffer);
@@ -73,4 +73,44 @@ t.test('sin and cos of zeros, infinities and NaN', async (t) => {
     t.ok(Number.isNaN(sin(x)), `sin(${x})`);
     t.ok(Number.isNaN(cos(x)), `cos(${x})`);
   }
+});
+
+/** Arguments where exp changes course: the reduction's thresholds, exp(1), overflow, subnormals. */
+function expEdgeArguments(): number[] {
+  const xs = [0, -0, 5e-324, 2 ** -29, 2 ** -28, 2 ** -27, 0.34657359027997264, 0.3465735902799727, 0.5, 1, 1.0397207708399179, 1.03972077083992, 2, 700, 707.99, 708, 709.7, 709.782712893384, 709.79, 710, 745.1, 746];
+  for (let k = 1; k <= 1021; k += 7) xs.push(k * Math.LN2, k * Math.LN2 + 2 ** -40, (k + 0.5) * Math.LN2);
+  return xs.flatMap((x) => [x, -x]);
+}
+
+t.test('exp equals Math.exp bit for bit (fdlibm, as Node 20 computes it)', { skip: !fdlibmBuiltins && 'this runtime’s Math.exp is not fdlibm' }, async (t) => {
+  const xs = [...expEdgeArguments(), ...[1e-9, 0.3, 0.4, 1, 1.1, 3, 30, 300, 720].flatMap((scale, k) => spread(scale, 20_000, k + 200))];
+  let mismatches = 0;
+  for (const x of xs) {
+    if (!Object.is(exp(x), Math.exp(x))) {
+      if (mismatches++ < 5) t.fail(`at x = ${x}: exp ${exp(x)} vs ${Math.exp(x)}`);
+    }
+  }
+  t.equal(mismatches, 0, `${xs.length} arguments`);
+});
+
+t.test('exp is within one ulp of a 60-digit reference', async (t) => {
+  const big = create(all, { number: 'BigNumber', precision: 60 });
+  const xs = [...expEdgeArguments().filter((x) => Math.abs(x) < 700), ...[1e-9, 0.3, 1, 3, 30, 300].flatMap((scale, k) => spread(scale, 200, k + 300))];
+  let worst = 0;
+  for (const x of xs) {
+    const reference = Number(big.exp(big.bignumber(x.toPrecision(100))));
+    const error = ulps(exp(x), reference);
+    if (error > 1) t.fail(`at x = ${x}: exp ${exp(x)} vs ${reference}`);
+    worst = Math.max(worst, error);
+  }
+  t.ok(worst <= 1, `worst ${worst} ulp over ${xs.length} arguments`);
+});
+
+t.test('exp of infinities, NaN, and past the ends of the double range', async (t) => {
+  t.equal(exp(Infinity), Infinity);
+  t.equal(exp(-Infinity), 0);
+  t.ok(Number.isNaN(exp(NaN)));
+  t.equal(exp(710), Infinity);
+  t.equal(exp(-746), 0);
+  t.equal(exp(1), Math.E);
 });

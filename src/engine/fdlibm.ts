@@ -1,18 +1,18 @@
 /**
- * sin and cos as V8 computes `Math.sin` and `Math.cos` (fdlibm's algorithms, which V8 ports),
- * written in JavaScript so that TurboFan inlines them into generated loops. Two differences
- * make them faster than the builtins over many points, with the same results bit for bit (tested):
- * - no call into the runtime per element;
- * - cos's kernel picks its correction term `qx` by arithmetic rather than by a branch. On
- *   arguments scattered across 0.3 (the common case: weights and data near zero) the builtin's
- *   branch is mispredicted often enough to make `Math.cos` twice the cost of `Math.sin`.
- * Arguments of 31.5·π/2 (about 49.5) or more, and the few near a multiple of π/2 that fdlibm
- * reduces in two steps, go to the builtins: the same computation.
+ * sin, cos and exp as V8 computes `Math.sin`, `Math.cos` and `Math.exp` (fdlibm's algorithms,
+ * which V8 ports), written in JavaScript so that TurboFan inlines them into generated loops: no
+ * call into the runtime per element, and the same results bit for bit (tested). cos's kernel
+ * also picks its correction term by arithmetic rather than by a branch: on arguments scattered
+ * across 0.3 (the common case: weights and data near zero) the builtin's branch is mispredicted
+ * often enough to make `Math.cos` twice the cost of `Math.sin`.
+ * Arguments that take fdlibm's rarer paths go to the builtins, which then do the same
+ * computation: sin and cos of 31.5·π/2 (about 49.5) or more, or near a multiple of π/2 where
+ * fdlibm reduces in two steps; exp of 708 or more in magnitude (overflow, subnormal results).
  *
- * From fdlibm (k_sin.c, k_cos.c, e_rem_pio2.c): Copyright (C) 1993 by Sun Microsystems, Inc.
- * All rights reserved. Developed at SunSoft, a Sun Microsystems, Inc. business. Permission to
- * use, copy, modify, and distribute this software is freely granted, provided that this notice
- * is preserved.
+ * From fdlibm (k_sin.c, k_cos.c, e_rem_pio2.c, e_exp.c): Copyright (C) 1993 by Sun Microsystems,
+ * Inc. All rights reserved. Developed at SunSoft, a Sun Microsystems, Inc. business. Permission
+ * to use, copy, modify, and distribute this software is freely granted, provided that this
+ * notice is preserved.
  */
 
 /** The double whose high 32 bits are `hi` and low 32 bits zero: fdlibm compares high words. */
@@ -152,4 +152,55 @@ export function cos(x: number): number {
     default:
       return kernelSin(reducedHead, reducedTail);
   }
+}
+
+// exp: x = k·ln2 + r with |r| <= ln2/2, exp(r) by a rational approximation (e_exp.c).
+const LN2_HI = 6.93147180369123816490e-1;
+const LN2_LO = 1.90821492927058770002e-10;
+const INV_LN2 = 1.442695040888963387;
+const P1 = 1.66666666666666019037e-1;
+const P2 = -2.77777777770155933842e-3;
+const P3 = 6.61375632143793436117e-5;
+const P4 = -1.6533902205465251539e-6;
+const P5 = 4.13813679705723846039e-8;
+/** Below 2^-28, exp x = 1 + x to the last bit. */
+const EXP_TINY = fromHighWord(0x3e300000);
+/** From here (high word above 0x3fd62e42, about ln2/2), x is reduced … */
+const EXP_REDUCED = fromHighWord(0x3fd62e43);
+/** … by exactly one ln2 below this (high word 0x3ff0a2b2, about 1.5·ln2). */
+const EXP_ONE_LN2_END = fromHighWord(0x3ff0a2b2);
+/** 2^k for k = -1021..1022, the scales of results in normal range. */
+const POW2_OFFSET = 1021;
+const POW2 = new Float64Array(2044);
+POW2[POW2_OFFSET] = 1;
+for (let k = 1; k <= 1022; k++) POW2[POW2_OFFSET + k] = POW2[POW2_OFFSET + k - 1] * 2;
+for (let k = 1; k <= 1021; k++) POW2[POW2_OFFSET - k] = POW2[POW2_OFFSET - k + 1] / 2;
+
+export function exp(x: number): number {
+  const ax = Math.abs(x);
+  if (!(ax < 708)) return Math.exp(x);
+  if (ax < EXP_REDUCED) {
+    if (ax < EXP_TINY) return 1 + x;
+    const t = x * x;
+    const c = x - t * (P1 + t * (P2 + t * (P3 + t * (P4 + t * P5))));
+    return 1 - ((x * c) / (c - 2) - x);
+  }
+  let k: number;
+  let hi: number;
+  let lo: number;
+  if (ax < EXP_ONE_LN2_END) {
+    // V8 returns Math.E itself for exp(1), whose last bit this computation gets wrong.
+    if (x === 1) return Math.E;
+    k = x > 0 ? 1 : -1;
+    hi = x - k * LN2_HI;
+    lo = k * LN2_LO;
+  } else {
+    k = Math.trunc(INV_LN2 * x + (x > 0 ? 0.5 : -0.5));
+    hi = x - k * LN2_HI;
+    lo = k * LN2_LO;
+  }
+  const r = hi - lo;
+  const t = r * r;
+  const c = r - t * (P1 + t * (P2 + t * (P3 + t * (P4 + t * P5))));
+  return (1 - (lo - (r * c) / (2 - c) - hi)) * POW2[POW2_OFFSET + k];
 }
