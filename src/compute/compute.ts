@@ -85,6 +85,7 @@ export class ProgramCache {
   private readonly programs = new Map<string, Program>();
   private readonly compiled = new Map<string, CompiledGradient | null>();
   private readonly plans = new Map<string, { seen: number; plan: GradientPlan | null }>();
+  private readonly dataPlans = new Map<string, { data: ReadonlyMap<string, Tensor>; plan: GradientPlan }>();
 
   constructor(readonly capacity = 512) {}
 
@@ -106,6 +107,37 @@ export class ProgramCache {
     if (++entry.seen === 2) entry.plan = make();
     return entry.plan;
   }
+
+  /**
+   * The plan of a program whose data are baked into it as constants (`optimize`'s loss, with
+   * `at` held fixed), kept for the next request with the same program, shapes and data, element
+   * for element: an autograder or a course page runs the same exercise again and again, with
+   * other settings. A plan that cannot be made is not remembered.
+   */
+  planWithData(key: string, data: ReadonlyMap<string, Tensor>, make: () => GradientPlan | null): GradientPlan | null {
+    const entry = this.dataPlans.get(key);
+    if (entry !== undefined && sameData(entry.data, data)) return remember(this.dataPlans, key, () => entry, PLAN_CAPACITY).plan;
+    const plan = make();
+    if (plan === null || plan.constantElements > MAX_CACHED_PLAN_ELEMENTS) return plan;
+    this.dataPlans.delete(key);
+    remember(this.dataPlans, key, () => ({ data, plan }), Math.min(this.capacity, PLAN_CAPACITY));
+    return plan;
+  }
+}
+
+/** The same names in the same order, each the same shape and the same numbers (-0 is not 0; NaN is NaN). */
+function sameData(a: ReadonlyMap<string, Tensor>, b: ReadonlyMap<string, Tensor>): boolean {
+  if (a.size !== b.size) return false;
+  const bs = [...b];
+  let k = 0;
+  for (const [name, x] of a) {
+    const [otherName, y] = bs[k++];
+    if (name !== otherName || !sameShape(x.shape, y.shape)) return false;
+    const xd = x.data;
+    const yd = y.data;
+    for (let i = 0; i < xd.length; i++) if (!Object.is(xd[i], yd[i])) return false;
+  }
+  return true;
 }
 
 /** A small LRU: a Map keeps insertion order, so re-inserting on a hit keeps the recent last. */

@@ -302,7 +302,7 @@ function lossAndGradient(ev: Evaluation, names: readonly string[], shapes: reado
   if (compiled !== null) return compiledStep(ev, names, compiled);
   // Nothing of a step outlives it (the gradients are read before the next step): its memory is reused.
   const storage = new ReusableStorage();
-  const plan = planned(ev);
+  const plan = planned(ev, names, shapes);
   return plan !== null ? plannedStep(ev, shapes, plan, storage) : generalStep(ev, shapes, storage);
 }
 
@@ -329,16 +329,22 @@ function compiledStep(ev: Evaluation, names: readonly string[], compiled: Compil
  * held fixed are constants of it), or null where it cannot be (it draws, or branches on a value
  * computed from the parameters) or fails: the engine then runs each step, and reports.
  */
-function planned(ev: Evaluation): GradientPlan | null {
-  const cx = ev.transientContext();
-  try {
-    return compileGradientPlan(ev.fn, ev.primals, cx);
-  } catch (e) {
-    if (e instanceof NotCompilable || e instanceof ProgramError || e instanceof Problem || e instanceof EngineError) return null;
-    throw e;
-  } finally {
-    ev.countOperations(cx);
-  }
+function planned(ev: Evaluation, names: readonly string[], shapes: readonly (readonly number[])[]): GradientPlan | null {
+  const { request } = ev;
+  const data = new Map([...request.at].filter(([name]) => !names.includes(name)));
+  const key = `${ev.cacheKey}\u0000optimize-plan\u0000${names.join(',')}\u0000${shapes.map(formatShape).join(' ')}\u0000${request.output ?? ''}`;
+  // Kept between requests with the same data: compiling costs as much as several steps.
+  return ev.cache.planWithData(key, data, () => {
+    const cx = ev.transientContext();
+    try {
+      return compileGradientPlan(ev.fn, ev.primals, cx);
+    } catch (e) {
+      if (e instanceof NotCompilable || e instanceof ProgramError || e instanceof Problem || e instanceof EngineError) return null;
+      throw e;
+    } finally {
+      ev.countOperations(cx);
+    }
+  });
 }
 
 function plannedStep(ev: Evaluation, shapes: readonly (readonly number[])[], plan: GradientPlan, storage: ReusableStorage): Step {

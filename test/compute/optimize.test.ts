@@ -128,6 +128,28 @@ t.test('a tensor program with fixed data (run on its compiled plan) takes exactl
   t.notSame(params, initial, 'and they moved');
 });
 
+t.test('a plan kept between requests serves only the same data: other data, or -0 for 0, gets its own', async (t) => {
+  // atan2(y, -1) tells -0 from 0: -π or π.
+  const program = 'sum((X * w - y).^2) + sum(atan2(y, -1))';
+  const body = (X: number[][], y: number[]) => ({ program, at: { X, y }, params: { w: [0.5, -0.25] }, optimizer: { name: 'sgd', lr: 0.01 }, steps: 5 });
+  const first = body([[1, 2], [3, 4], [5, 6]], [1, 0, -1]);
+  const variants = {
+    'the same data again': first,
+    'one number of X changed': body([[1, 2], [3, 4.5], [5, 6]], [1, 0, -1]),
+    'y changed': body([[1, 2], [3, 4], [5, 6]], [1, 0, 1]),
+    'y with -0 for 0': body([[1, 2], [3, 4], [5, 6]], [1, -0, -1]),
+    'X of another shape': body([[1, 2], [3, 4]], [1, 0]),
+  };
+  const shared = new ProgramCache();
+  computeSync('optimize', first, { cache: shared });
+  for (const [name, variant] of Object.entries(variants)) {
+    t.same(computeSync('optimize', variant, { cache: shared }), computeSync('optimize', variant, { cache: new ProgramCache() }), name);
+  }
+  const a = computeSync('optimize', variants['one number of X changed'], { cache: shared }) as { loss: number };
+  const b = computeSync('optimize', first, { cache: shared }) as { loss: number };
+  t.not(a.loss, b.loss, 'and the answers differ where the data do');
+});
+
 t.test('a planned run that fails mid-way reports the failure as the engine does, with its place', async (t) => {
   // sum(s) pulls s down by 1 a step: at step 3 it is -0.5, and normal's check fails inside the plan.
   const body = { program: 'sum(s) + 0 * sum(log_prob(normal(0, s), [0.5]))', params: { s: [2.5] }, optimizer: { name: 'sgd', lr: 1 }, steps: 6 };
