@@ -15,6 +15,7 @@ export type ProgressMessage = Record<string, unknown> & { type: string };
 /**
  * The result of `endpoint` for `body`. `json`: a plain request's result comes as the JSON text
  * the worker made of it (a batch's and a sample's are put together here, as values).
+ * `bodyText`: the body's JSON text, which a worker is sent instead of the body where given.
  */
 export async function dispatch(
   app: FastifyInstance,
@@ -24,12 +25,13 @@ export async function dispatch(
   emit?: (message: ProgressMessage) => void,
   stats?: { operations: number },
   json = false,
+  bodyText: string | null = null,
 ): Promise<unknown> {
   const report = emit ?? (() => {});
   if (endpoint === 'batch') return dispatchBatch(app, body, cancel, report, stats);
   if (endpoint === 'sample') return dispatchSample(app, body, cancel, report, stats);
   // optimize reports its steps from the worker, when someone is listening.
-  return app.workers.compute(endpoint, body, { cancel, stats, json, onProgress: endpoint === 'optimize' ? emit : undefined });
+  return app.workers.compute(endpoint, body, { cancel, stats, json, bodyText, onProgress: endpoint === 'optimize' ? emit : undefined });
 }
 
 async function dispatchBatch(

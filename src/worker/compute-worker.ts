@@ -16,7 +16,9 @@ export interface ComputeWorkerData {
 
 export interface ComputeItem {
   readonly endpoint: string;
-  readonly body: unknown;
+  /** The request body, or its JSON text in `bodyText`. */
+  readonly body?: unknown;
+  readonly bodyText?: string;
   /** For `sample`: compute only samples from..from+count, and answer with their statistics (a `SampleChunk`). */
   readonly chunk?: { readonly from: number; readonly count: number };
   /** Answer the result as JSON text, as the response sends it (no second serialisation on the event loop). */
@@ -48,7 +50,9 @@ async function runItem(item: ComputeItem, progress: MessagePort | undefined): Pr
   const clock = (): number => (isCancelled(slots, item.slot, item.tag) ? Infinity : performance.now());
   const options = { limits, stats, clock, onProgress: progress === undefined ? undefined : (message: unknown) => progress.postMessage(message) };
   try {
-    const result = item.chunk === undefined ? await compute(item.endpoint, item.body, options) : sampleChunkSync(item.body, item.chunk.from, item.chunk.count, options);
+    // The text was parsed once already, on the event loop, where prototype poisoning is refused.
+    const body: unknown = item.bodyText !== undefined ? JSON.parse(item.bodyText) : item.body;
+    const result = item.chunk === undefined ? await compute(item.endpoint, body, options) : sampleChunkSync(body, item.chunk.from, item.chunk.count, options);
     return { ok: true, result: item.json === true ? JSON.stringify(result) : result, operations: stats.operations };
   } catch (e) {
     if (e instanceof Problem) return { ok: false, problem: e.body, operations: stats.operations };

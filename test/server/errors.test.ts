@@ -50,6 +50,9 @@ const graphOf = (nodes: unknown[], output = 'z') => ({ graph: { nodes, output },
 const badRequests: HttpCase[] = [
   { name: 'malformed JSON', endpoint: 'grad', body: '{"program": "x", ', expect: invalid(undefined, /not valid JSON/) },
   { name: 'an empty body', endpoint: 'grad', body: '', expect: invalid(undefined, /empty/) },
+  // Refused where the body is parsed: a worker is sent the body's text and parses it again.
+  { name: 'a body with __proto__ (prototype poisoning)', endpoint: 'grad', body: '{"program": "x", "at": {"x": 1}, "__proto__": {"polluted": 1}}', expect: invalid(undefined, /not valid JSON/) },
+  { name: 'a body with constructor.prototype', endpoint: 'grad', body: '{"program": "x", "at": {"x": 1}, "constructor": {"prototype": {"polluted": 1}}}', expect: invalid(undefined, /not valid JSON/) },
   { name: 'a form-encoded body (curl -d without a content-type)', endpoint: 'grad', body: 'program=x', contentType: 'application/x-www-form-urlencoded', expect: invalid(undefined, /JSON/, /content-type/) },
   { name: 'a JSON array for a body', endpoint: 'grad', body: '[1, 2]', expect: invalid('', /object/) },
   { name: 'a JSON string for a body', endpoint: 'eval', body: '"x + 1"', expect: invalid('', /object/) },

@@ -46,7 +46,7 @@ export default async function computeRoutes(app: FastifyInstance): Promise<void>
         const stats = { operations: 0 };
         if (!streaming) {
           try {
-            const result = await dispatch(app, endpoint, request.body, cancel, undefined, stats, true);
+            const result = await dispatch(app, endpoint, request.body, cancel, undefined, stats, true, request.bodyText);
             app.metrics.evaluations.inc({ endpoint, outcome: 'ok' });
             if (typeof result === 'string') reply.header('content-type', JSON_TYPE);
             return result;
