@@ -11,6 +11,8 @@ const SMALL_TENSOR = 8;
 const LARGE_TENSOR = 1 << 16;
 const MIN_CHUNK = 1 << 12;
 const MAX_CHUNK = 1 << 18;
+/** Every empty array: it has no element anyone could write, and making one costs as much as a small one. */
+const EMPTY = new Float64Array(0);
 
 export class TensorStorage {
   private chunk: ArrayBuffer | null = null;
@@ -19,6 +21,7 @@ export class TensorStorage {
 
   /** A zero-filled array of `size` elements (`zeroed` false: any contents, for a kernel that writes them all). */
   allocate(size: number, _zeroed = true): Float64Array {
+    if (size === 0) return EMPTY;
     if (size <= SMALL_TENSOR || size > LARGE_TENSOR) return new Float64Array(size);
     if (this.chunk === null || this.used + size > this.size) {
       this.size = Math.min(MAX_CHUNK, Math.max(this.size * 2, MIN_CHUNK, size));
@@ -42,6 +45,7 @@ export class ReusableStorage extends TensorStorage {
   private offset = 0;
 
   override allocate(size: number, zeroed = true): Float64Array {
+    if (size === 0) return EMPTY;
     if (size <= SMALL_TENSOR) return new Float64Array(size);
     if (this.offset + size > this.buffer.length) {
       // Grow for the next run; this run's earlier tensors keep the old buffer alive meanwhile.

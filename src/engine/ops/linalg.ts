@@ -167,6 +167,8 @@ function dims(t: Tensor, transposed: boolean): [number, number] {
   return transposed ? [t.shape[r - 1], t.shape[r - 2]] : [t.shape[r - 2], t.shape[r - 1]];
 }
 
+const NO_AXES: Shape = [];
+
 const matmulPrim = definePrimitive<MatmulParams>({
   name: 'matmul',
   impl(cx, [a, b], { ta, tb }) {
@@ -179,11 +181,13 @@ const matmulPrim = definePrimitive<MatmulParams>({
         { op: 'matmul' },
       );
     }
-    const batchA = a.shape.slice(0, -2);
-    const batchB = b.shape.slice(0, -2);
-    const batch = broadcastShapes('matmul', batchA, batchB);
+    // Two matrices (the common case) need no batch axes worked out.
+    const plain = a.shape.length === 2 && b.shape.length === 2;
+    const batchA = plain ? NO_AXES : a.shape.slice(0, -2);
+    const batchB = plain ? NO_AXES : b.shape.slice(0, -2);
+    const batch = plain ? NO_AXES : broadcastShapes('matmul', batchA, batchB);
     // gemm writes every element of every product.
-    const out = cx.allocForWriting('matmul', [...batch, m, n]);
+    const out = cx.allocForWriting('matmul', plain ? [m, n] : [...batch, m, n]);
     const edge = cx.scratch('matmul', n % 4 === 0 || n < 4 ? 0 : 4 * k);
     // Row and column strides of each operand as stored (a.shape[-1] is its stored row length).
     const aCols = a.shape[a.shape.length - 1];

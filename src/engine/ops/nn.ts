@@ -22,7 +22,8 @@ export type Reduction = 'mean' | 'sum' | 'none';
 const logSoftmaxPrim = definePrimitive<number>({
   name: 'log_softmax',
   impl(cx, [x], axis) {
-    const out = cx.alloc('log_softmax', x.shape);
+    // Every element is written.
+    const out = cx.allocForWriting('log_softmax', x.shape);
     const extent = x.shape[axis];
     const inner = sizeOf(x.shape.slice(axis + 1));
     const outer = sizeOf(x.shape.slice(0, axis));
