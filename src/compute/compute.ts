@@ -118,7 +118,10 @@ export class ProgramCache {
     const entry = this.dataPlans.get(key);
     if (entry !== undefined && sameData(entry.data, data)) return remember(this.dataPlans, key, () => entry, PLAN_CAPACITY).plan;
     const plan = make();
-    if (plan === null || plan.constantElements > MAX_CACHED_PLAN_ELEMENTS) return plan;
+    // The entry keeps the data too, to compare: both count against the bound on what a plan keeps.
+    let kept = plan === null ? 0 : plan.constantElements;
+    for (const x of data.values()) kept += x.size;
+    if (plan === null || kept > MAX_CACHED_PLAN_ELEMENTS) return plan;
     this.dataPlans.delete(key);
     remember(this.dataPlans, key, () => ({ data, plan }), Math.min(this.capacity, PLAN_CAPACITY));
     return plan;

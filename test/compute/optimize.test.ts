@@ -150,6 +150,23 @@ t.test('a plan kept between requests serves only the same data: other data, or -
   t.not(a.loss, b.loss, 'and the answers differ where the data do');
 });
 
+t.test('a kept plan saves its compilation (fewer operations counted); data too large to keep is compiled every time', async (t) => {
+  const operations = (body: object, cache: ProgramCache): number => {
+    const stats = { operations: 0 };
+    computeSync('optimize', body, { cache, stats });
+    return stats.operations;
+  };
+  const body = { program: 'sum((X * w - y).^2)', at: { X: [[1, 2], [3, 4]], y: [1, 0] }, params: { w: [0.5, -0.25] }, optimizer: { name: 'sgd', lr: 0.01 }, steps: 3 };
+  const cache = new ProgramCache();
+  const first = operations(body, cache);
+  t.ok(operations(body, cache) < first, 'the second request reuses the plan');
+  // 2^18 + 1 unused elements: over what a kept plan may hold with its data.
+  const big = { ...body, at: { ...body.at, unused: { shape: [(1 << 18) + 1], data: new Array((1 << 18) + 1).fill(0) } } };
+  const bigCache = new ProgramCache();
+  const once = operations(big, bigCache);
+  t.equal(operations(big, bigCache), once, 'not kept: compiled again');
+});
+
 t.test('a planned run that fails mid-way reports the failure as the engine does, with its place', async (t) => {
   // sum(s) pulls s down by 1 a step: at step 3 it is -0.5, and normal's check fails inside the plan.
   const body = { program: 'sum(s) + 0 * sum(log_prob(normal(0, s), [0.5]))', params: { s: [2.5] }, optimizer: { name: 'sgd', lr: 1 }, steps: 6 };
