@@ -5,8 +5,10 @@
  * pass. Running the plan again skips everything the general engine pays per operation
  * (tracers, the tape, the rules' bookkeeping, broadcasting logic), and each chain of
  * element-wise primitives whose intermediates nobody else reads becomes one generated loop,
- * built from the primitives' own `scalarSource` as compile.ts builds scalar code. A small
- * network's training step is then a few matrix products and a few passes over memory.
+ * built from the primitives' own `scalarSource` as compile.ts builds scalar code; a product of
+ * two matrices that such a loop reads element for element hands it each element from its
+ * registers (a layer's bias and activation after its product). A small network's training step
+ * is then a few matrix products and a few passes over memory.
  *
  * Tracing runs the primitives on real values, but a value computed from the inputs is never
  * handed to the program: reading one (a branch, an index, a label computed from the inputs)
@@ -130,25 +132,45 @@ function accessOf(operand: Shape, out: Shape): Access | null {
 }
 
 type FusedKernel = (operands: readonly Float64Array[], out: Float64Array, rows: number, cols: number) => void;
+/** A product A·B whose elements go through a fused loop's body (`stored`: the product itself too, for its other readers). */
+type ProductKernel = (operands: readonly Float64Array[], out: Float64Array, a: Float64Array, b: Float64Array, stored: Float64Array) => void;
 
-/** Generated loops by source: the same program compiled again (another request) reuses them. */
-const kernels = new Map<string, FusedKernel>();
+/** Generated kernels by parameters and source: the same program compiled again (another request) reuses them. */
+const kernels = new Map<string, unknown>();
 const MAX_KERNELS = 1000;
 
-function fusedKernel(body: string): FusedKernel {
-  let kernel = kernels.get(body);
+function generated<K>(params: readonly string[], body: string): K {
+  const key = `${params.join(',')}\n${body}`;
+  let kernel = kernels.get(key) as K | undefined;
   if (kernel === undefined) {
     if (kernels.size >= MAX_KERNELS) kernels.delete(kernels.keys().next().value!);
-    kernel = compileKernel<FusedKernel>(['operands', 'out', 'rows', 'cols'], body);
-    kernels.set(body, kernel);
+    kernel = compileKernel<K>(params, body);
+    kernels.set(key, kernel);
   }
   return kernel;
 }
 
-/** What a run executes: a primitive's kernel, or a fused loop of element-wise primitives. */
+/**
+ * What a run executes: a primitive's kernel, a fused loop of element-wise primitives, or a
+ * matrix product whose elements a fused loop takes straight from the product's registers.
+ */
 type Instruction =
   | { readonly kind: 'prim'; readonly prim: Primitive<unknown>; readonly params: unknown; readonly args: readonly Ref[]; readonly out: number }
-  | { readonly kind: 'loop'; readonly kernel: FusedKernel; readonly source: string; readonly names: readonly string[]; readonly args: readonly Ref[]; readonly shape: Shape; readonly out: number };
+  | { readonly kind: 'loop'; readonly kernel: FusedKernel; readonly source: string; readonly names: readonly string[]; readonly args: readonly Ref[]; readonly shape: Shape; readonly out: number }
+  | {
+      readonly kind: 'product';
+      readonly kernel: ProductKernel;
+      readonly source: string;
+      /** 'matmul', then the loop's primitives. */
+      readonly names: readonly string[];
+      /** The loop's operands other than the product; then the product's two factors. */
+      readonly args: readonly Ref[];
+      readonly factors: readonly [Ref, Ref];
+      readonly shape: Shape;
+      readonly out: number;
+      /** The product's own slot where others read it too (it is then stored as well), else null. */
+      readonly stored: number | null;
+    };
 
 /** Primitives worth recomputing in each loop that reads them rather than storing their result. */
 const CHEAP = new Set(['add', 'sub', 'mul', 'neg']);
@@ -197,16 +219,27 @@ function inlinedSteps(kept: readonly Step[], uses: ReadonlyMap<number, number>, 
   return inlined;
 }
 
+/** The body of a fused loop: its operands, their hoisted reads, one line per primitive, and the result's name. */
+interface LoopParts {
+  readonly operands: Ref[];
+  readonly hoisted: string[];
+  readonly lines: string[];
+  readonly names: string[];
+  readonly result: string;
+}
+
 /**
- * The loop computing `step` and, inside it, the inlined steps it reads: one line per primitive
- * (from its `scalarSource`), over operands read whole, as one element, per column or per row.
+ * The lines computing `step` and, inside it, the inlined steps it reads: one line per primitive
+ * (from its `scalarSource`), over operands read whole (`a0[i]`), as one element, per column
+ * (`[j]`) or per row (`[r]`). `given` is read as the local `p` rather than as an operand.
  */
-function loopOf(step: Step, inlined: ReadonlySet<number>, producer: ReadonlyMap<number, Step>, shapeOf: (ref: Ref) => Shape): Instruction {
+function loopParts(step: Step, inlined: ReadonlySet<number>, producer: ReadonlyMap<number, Step>, shapeOf: (ref: Ref) => Shape, given: Ref | null = null): LoopParts {
   const operands: Ref[] = [];
   const lines: string[] = [];
   const names: string[] = [];
   const hoisted: string[] = [];
   const operand = (ref: Ref): string => {
+    if (ref === given) return 'p';
     if (inlined.has(ref)) return expression(producer.get(ref)!);
     const access = accessOf(shapeOf(ref), step.shape)!;
     let k = operands.indexOf(ref);
@@ -225,6 +258,12 @@ function loopOf(step: Step, inlined: ReadonlySet<number>, producer: ReadonlyMap<
     return name;
   };
   const result = expression(step);
+  return { operands, hoisted, lines, names, result };
+}
+
+/** The loop computing `step` (see `loopParts`). */
+function loopOf(step: Step, inlined: ReadonlySet<number>, producer: ReadonlyMap<number, Step>, shapeOf: (ref: Ref) => Shape): Instruction {
+  const { operands, hoisted, lines, names, result } = loopParts(step, inlined, producer, shapeOf);
   // Rows and columns only where an operand repeats along one of them; else one flat loop.
   const flat = operands.every((ref) => ['full', 'one'].includes(accessOf(shapeOf(ref), step.shape)!));
   const body = flat
@@ -241,7 +280,64 @@ for (let r = 0, i = 0; r < rows; r++) {
     out[i] = ${result};
   }
 }`;
-  return { kind: 'loop', kernel: fusedKernel(body), source: body, names, args: operands, shape: step.shape, out: step.out };
+  return { kind: 'loop', kernel: generated<FusedKernel>(['operands', 'out', 'rows', 'cols'], body), source: body, names, args: operands, shape: step.shape, out: step.out };
+}
+
+/**
+ * The product `matmul` (two matrices, m×k times k×n, either read transposed) computed in the
+ * 4×4 register blocks of linalg.ts's gemm, each element summed over k in order as gemm sums it
+ * (so the same bits), and handed as `p` to the body of the loop computing `loop`, which reads
+ * it element for element: one pass instead of two, and the product never leaves its register
+ * unless `store` (other steps read it too). Dimensions and strides are numbers of the plan.
+ */
+function productOf(matmul: Step, loop: Step, inlined: ReadonlySet<number>, producer: ReadonlyMap<number, Step>, shapeOf: (ref: Ref) => Shape, store: boolean): Instruction {
+  const { operands, hoisted, lines, names, result } = loopParts(loop, inlined, producer, shapeOf, matmul.out);
+  const { ta, tb } = matmul.params as { ta: boolean; tb: boolean };
+  const [aShape, bShape] = matmul.args.map(shapeOf);
+  const [m, n] = matmul.shape;
+  const k = ta ? aShape[0] : aShape[1];
+  // Where A's (row, kk) and B's (kk, col) are, as linalg.ts's operand() reads them.
+  const [ar, ac] = ta ? [1, aShape[1]] : [aShape[1], 1];
+  const [br, bc] = tb ? [1, bShape[1]] : [bShape[1], 1];
+  const element = (row: string, col: string, v: string): string =>
+    `{ const r = ${row}, j = ${col}, i = r * ${n} + j, p = ${v};${store ? ' stored[i] = p;' : ''} ${lines.join(' ')} out[i] = ${result}; }`;
+  const block = (rowsInBlock: number): string => {
+    const rows = Array.from({ length: rowsInBlock }, (_, x) => x);
+    const cols = [0, 1, 2, 3];
+    // A panel's absent columns (past n) re-read its first one, and are not stored.
+    return `for (let col = 0; col < ${n}; col += 4) {
+    const s1 = col + 1 < ${n} ? ${bc} : 0, s2 = col + 2 < ${n} ? ${2 * bc} : 0, s3 = col + 3 < ${n} ? ${3 * bc} : 0;
+    let ${rows.flatMap((x) => cols.map((y) => `c${x}${y} = 0`)).join(', ')};
+    for (let kk = 0, ka = 0, q = col * ${bc}; kk < ${k}; kk++, ka += ${ac}, q += ${br}) {
+      const b0 = b[q], b1 = b[q + s1], b2 = b[q + s2], b3 = b[q + s3];
+      ${rows.map((x) => `const x${x} = a[a${x}_ + ka];`).join(' ')}
+      ${rows.map((x) => cols.map((y) => `c${x}${y} += x${x} * b${y};`).join(' ')).join('\n      ')}
+    }
+    ${rows.map((x) => cols.map((y) => (y === 0 ? element(`row + ${x}`, 'col', `c${x}0`) : `if (col + ${y} < ${n}) ${element(`row + ${x}`, `col + ${y}`, `c${x}${y}`)}`)).join('\n    ')).join('\n    ')}
+  }`;
+  };
+  const whole = m - (m % 4);
+  const body = `${hoisted.join('\n')}
+let row = 0;
+for (; row < ${whole}; row += 4) {
+  const a0_ = row * ${ar}, a1_ = a0_ + ${ar}, a2_ = a1_ + ${ar}, a3_ = a2_ + ${ar};
+  ${block(4)}
+}
+for (; row < ${m}; row++) {
+  const a0_ = row * ${ar};
+  ${block(1)}
+}`;
+  return {
+    kind: 'product',
+    kernel: generated<ProductKernel>(['operands', 'out', 'a', 'b', 'stored'], body),
+    source: body,
+    names: ['matmul', ...names],
+    args: operands,
+    factors: [matmul.args[0], matmul.args[1]],
+    shape: loop.shape,
+    out: loop.out,
+    stored: store ? matmul.out : null,
+  };
 }
 
 /** The instructions that compute `outputs`: needed steps only, element-wise chains fused into loops. */
@@ -251,11 +347,27 @@ function lower(steps: readonly Step[], arity: number, constants: readonly Tensor
   const { kept, uses } = liveSteps(steps, outputs);
   const canFuse = new Set(kept.filter((s) => fusible(s, shapeOf)).map((s) => s.out));
   const inlined = inlinedSteps(kept, uses, canFuse);
-  return kept
-    .filter((step) => !inlined.has(step.out))
-    .map((step) =>
-      canFuse.has(step.out) ? loopOf(step, inlined, producer, shapeOf) : { kind: 'prim', prim: step.prim, params: step.params, args: step.args, out: step.out },
-    );
+  const order = kept.filter((step) => !inlined.has(step.out));
+  const instructions: Instruction[] = order.map((step) =>
+    canFuse.has(step.out) ? loopOf(step, inlined, producer, shapeOf) : { kind: 'prim', prim: step.prim, params: step.params, args: step.args, out: step.out },
+  );
+  // A product of two matrices read whole by one loop goes into that loop; stored as well only
+  // where something else reads it, and only if nothing reads it before that loop runs.
+  const reads = (ins: Instruction, ref: Ref): boolean => ins.args.includes(ref) || (ins.kind === 'product' && ins.factors.includes(ref));
+  const readers = (ref: Ref): number[] => instructions.flatMap((ins, at) => (reads(ins, ref) ? [at] : []));
+  order.forEach((step, at) => {
+    if (step.prim.name !== 'matmul' || step.args.some((a) => shapeOf(a).length !== 2)) return;
+    const readBy = readers(step.out);
+    const into = readBy.find((r) => {
+      const ins = instructions[r];
+      return ins.kind === 'loop' && sameShape(ins.shape, step.shape) && accessOf(step.shape, ins.shape) === 'full';
+    });
+    if (into === undefined || readBy.some((r) => r < into)) return;
+    const store = readBy.length > 1 || outputs.includes(step.out);
+    instructions[into] = productOf(step, order[into], inlined, producer, shapeOf, store);
+    instructions[at] = { kind: 'prim', prim: step.prim, params: step.params, args: [], out: NaN };
+  });
+  return instructions.filter((ins) => !(ins.kind === 'prim' && Number.isNaN(ins.out)));
 }
 
 /** A function's value and gradient, compiled for inputs of fixed shapes (see the module comment). */
@@ -280,10 +392,14 @@ export class GradientPlan {
     return this.constants.reduce((n, c) => n + c.size, 0);
   }
 
-  /** Fused loops, and the primitives they compute. */
-  get fused(): { loops: number; primitives: number } {
-    const loops = this.instructions.filter((i) => i.kind === 'loop');
-    return { loops: loops.length, primitives: loops.reduce((n, i) => n + (i.kind === 'loop' ? i.names.length : 0), 0) };
+  /** Fused loops (products with a loop's body included), the element-wise primitives they compute, and how many are products. */
+  get fused(): { loops: number; primitives: number; products: number } {
+    const loops = this.instructions.flatMap((i) => (i.kind === 'prim' ? [] : [i]));
+    return {
+      loops: loops.length,
+      primitives: loops.reduce((n, i) => n + i.names.length - (i.kind === 'product' ? 1 : 0), 0),
+      products: loops.filter((i) => i.kind === 'product').length,
+    };
   }
 
   /**
@@ -306,6 +422,21 @@ export class GradientPlan {
         continue;
       }
       for (const name of ins.names) cx.countOperation(name);
+      if (ins.kind === 'product') {
+        const out = cx.allocForWriting(ins.names[ins.names.length - 1], ins.shape);
+        const stored = ins.stored === null ? null : cx.allocForWriting('matmul', ins.shape);
+        const [a, b] = ins.factors;
+        ins.kernel(
+          ins.args.map((r) => at(r).data),
+          out.data,
+          at(a).data,
+          at(b).data,
+          stored === null ? out.data : stored.data,
+        );
+        slots[ins.out] = out;
+        if (stored !== null) slots[ins.stored!] = stored;
+        continue;
+      }
       const out = cx.allocForWriting(ins.names[ins.names.length - 1], ins.shape);
       const cols = ins.shape.length === 0 ? 1 : ins.shape[ins.shape.length - 1];
       ins.kernel(

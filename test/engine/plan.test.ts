@@ -56,6 +56,7 @@ function numbers(n: number, seed: number): Float64Array {
 const tensor = (shape: number[], seed: number): Tensor => new Tensor(shape, numbers(shape.reduce((a, b) => a * b, 1), seed));
 
 const X = tensor([6, 4], 11);
+const X7 = tensor([7, 3], 12);
 const LABELS = Tensor.fromArray([6], [0, 2, 1, 1, 0, 2]);
 const A = Tensor.fromNested([
   [2, 0.5, 0.1],
@@ -90,6 +91,13 @@ const cases: Case[] = [
   { name: 'linear algebra: solve, inv and the Frobenius norm', f: (cx, [b, m]) => add(cx, norm(cx, solve(cx, A, b), 'fro'), sum(cx, inv(cx, add(cx, A, m)))), shapes: [[3, 2], [3, 3]] },
   { name: 'an input the output does not depend on has a zero gradient', f: (cx, [_x]) => sum(cx, X), shapes: [[2]] },
   { name: 'division and subtraction with broadcasting against a constant row', f: (cx, [x]) => sum(cx, div(cx, sub(cx, x, Tensor.fromArray([4], [1, 2, 3, 4])), 3)), shapes: [[6, 4]] },
+  {
+    name: 'products into loops: 5x2 times 2x6, and the gradient Aᵀ·G (read transposed) plus another term',
+    f: (cx, [a, b]) => add(cx, sum(cx, tanh(cx, matmul(cx, a, b))), sum(cx, mul(cx, b, b))),
+    shapes: [[5, 2], [2, 6]],
+  },
+  { name: 'a product of two columns and 7 rows (n < 4, rows not a multiple of 4) into bias and sigmoid', f: (cx, [w, c]) => sum(cx, sigmoid(cx, add(cx, matmul(cx, X7, w), c))), shapes: [[3, 2], [2]] },
+  { name: 'a batched product (2x3x4 times 4x2) keeps its primitive', f: (cx, [a, b]) => sum(cx, relu(cx, matmul(cx, a, b))), shapes: [[2, 3, 4], [4, 2]] },
 ];
 
 function inputs(c: Case, base: number): Tensor[] {
@@ -128,8 +136,21 @@ t.test('fusion: the MLP step runs fewer instructions than it traced, in a few lo
   t.ok(plan.instructions.length < plan.traced, `${plan.instructions.length} instructions for ${plan.traced} traced primitives`);
   const { loops, primitives } = plan.fused;
   t.ok(primitives > loops, `${primitives} element-wise primitives in ${loops} loops`);
-  const kinds = plan.instructions.map((i) => (i.kind === 'prim' ? i.prim.name : 'loop'));
-  t.equal(kinds.filter((k) => k === 'matmul').length, 5, 'two products forward, three backward (none for the fixed data X)');
+  const kinds = plan.instructions.map((i) => (i.kind === 'prim' ? i.prim.name : i.kind));
+  t.equal(kinds.filter((k) => k === 'matmul' || k === 'product').length, 5, 'two products forward, three backward (none for the fixed data X)');
+  // X·W1 into bias and relu (and stored: the backward pass's relu mask reads it), H·W2 into its
+  // bias, and the hidden layer's cotangent into the relu mask; the weights' gradients are outputs.
+  t.equal(plan.fused.products, 3, 'three products feed their loops directly');
+});
+
+t.test('products fused into the loops that read them, where they are two matrices', async (t) => {
+  const products = (name: string): number => {
+    const c = cases.find((k) => k.name.startsWith(name))!;
+    return compileGradientPlan(c.f, inputs(c, 1)).fused.products;
+  };
+  t.ok(products('products into loops') >= 1, 'A·B into tanh, and Aᵀ·G into the sum with 2B');
+  t.equal(products('a product of two columns'), 1, 'X·W into bias and sigmoid');
+  t.equal(products('a batched product'), 0, 'a batched product is left to matmul');
 });
 
 t.test('the general-broadcast case keeps its product as a primitive', async (t) => {
@@ -184,9 +205,11 @@ t.test('runs keep to the shapes compiled for, and to their budgets', async (t) =
 t.test('generated loops contain generated names only: no input values, no constants', async (t) => {
   // Distinctive values in the inputs and in fixed data: none may appear in any source.
   const marker = Tensor.fromArray([3], [123.456, 654.321, 777.125]);
-  const f: Fn = (cx, [x]) => sum(cx, tanh(cx, add(cx, mul(cx, x, marker), 98765.4321)));
-  const plan = compileGradientPlan(f, [Tensor.fromArray([3], [31337.5, 2, 3])]);
-  const sources = plan.instructions.flatMap((i) => (i.kind === 'loop' ? [i.source] : []));
+  const weights = Tensor.fromNested([[123.456, 654.321], [777.125, 123.456], [654.321, 777.125]]);
+  const f: Fn = (cx, [x, y]) => add(cx, sum(cx, tanh(cx, add(cx, mul(cx, x, marker), 98765.4321))), sum(cx, relu(cx, add(cx, matmul(cx, y, weights), 98765.4321))));
+  const plan = compileGradientPlan(f, [Tensor.fromArray([3], [31337.5, 2, 3]), Tensor.fromNested([[31337.5, 1, 2]])]);
+  t.ok(plan.fused.products > 0, 'a product fused into its loop among them');
+  const sources = plan.instructions.flatMap((i) => (i.kind === 'prim' ? [] : [i.source]));
   t.ok(sources.length > 0, `${sources.length} loops generated`);
   for (const source of sources) {
     t.notMatch(source, /123\.456|654\.321|777\.125|98765|31337/, 'no value from the function or its inputs');
