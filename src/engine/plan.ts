@@ -352,12 +352,19 @@ function lower(steps: readonly Step[], arity: number, constants: readonly Tensor
     canFuse.has(step.out) ? loopOf(step, inlined, producer, shapeOf) : { kind: 'prim', prim: step.prim, params: step.params, args: step.args, out: step.out },
   );
   // A product of two matrices read whole by one loop goes into that loop; stored as well only
-  // where something else reads it, and only if nothing reads it before that loop runs.
-  const reads = (ins: Instruction, ref: Ref): boolean => ins.args.includes(ref) || (ins.kind === 'product' && ins.factors.includes(ref));
-  const readers = (ref: Ref): number[] => instructions.flatMap((ins, at) => (reads(ins, ref) ? [at] : []));
+  // where something else reads it, and only if nothing reads it before that loop runs. (Fusing
+  // moves only the reads of the product's factors, whose steps come earlier and are decided.)
+  const readers = new Map<Ref, number[]>();
+  instructions.forEach((ins, at) =>
+    ins.args.forEach((ref) => {
+      const list = readers.get(ref) ?? [];
+      if (list[list.length - 1] !== at) list.push(at);
+      readers.set(ref, list);
+    }),
+  );
   order.forEach((step, at) => {
     if (step.prim.name !== 'matmul' || step.args.some((a) => shapeOf(a).length !== 2)) return;
-    const readBy = readers(step.out);
+    const readBy = readers.get(step.out) ?? [];
     const into = readBy.find((r) => {
       const ins = instructions[r];
       return ins.kind === 'loop' && sameShape(ins.shape, step.shape) && accessOf(step.shape, ins.shape) === 'full';
