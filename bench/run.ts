@@ -398,15 +398,21 @@ sections.language = async () => {
  * Runs `use` against the service started in a child process (two workers), with a function
  * that POSTs a body to an endpoint and returns the median seconds of nine calls after warm-up.
  */
+/** Set for the benchmarks' processes once the parent has built the server. */
+const BUILT = 'ADJOINT_BENCH_BUILT';
+
+function build(): void {
+  const child = spawnSync('npm', ['run', '--silent', 'build'], { cwd: fileURLToPath(new URL('..', import.meta.url)), stdio: 'inherit' });
+  if (child.status !== 0) throw new Error('npm run build failed');
+}
+
 async function withServer(use: (timePost: (endpoint: string, body: unknown) => Promise<number>) => Promise<void>): Promise<void> {
   const { spawn } = await import('node:child_process');
   const port = 20000 + Math.floor(Math.random() * 20000);
   // The server as deployed (the Docker image runs the build with node): run through tsx, its
   // workers' numeric code is 20-25% slower on this machine, an effect of tsx's loader we have
   // not pinned down.
-  const root = fileURLToPath(new URL('..', import.meta.url));
-  const build = spawnSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
-  if (build.status !== 0) throw new Error('npm run build failed');
+  if (process.env[BUILT] === undefined) build();
   const server = spawn(process.execPath, [fileURLToPath(new URL('../dist/src/server/server.js', import.meta.url))], {
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', WORKERS: '2', LOG_LEVEL: 'silent' },
     stdio: 'ignore',
@@ -636,8 +642,9 @@ if (section !== undefined) {
   await run();
 } else {
   const rows: string[][] = [];
+  build();
   for (const name of Object.keys(sections)) {
-    const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), name], { encoding: 'utf8' });
+    const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), name], { encoding: 'utf8', env: { ...process.env, [BUILT]: '1' } });
     if (child.status !== 0) throw new Error(`benchmark ${name} failed:\n${child.stderr}`);
     for (const line of child.stdout.split('\n')) {
       if (line.startsWith(ROW)) rows.push(JSON.parse(line.slice(ROW.length)) as string[]);
