@@ -242,3 +242,35 @@ t.test('property: random element-wise compositions over broadcasting shapes equa
   );
   t.pass('200 random programs agree');
 });
+
+t.test('property: random layers (a product, then element-wise work on it) of random sizes equal the engine', async (t) => {
+  type Layer = (cx: Context, z: Value, b: Value) => Value;
+  const layers: Layer[] = [
+    (cx, z, b) => relu(cx, add(cx, z, b)),
+    (cx, z, b) => tanh(cx, mul(cx, z, b)),
+    (cx, z) => sigmoid(cx, z),
+    (cx, z, b) => sub(cx, exp(cx, mul(cx, z, 0.1)), b),
+  ];
+  const size = fc.integer({ min: 1, max: 7 });
+  let products = 0;
+  fc.assert(
+    fc.property(size, size, size, size, fc.nat(3), fc.nat(3), fc.boolean(), (m, k, n, p, first, second, reuse) => {
+      // x (m×k) · W1 (k×n) → layer → · W2 (n×p) → layer, summed; `reuse` reads the first product again.
+      const f: Fn = (cx, [x, w1, b1, w2, b2]) => {
+        const z1 = matmul(cx, x, w1);
+        const h = layers[first](cx, z1, b1);
+        const out = sum(cx, layers[second](cx, matmul(cx, h, w2), b2));
+        return reuse ? add(cx, out, sum(cx, square(cx, z1))) : out;
+      };
+      const shapes = [[m, k], [k, n], [n], [n, p], [p]];
+      const plan = compileGradientPlan(f, shapes.map((s, i) => tensor(s, i + 1)));
+      products += plan.fused.products;
+      const at = shapes.map((s, i) => tensor(s, i + 40));
+      const expected = grad(new Context(), f, at);
+      const got = plan.run(at);
+      return same(got.value, expected.value) && got.grads.every((g, i) => same(g, expected.grads[i]));
+    }),
+    { numRuns: 150, seed: 20261126 },
+  );
+  t.ok(products > 150, `150 random two-layer programs agree (${products} products fused into loops)`);
+});
