@@ -27,24 +27,7 @@ const logSoftmaxPrim = definePrimitive<number>({
     const extent = x.shape[axis];
     const inner = sizeOf(x.shape.slice(axis + 1));
     const outer = sizeOf(x.shape.slice(0, axis));
-    const src = x.data;
-    const dst = out.data;
-    if (inner === 1) logSoftmaxRows(src, dst, outer, extent);
-    else {
-      for (let o = 0; o < outer; o++) {
-        for (let i = 0; i < inner; i++) {
-          const base = o * extent * inner + i;
-          let m = -Infinity;
-          for (let k = 0; k < extent; k++) m = Math.max(m, src[base + k * inner]);
-          // All -Infinity (or +Infinity somewhere): no finite shift exists; let IEEE decide.
-          if (!Number.isFinite(m)) m = 0;
-          let total = 0;
-          for (let k = 0; k < extent; k++) total += fdlibm.exp(src[base + k * inner] - m);
-          const shift = m + Math.log(total);
-          for (let k = 0; k < extent; k++) dst[base + k * inner] = src[base + k * inner] - shift;
-        }
-      }
-    }
+    logSoftmaxAlong(x.data, out.data, outer, extent, inner);
     return out;
   },
   // d log softmax = t - Σ softmax · t along the axis; its transpose is g - softmax · Σ g.
@@ -52,16 +35,20 @@ const logSoftmaxPrim = definePrimitive<number>({
   vjp: (cx, g, _p, out, axis) => [sub(cx, g, mul(cx, exp(cx, out), sum(cx, g, [axis], true)))],
 });
 
-/** log softmax of contiguous rows (the last axis): the loop above with unit strides. */
-function logSoftmaxRows(src: Float64Array, dst: Float64Array, rows: number, extent: number): void {
-  for (let r = 0, base = 0; r < rows; r++, base += extent) {
-    let m = -Infinity;
-    for (let k = 0; k < extent; k++) m = Math.max(m, src[base + k]);
-    if (!Number.isFinite(m)) m = 0;
-    let total = 0;
-    for (let k = 0; k < extent; k++) total += fdlibm.exp(src[base + k] - m);
-    const shift = m + Math.log(total);
-    for (let k = 0; k < extent; k++) dst[base + k] = src[base + k] - shift;
+/** log softmax of each of outer × inner lines of `extent` elements, `inner` apart. */
+function logSoftmaxAlong(src: Float64Array, dst: Float64Array, outer: number, extent: number, inner: number): void {
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      const base = o * extent * inner + i;
+      let m = -Infinity;
+      for (let k = 0; k < extent; k++) m = Math.max(m, src[base + k * inner]);
+      // All -Infinity (or +Infinity somewhere): no finite shift exists; let IEEE decide.
+      if (!Number.isFinite(m)) m = 0;
+      let total = 0;
+      for (let k = 0; k < extent; k++) total += fdlibm.exp(src[base + k * inner] - m);
+      const shift = m + Math.log(total);
+      for (let k = 0; k < extent; k++) dst[base + k * inner] = src[base + k * inner] - shift;
+    }
   }
 }
 
