@@ -20,6 +20,7 @@ import { Context, Tracer, bind, type Primitive, type Trace, type Value } from '.
 import { grad, type Fn } from './ad.js';
 import { NotCompilable } from './compile.js';
 import { compileKernel } from './kernels.js';
+import type { MatmulParams } from './ops/linalg.js';
 import type { RandomSource } from './random.js';
 import { Tensor, formatShape, sameShape, sizeOf, type Shape } from './tensor.js';
 
@@ -292,7 +293,7 @@ for (let r = 0, i = 0; r < rows; r++) {
  */
 function productOf(matmul: Step, loop: Step, inlined: ReadonlySet<number>, producer: ReadonlyMap<number, Step>, shapeOf: (ref: Ref) => Shape, store: boolean): Instruction {
   const { operands, hoisted, lines, names, result } = loopParts(loop, inlined, producer, shapeOf, matmul.out);
-  const { ta, tb } = matmul.params as { ta: boolean; tb: boolean };
+  const { ta, tb } = matmul.params as MatmulParams;
   const [aShape, bShape] = matmul.args.map(shapeOf);
   const [m, n] = matmul.shape;
   const k = ta ? aShape[0] : aShape[1];

@@ -156,7 +156,7 @@ function operand(t: Tensor, base: number, transposed: boolean, cols: number): Op
 }
 
 /** Which operands of the product are read transposed (their last two axes swapped). */
-interface MatmulParams {
+export interface MatmulParams {
   readonly ta: boolean;
   readonly tb: boolean;
 }
