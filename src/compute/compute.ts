@@ -237,7 +237,7 @@ export function prepare(endpointFields: readonly string[], body: unknown, option
   const output: Evaluation['output'] = (cx, inputs, onCall) => {
     cx.random?.restart();
     const result = run(cx, program, inputs, { limits: runLimits, onCall });
-    const value = request.output !== null ? result.variables.get(request.output) : result.last;
+    const value = request.output !== null ? result.variable(request.output) : result.last;
     if (request.output !== null && value === undefined) {
       throw new Problem('INVALID_ARGUMENT', `"output" names "${request.output}", which the program never assigns`, { path: '/output' });
     }
