@@ -24,6 +24,9 @@ export interface FunctionEntry {
   readonly description: string;
   readonly differentiable: boolean;
   call(cx: Context, args: readonly LangValue[]): Result;
+  /** The same as `call` on one argument, or on two, given as they are: no array for the commonest calls. */
+  readonly call1?: (cx: Context, a: LangValue) => Result;
+  readonly call2?: (cx: Context, a: LangValue, b: LangValue) => Result;
 }
 
 const entries = new Map<string, FunctionEntry>();
@@ -34,9 +37,20 @@ function define(
   description: string,
   differentiable: boolean,
   call: (cx: Context, args: readonly LangValue[]) => Result,
+  direct: Pick<FunctionEntry, 'call1' | 'call2'> = {},
 ): void {
   if (entries.has(name)) throw new Error(`catalogue: ${name} is defined twice`);
-  entries.set(name, { name, arity: typeof arity === 'number' ? [arity, arity] : arity, description, differentiable, call });
+  entries.set(name, { name, arity: typeof arity === 'number' ? [arity, arity] : arity, description, differentiable, call, ...direct });
+}
+
+/** A function of exactly one argument. */
+function define1(name: string, description: string, differentiable: boolean, call1: (cx: Context, a: LangValue) => Result): void {
+  define(name, 1, description, differentiable, (cx, args) => call1(cx, args[0]), { call1 });
+}
+
+/** A function of exactly two arguments. */
+function define2(name: string, description: string, differentiable: boolean, call2: (cx: Context, a: LangValue, b: LangValue) => Result): void {
+  define(name, 2, description, differentiable, (cx, args) => call2(cx, args[0], args[1]), { call2 });
 }
 
 function invalid(fn: string, message: string): ProgramError {
@@ -45,7 +59,11 @@ function invalid(fn: string, message: string): ProgramError {
 
 /** Argument i as a tensor value (strings are refused). */
 function tensor(fn: string, args: readonly LangValue[], i: number): Value {
-  const v = args[i];
+  return asTensor(fn, args[i], i);
+}
+
+/** `v`, argument i, as a tensor value. */
+function asTensor(fn: string, v: LangValue, i: number): Value {
   if (typeof v === 'string') throw invalid(fn, `argument ${i + 1} must be a number or a tensor, got the string "${v}"`);
   if (v instanceof Distribution) throw invalid(fn, `argument ${i + 1} must be a number or a tensor, got a ${v.family.name} distribution`);
   return v;
@@ -134,7 +152,7 @@ const unary: [string, E.UnaryOp, string, boolean][] = [
   ['not', E.not, 'logical not: 1 where x is 0, else 0', false],
 ];
 for (const [name, op, description, differentiable] of unary) {
-  define(name, 1, `${description} (element-wise)`, differentiable, (cx, args) => op(cx, tensor(name, args, 0)));
+  define1(name, `${description} (element-wise)`, differentiable, (cx, a) => op(cx, asTensor(name, a, 0)));
 }
 
 // Element-wise functions of two arguments, broadcasting.
@@ -158,11 +176,11 @@ const binary: [string, E.BinaryOp, string, boolean][] = [
   ['xor', E.xor, 'logical exclusive or: 1 or 0', false],
 ];
 for (const [name, op, description, differentiable] of binary) {
-  define(name, 2, `${description} (element-wise, broadcasting)`, differentiable, (cx, args) => op(cx, tensor(name, args, 0), tensor(name, args, 1)));
+  define2(name, `${description} (element-wise, broadcasting)`, differentiable, (cx, a, b) => op(cx, asTensor(name, a, 0), asTensor(name, b, 1)));
 }
 
-define('unaryMinus', 1, '-x: negation', true, (cx, args) => E.neg(cx, tensor('unaryMinus', args, 0)));
-define('unaryPlus', 1, '+x: the value itself', true, (_cx, args) => tensor('unaryPlus', args, 0));
+define1('unaryMinus', '-x: negation', true, (cx, a) => E.neg(cx, asTensor('unaryMinus', a, 0)));
+define1('unaryPlus', '+x: the value itself', true, (_cx, a) => asTensor('unaryPlus', a, 0));
 define('mod', 2, 'x mod y = x - y floor(x / y), and x mod 0 = x (as mathjs)', true, (cx, args) => {
   const [x, y] = tensors('mod', args);
   // Dividing by 1 where y is 0 makes the result x - 0 = x there, with no NaN in either derivative.
@@ -179,17 +197,30 @@ function multiply(cx: Context, a: Value, b: Value): Value {
   return rank(a) === 0 || rank(b) === 0 ? E.mul(cx, a, b) : E.matmul(cx, a, b);
 }
 
-define('multiply', [2, Infinity], 'x * y: the matrix product of matrices, the dot product of vectors, else element-wise', true, (cx, args) =>
-  tensors('multiply', args).reduce((a, b) => multiply(cx, a, b)),
+const multiply2 = (cx: Context, a: LangValue, b: LangValue): Value => multiply(cx, asTensor('multiply', a, 0), asTensor('multiply', b, 1));
+define(
+  'multiply',
+  [2, Infinity],
+  'x * y: the matrix product of matrices, the dot product of vectors, else element-wise',
+  true,
+  (cx, args) => {
+    // From the left, as mathjs multiplies several factors.
+    let product = multiply2(cx, args[0], args[1]);
+    for (let i = 2; i < args.length; i++) product = multiply(cx, product, tensor('multiply', args, i));
+    return product;
+  },
+  { call2: multiply2 },
 );
-define('divide', 2, 'x / y: element-wise, or x * inv(y) for a square matrix y', true, (cx, args) => {
-  const [a, b] = tensors('divide', args);
+define2('divide', 'x / y: element-wise, or x * inv(y) for a square matrix y', true, (cx, x, y) => {
+  const a = asTensor('divide', x, 0);
+  const b = asTensor('divide', y, 1);
   return rank(b) === 2 ? multiply(cx, a, E.inv(cx, b)) : E.div(cx, a, b);
 });
-define('pow', 2, 'x ^ y: element-wise for scalars, the matrix power for a square matrix and an integer', true, (cx, args) => {
-  const [a, b] = tensors('pow', args);
+define2('pow', 'x ^ y: element-wise for scalars, the matrix power for a square matrix and an integer', true, (cx, x, y) => {
+  const a = asTensor('pow', x, 0);
+  const b = asTensor('pow', y, 1);
   if (rank(a) === 0 && rank(b) === 0) return E.pow(cx, a, b);
-  if (rank(a) === 2 && rank(b) === 0) return E.matrixPower(cx, a, integer('pow', args, 1, 'a matrix power'));
+  if (rank(a) === 2 && rank(b) === 0) return E.matrixPower(cx, a, integer('pow', [x, y], 1, 'a matrix power'));
   throw new ProgramError(
     'SHAPE_MISMATCH',
     `pow: \`^\` of shapes ${formatShape(a.shape)} and ${formatShape(b.shape)} is not defined; use \`.^\` for an element-wise power`,
@@ -452,7 +483,9 @@ for (const [name, formula] of [
 ] as const) {
   const elements = entries.get(name)!;
   entries.set(name, {
-    ...elements,
+    name,
+    arity: elements.arity,
+    differentiable: elements.differentiable,
     description: `${elements.description}; of a distribution d, ${name}(d)`,
     call: (cx, args) => {
       if (!(args[0] instanceof Distribution)) return elements.call(cx, args);

@@ -68,7 +68,7 @@ interface Compiled {
   readonly names: readonly string[];
 }
 
-class Interpreter {
+class Interpreter implements RunResult {
   /** The variables' values, by slot (see Compiler): undefined until assigned or first read from the inputs. */
   readonly values: (LangValue | undefined)[];
   /** The program's own functions, once it defines one. */
@@ -206,6 +206,29 @@ class Interpreter {
     const out = this.cx.alloc('range', [count]);
     for (let k = 0; k < count; k++) out.data[k] = start + k * step;
     return out;
+  }
+
+  /** True when every call is observed (a trace): its arguments are then always an array. */
+  get observed(): boolean {
+    return this.onCall !== undefined;
+  }
+
+  /** A catalogue function of one argument, unobserved: no array (see `call`). */
+  call1(direct: (cx: Context, a: LangValue) => Result, a: LangValue, loc: Loc): Result {
+    try {
+      return direct(this.cx, a);
+    } catch (e) {
+      throw locate(e, loc);
+    }
+  }
+
+  /** A catalogue function of two arguments, unobserved: no array (see `call`). */
+  call2(direct: (cx: Context, a: LangValue, b: LangValue) => Result, a: LangValue, b: LangValue, loc: Loc): Result {
+    try {
+      return direct(this.cx, a, b);
+    } catch (e) {
+      throw locate(e, loc);
+    }
   }
 
   /** A catalogue function: the one way values are computed, so the trace sees every step. */
@@ -371,13 +394,21 @@ class Compiler {
         const entry = entryOf(expr.fn);
         const { loc } = expr;
         const args = expr.args.map(sub);
-        // One and two arguments, nearly every call, without a loop.
+        // One and two arguments, nearly every call: without a loop, and without an array unless a trace observes it.
+        const { call1, call2 } = entry;
         if (args.length === 1) {
           const [a] = args;
+          if (call1 !== undefined) return (it, frame) => (it.observed ? it.call(entry, [a(it, frame)], loc) : it.call1(call1, a(it, frame), loc));
           return (it, frame) => it.call(entry, [a(it, frame)], loc);
         }
         if (args.length === 2) {
           const [a, b] = args;
+          if (call2 !== undefined) {
+            return (it, frame) => {
+              const x = a(it, frame);
+              return it.observed ? it.call(entry, [x, b(it, frame)], loc) : it.call2(call2, x, b(it, frame), loc);
+            };
+          }
           return (it, frame) => {
             const x = a(it, frame);
             return it.call(entry, [x, b(it, frame)], loc);
@@ -470,5 +501,5 @@ export function run(cx: Context, program: Program, inputs: ReadonlyMap<string, L
   } catch (e) {
     throw locate(e, undefined);
   }
-  return { last: interpreter.last, variable: (name) => interpreter.variable(name) };
+  return interpreter;
 }
