@@ -59,7 +59,8 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   // worker gets the text, one copy of its bytes, rather than the parsed body cloned node by node.
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, text, done) => {
-    request.bodyText = text as string;
+    // The text as the parser reads it: a leading byte-order mark, which it skips, is not JSON.
+    request.bodyText = (text as string).charCodeAt(0) === 0xfeff ? (text as string).slice(1) : (text as string);
     parseJson(request, text as string, done);
   });
   for (const schema of sharedSchemas) app.addSchema(schema);

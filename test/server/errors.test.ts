@@ -126,6 +126,16 @@ t.test('400 INVALID_REQUEST: bodies that are not JSON or not of the schema, with
   for (const c of badRequests) assertProblemReply(t, c.name, await sendCase(c), c.expect);
 });
 
+t.test('a JSON body led by a byte-order mark is read as without it (the worker gets the text the event loop parsed)', async (t) => {
+  const body = '{"program": "x*y + sin(x)", "at": {"x": 0.5, "y": 4.2}}';
+  for (const endpoint of ['eval', 'grad']) {
+    const plain = record(`${endpoint} without a BOM`, await post(base, endpoint, body, { headers: { 'content-type': 'application/json' } }));
+    const marked = record(`${endpoint} with a BOM`, await post(base, endpoint, `\ufeff${body}`, { headers: { 'content-type': 'application/json' } }));
+    t.equal(marked.status, 200, `${endpoint}: ${describe(marked)}`);
+    t.equal(marked.text, plain.text, `${endpoint}: the same answer`);
+  }
+});
+
 t.test('a body the schema refuses gets the status, code and path that compute rejects it with (SPEC.md section 8)', async (t) => {
   for (const c of badRequests) {
     if (typeof c.body === 'string') continue; // compute takes parsed JSON
