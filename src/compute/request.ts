@@ -133,8 +133,9 @@ export function parseRequest(body: unknown, extra: readonly string[], limits: Re
 
   const options = body.options ?? {};
   if (!isObject(options)) throw new Problem('INVALID_REQUEST', '"options" must be an object', { path: '/options' });
-  const layout = options.layout ?? 'nested';
-  if (layout !== 'nested' && layout !== 'flat') throw new Problem('INVALID_REQUEST', '"options.layout" must be "nested" or "flat"', { path: '/options/layout' });
+  const form = options.layout ?? 'nested';
+  if (form !== 'nested' && form !== 'flat') throw new Problem('INVALID_REQUEST', '"options.layout" must be "nested" or "flat"', { path: '/options/layout' });
+  const layout: Layout = { form, maxElements: limits.maxTensorElements ?? Infinity };
   let timeoutMs: number | null = null;
   if (options.timeoutMs !== undefined) {
     if (typeof options.timeoutMs !== 'number' || !(options.timeoutMs > 0)) {

@@ -3,10 +3,38 @@
  * `{"shape": [...], "data": [...]}`; non-finite numbers travel as "NaN", "Infinity" and
  * "-Infinity". Responses use nested arrays unless the layout is "flat".
  */
-import { Tensor, concrete, sizeOf, type Value } from '../engine/index.js';
+import { Tensor, concrete, formatShape, sizeOf, type Shape, type Value } from '../engine/index.js';
 import { Problem } from './problem.js';
 
-export type Layout = 'nested' | 'flat';
+/**
+ * How a response writes its tensors: as nested arrays (the default) or `{"shape", "data"}`,
+ * each of at most `maxElements` elements (the limit on a request's tensors: what a client sends
+ * it may get back, and no answer grows a worker's memory past what its budget allows).
+ */
+export interface Layout {
+  readonly form: 'nested' | 'flat';
+  readonly maxElements: number;
+}
+
+export const NESTED: Layout = Object.freeze({ form: 'nested', maxElements: Infinity });
+
+/**
+ * The elements a tensor would have with every empty dimension counted as one: what its nested
+ * form costs (a `[1000000, 0]` tensor has no element but a million empty arrays).
+ */
+export function extentOf(shape: Shape): number {
+  let n = 1;
+  for (const d of shape) n *= Math.max(d, 1);
+  return n;
+}
+
+/** Why a tensor of `shape` is over `max` elements. */
+function overLimit(shape: Shape, max: number): string {
+  const size = sizeOf(shape);
+  return size === extentOf(shape)
+    ? `a tensor of ${size} elements is over the limit of ${max}`
+    : `a tensor of shape ${formatShape(shape)} is over the limit of ${max} elements (an empty dimension counts as one: its nested form has an array for each position)`;
+}
 
 const NON_FINITE: Record<string, number> = { NaN: NaN, Infinity: Infinity, '-Infinity': -Infinity };
 
@@ -36,8 +64,8 @@ export function decodeValue(json: unknown, path: string, limits: DecodeLimits = 
     }
     if (!Array.isArray(data)) throw new Problem('INVALID_REQUEST', 'a tensor object needs "data", a list of numbers', { path: `${path}/data` });
     if (shape.length > MAX_RANK) throw new Problem('TOO_LARGE', `a tensor of rank ${shape.length} is over the limit of ${MAX_RANK} dimensions`, { path: `${path}/shape` });
+    if (extentOf(shape as number[]) > max) throw new Problem('TOO_LARGE', overLimit(shape as number[], max), { path });
     const size = sizeOf(shape as number[]);
-    if (size > max) throw new Problem('TOO_LARGE', `a tensor of ${size} elements is over the limit of ${max}`, { path });
     if (data.length !== size) {
       throw new Problem('INVALID_REQUEST', `shape [${shape.join(', ')}] needs ${size} numbers in "data", got ${data.length}`, { path: `${path}/data` });
     }
@@ -53,9 +81,8 @@ export function decodeValue(json: unknown, path: string, limits: DecodeLimits = 
     if (probe.length === 0) break;
     probe = probe[0];
   }
-  const size = sizeOf(shape);
-  if (size > max) throw new Problem('TOO_LARGE', `a tensor of ${size} elements is over the limit of ${max}`, { path });
-  const data = new Float64Array(size);
+  if (extentOf(shape) > max) throw new Problem('TOO_LARGE', overLimit(shape, max), { path });
+  const data = new Float64Array(sizeOf(shape));
   let k = 0;
   // An explicit stack rather than recursion: the depth of the array is the client's to choose.
   const stack: { items: unknown[]; depth: number; next: number; path: string }[] = [{ items: json, depth: 0, next: 0, path }];
@@ -87,10 +114,13 @@ function encodeNumber(v: number): number | string {
   return Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity';
 }
 
-/** Encodes a value for a response. */
-export function encodeValue(v: Value, layout: Layout = 'nested'): unknown {
+/** Encodes a value for a response; a tensor over the layout's limit is refused before any of it is written. */
+export function encodeValue(v: Value, layout: Layout = NESTED): unknown {
   const t = concrete(v);
-  if (layout === 'flat') return { shape: [...t.shape], data: Array.from(t.data, encodeNumber) };
+  if (extentOf(t.shape) > layout.maxElements) {
+    throw new Problem('LIMIT_EXCEEDED', `the result is too large to send: ${overLimit(t.shape, layout.maxElements)} in a response`, { limit: 'memory' });
+  }
+  if (layout.form === 'flat') return { shape: [...t.shape], data: Array.from(t.data, encodeNumber) };
   if (t.shape.length === 0) return encodeNumber(t.data[0]);
   let k = 0;
   const build = (depth: number): unknown[] => {

@@ -86,6 +86,13 @@ const tooLargeRequests: HttpCase[] = [
     expect: tooLarge('/at/x', /121/, /100/),
   },
   { name: 'a cotangent over MAX_TENSOR_ELEMENTS', endpoint: 'grad', body: { program: 'x .* ones(101)', at: { x: 1 }, cotangent: range(101) }, expect: tooLarge('/cotangent', /101/) },
+  // No element, but a billion empty arrays in its nested form: an empty dimension counts as one.
+  {
+    name: 'an empty input {shape: [1000000000, 0]}',
+    endpoint: 'eval',
+    body: { program: 'w', at: { w: { shape: [1e9, 0], data: [] } } },
+    expect: tooLarge('/at/w', /\[1000000000, 0\]/, /100 elements/, /empty dimension/),
+  },
 ];
 
 /** Programs that cannot be evaluated as asked: 422, each code. */
@@ -113,6 +120,10 @@ const unprocessable: HttpCase[] = [
   { name: 'LIMIT_EXCEEDED: an endless loop (loop iterations)', endpoint: 'eval', body: { program: 'while 1\nend', at: {} }, expect: overLimit('loop iterations', 1, 1, /loop iteration limit/, /100000/) },
   { name: 'LIMIT_EXCEEDED: endless recursion (recursion depth)', endpoint: 'eval', body: { program: 'f(x) = f(x)\nf(1)', at: {} }, expect: overLimit('recursion depth', 1, 1, /recursion depth limit/) },
   { name: 'LIMIT_EXCEEDED: a million-element tensor (memory)', endpoint: 'eval', body: { program: 'zeros(1000, 1000)', at: {} }, expect: overLimit('memory', 1, 1, /memory limit/) },
+  // A result is held to MAX_TENSOR_ELEMENTS too, before it is written (a large one could exhaust the worker's memory).
+  { name: 'LIMIT_EXCEEDED: a result over MAX_TENSOR_ELEMENTS (memory)', endpoint: 'eval', body: { program: 'zeros(20, 20)', at: {} }, expect: { status: 422, code: 'LIMIT_EXCEEDED', limit: 'memory', detail: [/too large to send/, /400 elements/, /100/] } },
+  { name: 'LIMIT_EXCEEDED: an empty result of a billion rows (memory)', endpoint: 'eval', body: { program: 'zeros(1000000000, 0)', at: {} }, expect: { status: 422, code: 'LIMIT_EXCEEDED', limit: 'memory', detail: [/too large to send/, /\[1000000000, 0\]/] } },
+  { name: 'LIMIT_EXCEEDED: a gradient over MAX_TENSOR_ELEMENTS (memory)', endpoint: 'jacobian', body: { program: 'x .* ones(11)', at: { x: range(11) } }, expect: { status: 422, code: 'LIMIT_EXCEEDED', limit: 'memory', detail: [/too large to send/, /121 elements/] } },
   { name: 'LIMIT_EXCEEDED: a loop of additions (operations)', endpoint: 'grad', body: { program: 's = 0\nfor i = 1:5000\n  s = s + x\nend\ns', at }, expect: overLimit('operations', 3, 3, /operation limit/, /1000/) },
   { name: 'LIMIT_EXCEEDED: options.timeoutMs (time)', endpoint: 'eval', body: { program: 'while 1\nend', at: {}, options: { timeoutMs: 0.001 } }, expect: overLimit('time', 'any', 'any', /time limit/) },
 ];
