@@ -127,6 +127,9 @@ const OPERATORS = new Set([
   'transpose', 'ctranspose', 'larger', 'smaller', 'largerEq', 'smallerEq', 'equal', 'unequal', 'and', 'or', 'xor', 'not', 'mod',
 ]);
 
+/** `(` after optional spaces, where `lastIndex` says. */
+const OPENING_PARENTHESIS = /\s*\(/y;
+
 class Parser {
   private readonly locator: Locator;
   /** Names of the functions the program defines anywhere (so calls may precede definitions in loops). */
@@ -301,9 +304,15 @@ class Parser {
   private nameLoc(name: string, call: boolean, fallback: Loc): Loc {
     const text = this.segment?.text;
     if (text === undefined) return fallback;
-    const pattern = new RegExp(`(?<![\\w.])${name.replace(/[$]/g, '\\$&')}(?![\\w])${call ? '(?=\\s*\\()' : ''}`);
-    const m = pattern.exec(text);
-    return m === null ? fallback : this.locator.at(this.segment!.offset + m.index);
+    // A plain search, not a RegExp made of the name: names may be as long as the program.
+    for (let at = text.indexOf(name); at >= 0; at = text.indexOf(name, at + 1)) {
+      const end = at + name.length;
+      if ((at > 0 && /[\w.]/.test(text[at - 1])) || (end < text.length && /\w/.test(text[end]))) continue;
+      OPENING_PARENTHESIS.lastIndex = end;
+      if (call && !OPENING_PARENTHESIS.test(text)) continue;
+      return this.locator.at(this.segment!.offset + at);
+    }
+    return fallback;
   }
 
   private checkAssignable(name: string, loc: Loc): void {

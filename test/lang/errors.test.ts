@@ -79,6 +79,10 @@ const cases: ErrorCase[] = [
   { name: 'a misspelt function inside a loop', endpoint: 'grad', body: grad('for i = 1:2\n  y = logsumexpp(x)\nend'), expect: inProgram('UNKNOWN_NAME', 2, 7, /`logsumexpp`/, /did you mean `logsumexp`\?/) },
   { name: 'a misspelt variable: did you mean the input?', endpoint: 'grad', body: grad('x + yy', { x: 1, y: 2 }), expect: inProgram('UNKNOWN_NAME', 1, 5, /unknown variable `yy`/, /did you mean `y`\?/) },
   { name: 'a variable that is neither an input nor assigned', endpoint: 'grad', body: grad('x * w'), expect: inProgram('UNKNOWN_NAME', 1, 5, /unknown variable `w`/, /"at"/, /assign/) },
+  // Located by a plain search: a RegExp made of a name this long is over V8's size for one (was a 500).
+  { name: 'an unknown name of 40000 characters', endpoint: 'grad', body: grad(`x + ${'a'.repeat(40_000)}`), expect: inProgram('UNKNOWN_NAME', 1, 5, /unknown variable `a{100}/) },
+  { name: 'an unknown function of 40000 characters', endpoint: 'eval', body: grad(`x + ${'f'.repeat(40_000)}(x)`), expect: inProgram('UNKNOWN_NAME', 1, 5, /unknown function `f{100}/) },
+  { name: 'a name located as a whole word, not inside a longer one', endpoint: 'grad', body: grad('xw = 1\nxw + w'), expect: inProgram('UNKNOWN_NAME', 2, 6, /unknown variable `w`/) },
   { name: 'an unknown variable in a function body is located in the definition', endpoint: 'grad', body: grad('f(a) = a + q\ny = f(x)'), expect: inProgram('UNKNOWN_NAME', 1, 12, /unknown variable `q`/) },
   { name: 'MATLAB-style indexing with parentheses', endpoint: 'grad', body: grad('x(2)', { x: [1, 2] }), expect: inProgram('UNKNOWN_NAME', 1, 1, /unknown function `x`/, /square brackets/, /x\[/) },
   { name: 'a known function with too many arguments', endpoint: 'grad', body: grad('sin(x, 2)'), expect: inProgram('INVALID_ARGUMENT', 1, 1, /`sin` takes 1 argument, got 2/) },
