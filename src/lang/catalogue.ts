@@ -403,6 +403,9 @@ define('stack', [0, Infinity], '[a, b, …]: equally shaped values stacked along
  * were scalars (those dimensions are dropped when reading, as in mathjs). With `grow`, a
  * position past the end is allowed (assignment enlarges the tensor, as in mathjs).
  */
+/** The largest 1-based position: positions are held 0-based in an Int32Array. */
+const MAX_POSITION = 2 ** 31 - 1;
+
 export function indexPositions(fn: string, shape: readonly number[], index: readonly Value[], grow: boolean): { positions: Int32Array[]; dropped: boolean[] } {
   const scalarTarget = shape.length === 0;
   if (index.length !== shape.length && !(scalarTarget && index.length === 1)) {
@@ -419,6 +422,10 @@ export function indexPositions(fn: string, shape: readonly number[], index: read
       const p = t.data[k];
       if (!Number.isInteger(p) || p < 1 || (!grow && p > extent)) {
         throw invalid(fn, `index ${p} is out of range for dimension ${axis + 1} of a tensor of shape ${formatShape(shape)} (positions are 1..${extent})`);
+      }
+      // Past 2^31 - 1 a position no longer fits the Int32Array (it would wrap), nor could the tensor grow to it.
+      if (p > MAX_POSITION) {
+        throw new ProgramError('LIMIT_EXCEEDED', `${fn}: index ${p} would enlarge dimension ${axis + 1} past the most elements a tensor may have`, undefined, 'memory');
       }
       ix[k] = p - 1;
     }

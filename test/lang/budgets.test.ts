@@ -39,6 +39,10 @@ const cases: BudgetCase[] = [
   { name: 'endless mutual recursion', endpoint: 'eval', body: scalar('f(x) = g(x)\ng(x) = f(x)\nf(1)'), limit: 'recursion depth', detail: [/recursion depth limit/], line: 2, column: 8 },
   { name: 'zeros(100000, 100000)', endpoint: 'eval', body: scalar('zeros(100000, 100000)'), limit: 'memory', detail: [/memory limit/, /zeros/, /\[100000, 100000\]/], line: 1, column: 1 },
   { name: 'a 10^10-element tensor under grad', endpoint: 'grad', body: scalar('sum(ones(100000, 100000) * x)'), limit: 'memory', detail: [/memory limit/, /ones/], line: 1, column: 5 },
+  // Positions are held in an Int32Array: 2^32 + 1 used to wrap to 1 and overwrite A[1].
+  { name: 'an assignment at index 2^32 + 1', endpoint: 'eval', body: scalar('A = [1, 2]\nA[4294967297] = 5\nA'), limit: 'memory', detail: [/index 4294967297/, /past the most elements/], line: 2, column: 1 },
+  // No element to move, but 2^31 empty rows: the transpose returns at once, and the answer is refused before it is written.
+  { name: "an empty [0, 2^31] matrix transposed", endpoint: 'eval', body: scalar("zeros(0, 2^31)'"), limit: 'memory', detail: [/too large to send/, /\[2147483648, 0\]/] },
   {
     name: 'brackets nested 100,000 deep',
     endpoint: 'grad',

@@ -167,6 +167,8 @@ const permutePrim = definePrimitive<readonly number[]>({
     const strides = perm.map((p) => inStrides[p]);
     const src = x.data;
     const dst = out.data;
+    // Nothing to move (and no rows to walk: an empty [n, 0] may have billions).
+    if (dst.length === 0) return out;
     if (rank === 2) {
       const [r, c] = shape;
       const [s0, s1] = strides;
