@@ -188,10 +188,16 @@ value[i] = ${valueSource}; ${stores}
 }
 
 /**
- * A primitive's VJP on plain numbers: `(g, a, b, c, y, partials)` writes the cotangent of each
- * argument for the output cotangent g, given the arguments and the output y.
+ * A primitive's VJP on plain numbers: `run(g, a, b, c, y, partials)` writes the cotangent of each
+ * argument for the output cotangent g, given the arguments and the output y. `flows[k]` is false
+ * where the rule gives argument k no cotangent at all (null: stop_gradient, a comparison's
+ * arguments): nothing reaches it, not even a zero, which an infinite derivative further back
+ * would turn into NaN.
  */
-export type ScalarVjp = (g: number, a: number, b: number, c: number, y: number, partials: Float64Array) => void;
+export interface ScalarVjp {
+  readonly run: (g: number, a: number, b: number, c: number, y: number, partials: Float64Array) => void;
+  readonly flows: readonly boolean[];
+}
 
 /**
  * The VJP rule of an element-wise primitive compiled to a function of numbers, by running the
@@ -209,7 +215,8 @@ export function scalarVjpOf(prim: Primitive<unknown>): ScalarVjp | null {
     try {
       const cts = prim.vjp(cx, trace.symbol('g'), names.map((n) => trace.symbol(n)), trace.symbol('y'), undefined, names.map(() => true));
       const stores = cts.map((ct, k) => `partials[${k}] = ${ct === null ? '0' : trace.expression(ct)};`).join('\n');
-      compiled = compileKernel<ScalarVjp>(['g', 'a', 'b', 'c', 'y', 'partials'], `${trace.lines.join('\n')}\n${stores}`);
+      const run = compileKernel<ScalarVjp['run']>(['g', 'a', 'b', 'c', 'y', 'partials'], `${trace.lines.join('\n')}\n${stores}`);
+      compiled = { run, flows: cts.map((ct) => ct !== null) };
     } catch (e) {
       if (!(e instanceof NotCompilable)) throw e;
     }

@@ -128,10 +128,10 @@ export class Tape implements Trace {
         this.cx.countOperation(rec.prim.name);
         const gv = g === null ? scalars[i] : scalar ? scalars[i] + (g as Tensor).data[0] : (g as Tensor).data[0];
         const p = rec.primals as readonly Tensor[];
-        rule(gv, p[0].data[0], p.length > 1 ? p[1].data[0] : 0, p.length > 2 ? p[2].data[0] : 0, (rec.out as Tensor).data[0], partials);
+        rule.run(gv, p[0].data[0], p.length > 1 ? p[1].data[0] : 0, p.length > 2 ? p[2].data[0] : 0, (rec.out as Tensor).data[0], partials);
         for (let k = 0; k < rec.inputs.length; k++) {
           const j = rec.inputs[k];
-          if (j < 0) continue;
+          if (j < 0 || !rule.flows[k]) continue;
           scalars[j] += partials[k];
           hasScalar[j] = 1;
         }

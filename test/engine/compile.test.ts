@@ -141,7 +141,7 @@ t.test("unary primitives' one-pass tensor VJPs compute their rules' scalar code,
     kernel(gs, xs, ys, out);
     const partials = new Float64Array(3);
     const differing = [...xs].filter((x, i) => {
-      scalar(gs[i], x, 0, 0, ys[i], partials);
+      scalar.run(gs[i], x, 0, 0, ys[i], partials);
       return !Object.is(out[i], partials[0]);
     });
     t.same(differing, [], `${prim.name}: the same cotangent at every x, NaN and infinities included`);

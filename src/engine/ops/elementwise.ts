@@ -26,6 +26,12 @@ export interface UnaryDefinition {
   source: (x: string) => string;
   /** f'(x), given x and y = f(x), in engine operations; absent for piecewise-constant functions. */
   derivative?: (cx: Context, x: Value, y: Value) => Value;
+  /**
+   * Piecewise constant with PyTorch's zero gradient (floor, sign…): the tangent and cotangent are
+   * zeros, not nothing, so that an infinite derivative further on makes NaN there as in PyTorch.
+   * Without it (a logical `not`), no derivative passes at all.
+   */
+  zeroGradient?: true;
 }
 
 export function defineUnary(def: UnaryDefinition): { prim: Primitive<undefined>; op: UnaryOp } {
@@ -41,8 +47,13 @@ export function defineUnary(def: UnaryDefinition): { prim: Primitive<undefined>;
       kernel(a.data, out.data);
       return out;
     },
-    jvp: (cx, [x], [t], y) => (derivative === undefined || t === null ? null : mul(cx, t, derivative(cx, x, y))),
+    jvp: (cx, [x], [t], y) => {
+      if (t === null) return null;
+      if (def.zeroGradient === true) return cx.alloc(def.name, x.shape);
+      return derivative === undefined ? null : mul(cx, t, derivative(cx, x, y));
+    },
     vjp: (cx, g, [x], y) => {
+      if (def.zeroGradient === true) return [cx.alloc(def.name, x.shape)];
       if (derivative === undefined) return [null];
       // First order (nothing traced): g · f'(x) in one pass, by the rule's own compiled code.
       if (g instanceof Tensor && x instanceof Tensor && y instanceof Tensor && sameShape(g.shape, x.shape)) {

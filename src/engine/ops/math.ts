@@ -11,7 +11,7 @@ import { add, defineBinary, defineUnary, div, lift, mul, neg, sub, type Operand 
 import { sumTo } from './shape.js';
 
 export const { op: abs } = defineUnary({ name: 'abs', source: (x) => `Math.abs(${x})`, derivative: (cx, x) => sign(cx, x) });
-export const { op: sign } = defineUnary({ name: 'sign', source: (x) => `Math.sign(${x})` });
+export const { op: sign } = defineUnary({ name: 'sign', source: (x) => `Math.sign(${x})`, zeroGradient: true });
 export const { op: sqrt } = defineUnary({ name: 'sqrt', source: (x) => `Math.sqrt(${x})`, derivative: (cx, _x, y) => div(cx, 0.5, y) });
 export const { op: cbrt } = defineUnary({
   name: 'cbrt',
@@ -142,11 +142,11 @@ export const { op: or } = defineBinary({ name: 'or', source: (x, y) => `(${x} ||
 export const { op: xor } = defineBinary({ name: 'xor', source: (x, y) => `!${x} !== !${y} ? 1 : 0` });
 export const { op: not } = defineUnary({ name: 'not', source: (x) => `${x} ? 0 : 1` });
 // Rounding is piecewise constant: zero derivative wherever it has one.
-export const { op: floor } = defineUnary({ name: 'floor', source: (x) => `Math.floor(${x})` });
-export const { op: ceil } = defineUnary({ name: 'ceil', source: (x) => `Math.ceil(${x})` });
+export const { op: floor } = defineUnary({ name: 'floor', source: (x) => `Math.floor(${x})`, zeroGradient: true });
+export const { op: ceil } = defineUnary({ name: 'ceil', source: (x) => `Math.ceil(${x})`, zeroGradient: true });
 /** Rounds half away from zero, as mathjs does. */
-export const { op: round } = defineUnary({ name: 'round', source: (x) => `Math.sign(${x}) * Math.round(Math.abs(${x}))` });
-export const { op: fix } = defineUnary({ name: 'fix', source: (x) => `Math.trunc(${x})` });
+export const { op: round } = defineUnary({ name: 'round', source: (x) => `Math.sign(${x}) * Math.round(Math.abs(${x}))`, zeroGradient: true });
+export const { op: fix } = defineUnary({ name: 'fix', source: (x) => `Math.trunc(${x})`, zeroGradient: true });
 export const { op: isfinite } = defineUnary({ name: 'isfinite', source: (x) => `Number.isFinite(${x}) ? 1 : 0` });
 
 const wherePrim = definePrimitive<undefined>({
