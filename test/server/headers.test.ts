@@ -42,3 +42,15 @@ t.test('security headers, request id and CORS on every kind of response', async 
     }
   }
 });
+
+t.test('CORS preflights from an allowed origin, and OPTIONS that is not a preflight (no 400 in plain text)', async (t) => {
+  const { base } = await startServer(t, { CORS_ORIGINS: ORIGIN });
+  const preflight = await send(base, '/v1/grad', { method: 'OPTIONS', headers: { origin: ORIGIN, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' } });
+  t.equal(preflight.status, 204, 'a preflight: 204');
+  t.equal(preflight.headers.get('access-control-allow-origin'), ORIGIN, 'a preflight: the allowed origin');
+  t.match(preflight.headers.get('access-control-allow-methods'), /POST/, 'a preflight: POST is allowed');
+  t.match(preflight.headers.get('access-control-allow-headers'), /content-type/, 'a preflight: content-type is allowed');
+  const bare = await send(base, '/v1/eval', { method: 'OPTIONS' });
+  t.equal(bare.status, 204, `OPTIONS without preflight headers: 204 (${bare.status} ${bare.text})`);
+  t.equal(bare.text, '', 'OPTIONS without preflight headers: no body');
+});

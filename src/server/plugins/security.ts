@@ -64,6 +64,9 @@ export default fp(
       methods: ['GET', 'POST', 'OPTIONS'],
       allowedHeaders: ['content-type', 'authorization', 'x-request-id', 'accept'],
       exposedHeaders: ['x-request-id', 'retry-after'],
+      // An OPTIONS request without Origin and Access-Control-Request-Method is not a preflight:
+      // answered 204 like one, not the plugin's plain-text 400.
+      strictPreflight: false,
     });
 
     const keys = config.apiKeys.map((k) => Buffer.from(k));
