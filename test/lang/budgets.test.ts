@@ -180,3 +180,28 @@ t.test('the async compute rejects the same way', async (t) => {
     checkOutcome(t, { ...c, name: `${c.name} (async)` }, outcome, performance.now() - start);
   }
 });
+
+t.test("derivative: mathjs's simplification and constant folding are held to the budgets", (t) => {
+  const nested = (depth: number): string => `${'sin('.repeat(depth)}x${')'.repeat(depth)}`;
+  const cases: [string, string, Parameters<typeof assertProblem>[3]][] = [
+    // Simplifying takes minutes at this depth (its time grows far faster than the derivative's size).
+    [
+      'sin nested 24 deep',
+      nested(24),
+      { status: 422, code: 'LIMIT_EXCEEDED', limit: 'time', path: '/program', detail: [/649 nodes before simplification/, /300/, /\/v1\/grad/] },
+    ],
+    // mathjs would fold the constant, a 9 * 10^8-element matrix, with none of the engine's budgets.
+    ['a constant over the memory budget', 'x * sum(ones(30000, 30000))', { status: 422, code: 'LIMIT_EXCEEDED', limit: 'memory', line: 1, column: 9, detail: [/memory limit/, /ones/] }],
+  ];
+  for (const [name, program, expected] of cases) {
+    const start = performance.now();
+    const outcome = outcomeOf(() => computeSync('derivative', { program, wrt: ['x'] }));
+    const elapsed = performance.now() - start;
+    t.ok(elapsed < QUICKLY_MS, `${name}: ends within ${QUICKLY_MS} ms (took ${elapsed.toFixed(0)} ms)`);
+    assertProblem(t, name, outcome, expected);
+  }
+  // Under the bound, nesting still differentiates: 12 deep is 181 nodes.
+  const { derivative } = computeSync('derivative', { program: nested(12), wrt: ['x'] }) as { derivative: string };
+  t.match(derivative, /^cos\(x\) \* cos\(sin\(x\)\)/, 'sin nested 12 deep: its derivative');
+  t.end();
+});
