@@ -1,15 +1,15 @@
 /**
  * `npm run bench:http`: requests per second and latency of `POST /v1/grad` on the lab's
  * expression, against a bare fastify server answering a static body, measured in the same run
- * with autocannon (this process) against the servers (child processes).
+ * with autocannon (this process) against the servers (child processes). `npm run bench:http`
+ * runs the build, both servers too (dist/), as the service is deployed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { built, file, root } from './paths.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const body = JSON.stringify({ program: 'x*y + sin(x)', at: { x: 0.5, y: 4.2 } });
 const DURATION_S = Number(process.env.BENCH_SECONDS ?? 8);
 
@@ -22,9 +22,11 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** `script`: the TypeScript source's path (src/…, bench/…); its build (dist/…) when this is built. */
 async function start(script: string, env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: root, env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' }, stdio: 'ignore' });
+  const args = built ? [file(`dist/${script.replace(/\.ts$/, '.js')}`)] : ['--import', 'tsx', script];
+  const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' }, stdio: 'ignore' });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 200; i++) {
     try {

@@ -4,9 +4,13 @@
  * a fresh process of its own, so that one's garbage cannot slow the next, and the engine's
  * benchmarks run without the language loaded: its 35 MB of heap (mathjs) would make every full
  * collection, which large tensors trigger often, several milliseconds slower.
+ *
+ * `npm run bench` runs the build (dist/bench/run.js, with dist/src), as the service is deployed:
+ * run through tsx, the same code is slower, by a fifth to a half depending on the benchmark.
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { file, root } from './paths.js';
 import {
   Context,
   ReusableStorage,
@@ -106,8 +110,8 @@ function torchBaseline(): TorchTimes | null {
   // Measured once by the parent run, for every benchmark that shows it.
   const measured = process.env[TORCH];
   if (measured !== undefined) return JSON.parse(measured) as TorchTimes | null;
-  const script = fileURLToPath(new URL('torch_baseline.py', import.meta.url));
-  const iris = fileURLToPath(new URL('../examples/data/iris.csv', import.meta.url));
+  const script = file('bench/torch_baseline.py');
+  const iris = file('examples/data/iris.csv');
   for (const python of [process.env.PYTHON, 'python3', '/usr/bin/python3']) {
     if (python === undefined || python === '') continue;
     const child = spawnSync(python, [script, iris], { encoding: 'utf8' });
@@ -408,7 +412,7 @@ sections.language = async () => {
 const BUILT = 'ADJOINT_BENCH_BUILT';
 
 function build(): void {
-  const child = spawnSync('npm', ['run', '--silent', 'build'], { cwd: fileURLToPath(new URL('..', import.meta.url)), stdio: 'inherit' });
+  const child = spawnSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
   if (child.status !== 0) throw new Error('npm run build failed');
 }
 
@@ -419,7 +423,7 @@ async function withServer(use: (timePost: (endpoint: string, body: unknown) => P
   // workers' numeric code is 20-25% slower on this machine, an effect of tsx's loader we have
   // not pinned down.
   if (process.env[BUILT] === undefined) build();
-  const server = spawn(process.execPath, [fileURLToPath(new URL('../dist/src/server/server.js', import.meta.url))], {
+  const server = spawn(process.execPath, [file('dist/src/server/server.js')], {
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', WORKERS: '2', LOG_LEVEL: 'silent' },
     stdio: 'ignore',
   });
@@ -542,7 +546,7 @@ sections.sample = async () => {
 // the same updates, and the iris MLP's 100 epochs against PyTorch's time (issue #2's figures).
 sections.optimize = async () => {
   const { readFileSync } = await import('node:fs');
-  const rows = readFileSync(new URL('../examples/data/iris.csv', import.meta.url), 'utf8')
+  const rows = readFileSync(file('examples/data/iris.csv'), 'utf8')
     .trim()
     .split('\n')
     .slice(1)
