@@ -64,6 +64,7 @@ function tensor(fn: string, args: readonly LangValue[], i: number): Value {
 
 /** `v`, argument i, as a tensor value. */
 function asTensor(fn: string, v: LangValue, i: number): Value {
+  if (v instanceof Tensor) return v;
   if (typeof v === 'string') throw invalid(fn, `argument ${i + 1} must be a number or a tensor, got the string "${v}"`);
   if (v instanceof Distribution) throw invalid(fn, `argument ${i + 1} must be a number or a tensor, got a ${v.family.name} distribution`);
   return v;

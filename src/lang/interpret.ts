@@ -257,6 +257,7 @@ class Interpreter implements RunResult {
 }
 
 function tensorOf(v: LangValue, what: string): Value {
+  if (v instanceof Tensor) return v;
   if (typeof v === 'string') throw new ProgramError('INVALID_ARGUMENT', `${what} must be a number or a tensor, not the string "${v}"`);
   if (v instanceof Distribution) throw new ProgramError('INVALID_ARGUMENT', `${what} must be a number or a tensor, not a ${v.family.name} distribution`);
   return v;
