@@ -116,7 +116,15 @@ function engineDerivative(program: Program, names: readonly string[], wrt: strin
   const deadline = clock() + limits.timeoutMs;
   let failure: string | null = null;
   let overLimit: EngineError | ProgramError | Problem | null = null;
+  // Each point once: the first is evaluated before mathjs runs (to hold it to the budgets), then again by the check.
+  const known = new Map<string, number>();
   const at = (point: Record<string, number>): number => {
+    const key = JSON.stringify(point);
+    let g = known.get(key);
+    if (g === undefined) known.set(key, (g = evaluate(point)));
+    return g;
+  };
+  const evaluate = (point: Record<string, number>): number => {
     const cx = new Context({ maxOperations: limits.maxOperations, maxElements: limits.maxElements, deadline }, clock);
     const fn: Fn = (c, xs) => {
       const inputs = new Map<string, LangValue>(Object.entries(point).map(([name, v]) => [name, Tensor.scalar(v)]));
