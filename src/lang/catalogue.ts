@@ -399,14 +399,14 @@ define('stack', [0, Infinity], '[a, b, …]: equally shaped values stacked along
   return E.stack(cx, items, 0);
 });
 
+/** The largest 1-based position: positions are held 0-based in an Int32Array. */
+const MAX_POSITION = 2 ** 31 - 1;
+
 /**
  * The 0-based positions of 1-based index arguments, one per dimension of `shape`, and which
  * were scalars (those dimensions are dropped when reading, as in mathjs). With `grow`, a
  * position past the end is allowed (assignment enlarges the tensor, as in mathjs).
  */
-/** The largest 1-based position: positions are held 0-based in an Int32Array. */
-const MAX_POSITION = 2 ** 31 - 1;
-
 export function indexPositions(fn: string, shape: readonly number[], index: readonly Value[], grow: boolean): { positions: Int32Array[]; dropped: boolean[] } {
   const scalarTarget = shape.length === 0;
   if (index.length !== shape.length && !(scalarTarget && index.length === 1)) {
