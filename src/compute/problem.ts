@@ -20,6 +20,8 @@ export type ProblemCode =
   | 'LIMIT_EXCEEDED'
   | 'RATE_LIMITED'
   | 'OVERLOADED'
+  | 'SHUTTING_DOWN'
+  | 'CANCELLED'
   | 'INTERNAL';
 
 const STATUS: Record<ProblemCode, number> = {
@@ -37,6 +39,9 @@ const STATUS: Record<ProblemCode, number> = {
   LIMIT_EXCEEDED: 422,
   RATE_LIMITED: 429,
   OVERLOADED: 503,
+  SHUTTING_DOWN: 503,
+  // nginx's "client closed request": the client cancelled; nobody else sees this status.
+  CANCELLED: 499,
   INTERNAL: 500,
 };
 
@@ -55,6 +60,8 @@ const TITLE: Record<ProblemCode, string> = {
   LIMIT_EXCEEDED: 'Limit exceeded',
   RATE_LIMITED: 'Too many requests',
   OVERLOADED: 'Overloaded',
+  SHUTTING_DOWN: 'Shutting down',
+  CANCELLED: 'Cancelled',
   INTERNAL: 'Internal error',
 };
 

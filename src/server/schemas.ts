@@ -67,7 +67,7 @@ export const problemSchema = {
       type: 'string',
       enum: [
         'INVALID_REQUEST', 'UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND', 'TOO_LARGE', 'PARSE_ERROR', 'UNKNOWN_NAME', 'SHAPE_MISMATCH', 'NOT_SCALAR',
-        'NOT_DIFFERENTIABLE', 'INVALID_ARGUMENT', 'LIMIT_EXCEEDED', 'RATE_LIMITED', 'OVERLOADED', 'INTERNAL',
+        'NOT_DIFFERENTIABLE', 'INVALID_ARGUMENT', 'LIMIT_EXCEEDED', 'RATE_LIMITED', 'OVERLOADED', 'SHUTTING_DOWN', 'CANCELLED', 'INTERNAL',
       ],
     },
     line: { type: 'integer', description: 'For errors located in a program: its line (1-based).' },
