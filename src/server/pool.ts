@@ -134,7 +134,7 @@ const workerFile = new URL(`../worker/compute-worker${extname(fileURLToPath(impo
 
 const cancelledProblem = (): Problem => new Problem('INVALID_REQUEST', 'the request was cancelled');
 
-const shuttingDown = (): Problem => new Problem('OVERLOADED', 'the server is shutting down');
+const shuttingDown = (): Problem => new Problem('SHUTTING_DOWN', 'the server is shutting down');
 
 const problemOf = (p: ProblemBody): Problem => new Problem(p.code, p.detail, { line: p.line, column: p.column, path: p.path, limit: p.limit });
 
