@@ -7,7 +7,7 @@ import * as E from '../engine/index.js';
 import { EngineError, Tensor, type Context, type Value } from '../engine/index.js';
 import { EULER_GAMMA } from './continuous.js';
 import type { Distribution } from './distribution.js';
-import { logDetTril, solveTril } from './multivariate.js';
+import { logDetTril, solveLower, solveTril } from './multivariate.js';
 
 const { add, sub, mul, div, neg, log, log1p, exp, square, sum, lgamma, where } = E;
 
@@ -135,8 +135,9 @@ defineKl('mvnormal', 'mvnormal', (cx, p, q) => {
   let trace: Value;
   let maha: Value;
   if (l1.shape.length === 2 && l2.shape.length === 2) {
-    trace = sum(cx, square(cx, E.solve(cx, l2, l1)));
-    maha = sum(cx, square(cx, E.solve(cx, l2, sub(cx, m2, m1))));
+    // As PyTorch, L₁ is read whole (it is the right-hand side of solve_triangular), L₂ as a triangle.
+    trace = sum(cx, square(cx, solveLower(cx, l2, l1)));
+    maha = sum(cx, square(cx, solveLower(cx, l2, sub(cx, m2, m1))));
   } else {
     // The columns of L₁ as rows, each solved against L₂ (broadcast over them).
     const columns = solveTril(cx, E.unsqueeze(cx, l2, l2.shape.length - 2), E.transpose(cx, l1));

@@ -62,12 +62,31 @@ export const logDetTril = (cx: Context, l: Value): Value => {
 };
 
 /**
+ * The lower triangle of L [..., K, K], as PyTorch's tril: what a triangular solve reads. The
+ * engine's general solve reads the whole matrix, and its gradient reaches the entries above
+ * the diagonal; PyTorch's solve_triangular projects its gradient onto the triangle, so those
+ * entries get exactly 0 (they are 0 in value: scale_tril is checked lower triangular).
+ */
+function lowerTriangle(cx: Context, l: Value): Value {
+  const k = l.shape[last(l)];
+  const mask = E.Tensor.zeros([k, k]);
+  for (let i = 0; i < k; i++) mask.data.fill(1, i * k, i * k + i + 1);
+  return mul(cx, l, mask);
+}
+
+/** X with L X = B for one lower-triangular L [K, K] and B [K] or [K, N], by the engine's solve on L's lower triangle. */
+export function solveLower(cx: Context, l: Value, b: Value): Value {
+  return E.solve(cx, lowerTriangle(cx, l), b);
+}
+
+/**
  * y with L y = b for lower-triangular L [..., K, K] and b [..., K], broadcasting their leading
  * dimensions: forward substitution, y_k = (b_k - Σ_{j<k} L_kj y_j) / L_kk, in engine operations
- * (so differentiable), one row at a time. A single L takes the engine's solve instead.
+ * (so differentiable), one row at a time; it reads no entry above L's diagonal. A single L
+ * takes the engine's solve instead.
  */
 export function solveTril(cx: Context, l: Value, b: Value): Value {
-  if (l.shape.length === 2 && b.shape.length === 1) return E.solve(cx, l, b);
+  if (l.shape.length === 2 && b.shape.length === 1) return solveLower(cx, l, b);
   const k = l.shape[last(l)];
   let y: Value = E.Tensor.zeros(b.shape);
   for (let row = 0; row < k; row++) {
@@ -85,10 +104,10 @@ export function solveTril(cx: Context, l: Value, b: Value): Value {
 function mahalanobis(cx: Context, l: Value, diff: Value): Value {
   if (l.shape.length === 2) {
     const k = l.shape[0];
-    if (diff.shape.length === 1) return sum(cx, square(cx, E.solve(cx, l, diff)));
+    if (diff.shape.length === 1) return sum(cx, square(cx, solveLower(cx, l, diff)));
     const lead = diff.shape.slice(0, -1);
     const rows = E.reshape(cx, diff, [lead.reduce((a, b) => a * b, 1), k]);
-    const y = E.solve(cx, l, E.transpose(cx, rows));
+    const y = solveLower(cx, l, E.transpose(cx, rows));
     return E.reshape(cx, sum(cx, square(cx, y), [0]), lead);
   }
   const y = solveTril(cx, l, diff);
