@@ -237,7 +237,7 @@ export function assertEngineError(t: Test, label: string, run: (cx: Context) => 
 }
 
 /**
- * Compares a response with the fields a reference vector expects (../shared/vectors/README.md):
+ * Compares a response with the fields a reference vector expects (test/vectors/README.md):
  * records key by key (other keys of the response are ignored), lists of records item by item,
  * and every number or tensor with assertClose under the vector's tolerance, after reading
  * "NaN", "Infinity" and "-Infinity" as numbers on both sides.

@@ -1,5 +1,5 @@
 /**
- * PyTorch's reference vectors (../shared/vectors/torch-oracle.json) and the one list of cases
+ * PyTorch's reference vectors (test/vectors/torch-oracle.json, a copy of the shared folder's) and the one list of cases
  * not run yet, shared by the in-process tests (test/lang) and the HTTP tests (test/server).
  */
 import { readFileSync } from 'node:fs';
@@ -14,7 +14,7 @@ export interface OracleCase {
   tol: Required<Tolerance>;
 }
 
-export const oracle = JSON.parse(readFileSync(new URL('../../shared/vectors/torch-oracle.json', import.meta.url), 'utf8')) as { cases: OracleCase[] };
+export const oracle = JSON.parse(readFileSync(new URL('./vectors/torch-oracle.json', import.meta.url), 'utf8')) as { cases: OracleCase[] };
 
 export interface Pending {
   /** Why the case cannot run yet: the later issue that delivers its feature. */

@@ -1,5 +1,5 @@
 /**
- * PyTorch's numbers (../shared/vectors/torch-oracle.json) against the engine: each case's
+ * PyTorch's numbers (test/vectors/torch-oracle.json) against the engine: each case's
  * program, written here as the same mathematics in engine calls, differentiated as the case's
  * endpoint asks and compared with the case's `expect` under the case's `tol`.
  */
@@ -82,7 +82,7 @@ interface OracleCase {
   tol: Required<Tolerance>;
 }
 
-const oracle = JSON.parse(readFileSync(new URL('../../../shared/vectors/torch-oracle.json', import.meta.url), 'utf8')) as {
+const oracle = JSON.parse(readFileSync(new URL('../vectors/torch-oracle.json', import.meta.url), 'utf8')) as {
   cases: OracleCase[];
 };
 

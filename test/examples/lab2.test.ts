@@ -3,7 +3,7 @@
  * against the real server and its answer compared, as JSON, with the output the document shows
  * below it; every `$ node examples/lab2/...` script is run against the same server and its
  * output compared, line for line, with the document's. The lab's cases of PyTorch's reference
- * vectors (../shared/vectors, names "lab/...") must each be a command of the document, whose
+ * vectors (test/vectors, names "lab/...") must each be a command of the document, whose
  * output shown agrees with PyTorch's numbers.
  *
  * After a deliberate change of the service's answers, `ADJOINT_UPDATE_EXAMPLES=1 npx tap

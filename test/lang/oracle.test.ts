@@ -1,5 +1,5 @@
 /**
- * PyTorch's numbers (../shared/vectors/torch-oracle.json) through `compute`, as a client sends
+ * PyTorch's numbers (test/vectors/torch-oracle.json) through `compute`, as a client sends
  * them: each case's request to its endpoint, the response's fields compared with the case's
  * `expect` under its `tol`. Then the lab's programs against their closed forms.
  */

@@ -1,5 +1,5 @@
 /**
- * PyTorch's numbers (../shared/vectors/torch-oracle.json) over HTTP: each case's request POSTed
+ * PyTorch's numbers (test/vectors/torch-oracle.json) over HTTP: each case's request POSTed
  * to /v1/<endpoint> of a running server, the response's fields compared with the case's
  * `expect` under its `tol`; the pending cases (one list, test/oracle-cases.ts) still fail for
  * want of their feature, over the wire too.
