@@ -21,8 +21,8 @@ COPY --from=build /app/dist/src ./dist/src
 # The base image's unprivileged user (uid 1000); the app writes nothing to disk.
 USER node
 EXPOSE 8080
-# No curl in the image: Node itself asks /healthz.
+# No curl in the image: Node itself asks /healthz, on the port PORT names (docker run -e PORT=9000).
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:8080/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT?.trim() || 8080) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # WORKERS defaults to the CPUs the container is given (its cgroup quota); SIGTERM drains, then exits 0.
 CMD ["node", "dist/src/server/server.js"]

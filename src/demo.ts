@@ -1,6 +1,6 @@
 /**
- * `npm start` until the HTTP service exists: the lab's first examples through `compute` (what
- * `POST /v1/<endpoint>` will answer) and through the engine directly, next to closed forms.
+ * `npm run demo`: the lab's first examples computed in-process, through `compute` (exactly what
+ * `POST /v1/<endpoint>` answers) and through the engine directly, next to closed forms.
  */
 import { Context, Tensor, add, concrete, hessian, mul, sin, square } from './engine/index.js';
 import { Problem, computeSync } from './index.js';
@@ -30,4 +30,4 @@ const cx = new Context();
 const h = hessian(cx, (cx, [x, y]) => add(cx, mul(cx, square(cx, x), y), sin(cx, mul(cx, x, y))), [Tensor.scalar(0.7), Tensor.scalar(-1.1)]);
 console.log('The engine directly: the Hessian of x^2 y + sin(x y) at (0.7, -1.1), forward over reverse:');
 console.log(`  ${JSON.stringify(h.hessian.map((row) => row.map((v) => concrete(v).item())))}`);
-console.log('\nThe HTTP service arrives with the service issue; see README.md.');
+console.log('\nThe same requests over HTTP: `npm start` serves them on http://localhost:8080 (POST /v1/<endpoint> with a body above; README.md has curl examples).');

@@ -22,6 +22,7 @@ import {
   configFrom,
   deployDir,
   dockerfile,
+  healthCheckDefaultPort,
   memoryNeededMiB,
   readText,
   readYaml,
@@ -106,19 +107,21 @@ t.test('nginx: the official image in front, on a published port, started once th
   t.strictSame(nginx.depends_on, { app: { condition: 'service_healthy' } }, 'after the app is healthy');
 });
 
-t.test('health checks: node asks /healthz (the image has no curl), and the command works', async (t) => {
+t.test('health checks: node asks /healthz (the image has no curl) on the port PORT names, and the command works', async (t) => {
   const check = (app.healthcheck ?? {}) as Json;
   const command = check.test as string[];
   t.equal(command[0], 'CMD', 'exec form');
   t.equal(command[1], 'node', 'run by node');
-  t.match(command.join(' '), new RegExp(`127\\.0\\.0\\.1:${appPort}/healthz`), `asks /healthz on ${appPort}`);
+  t.match(command.join(' '), /127\.0\.0\.1:.*\/healthz/, 'asks /healthz on the loopback address');
+  t.equal(healthCheckDefaultPort(command.slice(1)), configFrom({}).port, "without PORT, the server's default port");
   for (const key of ['interval', 'timeout', 'start_period']) t.ok(composeDurationMs(check[key]) > 0, `${key} ${String(check[key])}`);
   t.ok(Number(check.retries) >= 1, 'retries');
 
   const { base, app: server } = await startServer(t, environment);
   const port = Number(new URL(base).port);
-  t.equal(await runHealthCheck(command.slice(1), appPort, port), 0, 'exits 0 against a running server');
-  t.equal(await runHealthCheck(command.slice(1), appPort, await closedPort()), 1, 'exits 1 when nothing answers');
+  // The container's environment is the service's: a PORT set there moves the check with the server.
+  t.equal(await runHealthCheck(command.slice(1), { ...environment, PORT: String(port) }), 0, 'exits 0 against a server on the port PORT names');
+  t.equal(await runHealthCheck(command.slice(1), { ...environment, PORT: String(await closedPort()) }), 1, 'exits 1 when nothing answers on that port');
   t.ok(server.hasRoute({ method: 'GET', url: '/v1/ws' }), 'the app serves GET /v1/ws, which nginx upgrades');
 
   const nginxCheck = at(nginx, 'healthcheck', 'test') as string[];

@@ -145,15 +145,25 @@ export function uidOf(user: string): number | null {
 
 /**
  * Runs a container's health-check command (exec form: a program and its arguments) on this
- * machine, pointed at `port` instead of the one it names, and resolves with its exit code.
+ * machine with the container's environment `env` (PORT as the container would have it, or
+ * unset), and resolves with its exit code.
  */
-export function runHealthCheck(command: readonly string[], namedPort: number, port: number): Promise<number> {
+export function runHealthCheck(command: readonly string[], env: Readonly<Record<string, string>>): Promise<number> {
   const [program, ...args] = command;
   if (program !== 'node') throw new Error(`the health check runs ${program}, not node`);
-  const retargeted = args.map((a) => a.replaceAll(`:${namedPort}/`, `:${port}/`));
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== 'PORT'));
   return new Promise((resolve) => {
-    execFile(process.execPath, retargeted, { timeout: 10_000 }, (error) => {
+    execFile(process.execPath, args, { timeout: 10_000, env: { ...inherited, ...env } }, (error) => {
       resolve(error === null ? 0 : typeof error.code === 'number' ? error.code : -1);
     });
   });
+}
+
+/**
+ * The port a health-check command asks when the container has no PORT: the number after
+ * `process.env.PORT ... ||` in its script, or null when it reads no PORT.
+ */
+export function healthCheckDefaultPort(command: readonly string[]): number | null {
+  const m = /process\.env\.PORT(?:\?\.trim\(\))?\s*\|\|\s*(\d+)/.exec(command.join(' '));
+  return m === null ? null : Number(m[1]);
 }

@@ -12,7 +12,7 @@ import t from 'tap';
 import { Copy, DockerfileParser, Run, type Instruction } from 'dockerfile-ast';
 import { validate } from 'dockerfile-utils';
 import { startServer } from '../server/harness.js';
-import { configFrom, dockerfilePath, readText, root, runHealthCheck, uidOf } from './deploy-files.js';
+import { configFrom, dockerfilePath, healthCheckDefaultPort, readText, root, runHealthCheck, uidOf } from './deploy-files.js';
 
 const BASE = 'node:20-bookworm-slim';
 
@@ -123,7 +123,7 @@ if (!existsSync(dockerfilePath)) {
     t.equal(configFrom(env.has('PORT') ? { PORT: env.get('PORT')! } : {}).port, 8080, 'the server’s port in the image');
   });
 
-  t.test('HEALTHCHECK: node asks /healthz, and the command works', async (t) => {
+  t.test('HEALTHCHECK: node asks /healthz on the port PORT names, and the command works', async (t) => {
     const checks = inFinal(parsed.getHEALTHCHECKs());
     t.equal(checks.length, 1, 'one HEALTHCHECK');
     const check = checks[0];
@@ -132,18 +132,20 @@ if (!existsSync(dockerfilePath)) {
     const command = execForm(content.replace(/^CMD\s+/, ''));
     t.ok(command !== null, 'exec form (the image needs no shell for it)');
     t.equal(command?.[0], 'node', 'run by node (the image has no curl)');
-    t.match(command?.join(' '), /127\.0\.0\.1:8080\/healthz/, 'asks /healthz on 8080');
+    t.match(command?.join(' '), /127\.0\.0\.1:.*\/healthz/, 'asks /healthz on the loopback address');
+    t.equal(command === null ? null : healthCheckDefaultPort(command), configFrom({}).port, "without PORT, the server's default port");
     const flags = new Map(check.getFlags().map((f) => [f.getName(), f.getValue()]));
     for (const flag of ['interval', 'timeout']) t.ok(flags.has(flag), `--${flag}=${String(flags.get(flag))}`);
     if (command === null) return;
 
+    // The server listens on PORT, whatever it is (docker run -e PORT=9000): so does the check.
     const { base } = await startServer(t);
-    t.equal(await runHealthCheck(command, 8080, Number(new URL(base).port)), 0, 'exits 0 against a running server');
+    t.equal(await runHealthCheck(command, { PORT: new URL(base).port }), 0, 'exits 0 against a server on the port PORT names');
     const closed = createServer();
     await new Promise<void>((done) => closed.listen(0, '127.0.0.1', done));
     const address = closed.address();
     await new Promise((done) => closed.close(done));
-    if (address !== null && typeof address === 'object') t.equal(await runHealthCheck(command, 8080, address.port), 1, 'exits 1 when nothing answers');
+    if (address !== null && typeof address === 'object') t.equal(await runHealthCheck(command, { PORT: String(address.port) }), 1, 'exits 1 when nothing answers on that port');
   });
 
   t.test('.dockerignore: the build context has what the Dockerfile copies, and not node_modules', async (t) => {
