@@ -55,14 +55,49 @@ function factorial(n: number): number {
   return f;
 }
 
-/** ψ(x), the digamma function: d/dx log Γ(x). */
+/**
+ * cot(πx) for x not an integer. x's distance r to the nearest integer is exact, so near a pole
+ * cot(πr) keeps its relative accuracy (π x itself would carry an absolute error of ulp(πx)),
+ * and near a half-integer cos(πr) = sin(π(1/2 - |r|)), exactly 0 at r = ±1/2.
+ */
+function cotPi(x: number): number {
+  const r = x - Math.round(x);
+  const a = Math.abs(r);
+  const cos = a > 0.25 ? Math.sin(Math.PI * (0.5 - a)) : Math.cos(Math.PI * a);
+  return Math.sign(r) * (cos / Math.sin(Math.PI * a));
+}
+
+/** ψ's positive zero x₀ = DIGAMMA_ROOT + DIGAMMA_ROOT_LOW (scripts/polygamma-references.ts root). */
+const DIGAMMA_ROOT = 1.4616321449683622;
+const DIGAMMA_ROOT_LOW = 9.549995429965697e-17;
+/** ψ⁽ᵏ⁾(x₀) / k! for k = 1 … 21: the Taylor series of ψ about x₀, converging for |x - x₀| < x₀. */
+const DIGAMMA_AT_ROOT = [
+  0.9676722454476212, -0.4427631689835921, 0.258499760955651, -0.16394270544240652, 0.10782405069126237, -0.07219956125645471,
+  0.04880428816414311, -0.03316112647484736, 0.022597648232218104, -0.01542476590494896, 0.010538791616612175,
+  -0.007204534386356869, 0.004926781395729853, -0.003369801655439328, 0.002305126326734928, -0.0015769367714301972,
+  0.0010788252019162967, -0.0007380709389960052, 0.000504953265834602, -0.0003454680251063077, 0.00023635601564027053,
+];
+/** Within this distance of x₀ the recurrence below would cancel to a small ψ; the series' last term is then under 1e-18 of its first. */
+const DIGAMMA_ROOT_RADIUS = 0.2;
+
+/**
+ * ψ(x), the digamma function: d/dx log Γ(x). Accurate relative to itself everywhere on the
+ * positive axis, its zero x₀ included (there, as ψ(x₀ + t) = t Σ c_k t^(k-1) with t computed
+ * without cancellation); for x < 0, reflection ψ(x) = ψ(1 - x) - π cot(πx) is accurate relative
+ * to the larger of its two terms, so near ψ's negative zeros (one between each pair of poles)
+ * only absolutely. PyTorch's conventions at the poles: ψ(±0) = ∓∞, NaN at negative integers.
+ */
 function digamma(x: number): number {
   if (Number.isNaN(x) || x === -Infinity) return NaN;
   if (x === Infinity) return Infinity;
-  if (x <= 0 && Number.isInteger(x)) return x === 0 ? -Infinity : NaN;
-  if (x < 0) {
-    // Reflection: ψ(1-x) - ψ(x) = π cot(πx).
-    return digamma(1 - x) - Math.PI / Math.tan(Math.PI * x);
+  if (x <= 0 && Number.isInteger(x)) return x === 0 ? (Object.is(x, -0) ? Infinity : -Infinity) : NaN;
+  if (x < 0) return digamma(1 - x) - Math.PI * cotPi(x);
+  if (Math.abs(x - DIGAMMA_ROOT) < DIGAMMA_ROOT_RADIUS) {
+    // x - DIGAMMA_ROOT is exact (Sterbenz).
+    const t = x - DIGAMMA_ROOT - DIGAMMA_ROOT_LOW;
+    let series = 0;
+    for (let k = DIGAMMA_AT_ROOT.length - 1; k >= 0; k--) series = series * t + DIGAMMA_AT_ROOT[k];
+    return t * series;
   }
   let result = 0;
   let z = x;
@@ -81,30 +116,76 @@ function digamma(x: number): number {
   return result + Math.log(z) - 0.5 / z - series;
 }
 
+/** k! / z^(k+1) for z > 0 (kFactorial = k!), by a product where z^(k+1) alone would overflow or underflow. */
+function factorialOverPower(k: number, kFactorial: number, z: number): number {
+  const power = Math.pow(z, k + 1);
+  if (power > 1e-300 && power < 1e300) return kFactorial / power;
+  let quotient = 1 / z;
+  for (let i = 1; i <= k; i++) quotient *= i / z;
+  return quotient;
+}
+
 /**
- * ψ⁽ⁿ⁾(x), the n-th derivative of the digamma function (n = 0 is digamma itself). For n ≥ 1,
- * ψ⁽ⁿ⁾(x) = ψ⁽ⁿ⁾(x + 1) + (-1)^(n+1) n! / x^(n+1) moves x above 20, where the asymptotic series
- * (-1)^(n+1) [(n-1)!/z^n + n!/(2 z^(n+1)) + Σ B_2k (2k+n-1)! / ((2k)! z^(2k+n))] converges fast.
+ * The coefficients of P_n with dⁿ/duⁿ cot u = P_n(cot u): P_0(c) = c and
+ * P_(n+1)(c) = -(1 + c²) P_n'(c). Every coefficient of P_n has the sign (-1)ⁿ, so evaluating it
+ * cancels nothing. Memoised per order (constants, shared by every evaluation).
+ */
+const cotDerivatives: number[][] = [[0, 1]];
+function cotDerivative(n: number): number[] {
+  while (cotDerivatives.length <= n) {
+    const p = cotDerivatives[cotDerivatives.length - 1];
+    const next = new Array<number>(p.length + 1).fill(0);
+    for (let j = 1; j < p.length; j++) {
+      // -(1 + c²) j p_j c^(j-1)
+      next[j - 1] -= j * p[j];
+      next[j + 1] -= j * p[j];
+    }
+    cotDerivatives.push(next);
+  }
+  return cotDerivatives[n];
+}
+
+/**
+ * ψ⁽ⁿ⁾(x), the n-th derivative of the digamma function (n = 0 is digamma itself). For x > 0,
+ * ψ⁽ⁿ⁾(x) = ψ⁽ⁿ⁾(x + 1) + (-1)^(n+1) n! / x^(n+1) moves x above 20 + 2n, where the asymptotic
+ * series (-1)^(n+1) (n-1)!/zⁿ [1 + n/(2z) + Σ B_2k C(2k+n-1, 2k) / z^(2k)], whose terms shrink
+ * about as ((2k + n) / 2πz)², is below float64's precision at the first term BERNOULLI leaves
+ * out (k = 9); the recurrence's terms all have the series' sign, so nothing cancels. For x < 0,
+ * the reflection formula ψ(1 - x) - ψ(x) = π cot(πx) differentiated n times:
+ * ψ⁽ⁿ⁾(x) = (-1)ⁿ ψ⁽ⁿ⁾(1 - x) - π^(n+1) P_n(cot πx), accurate relative to its larger term (the
+ * recurrence down from 1 - x, as before, cancelled between terms of alternating sign).
  */
 export function polygamma(n: number, x: number): number {
   if (n === 0) return digamma(x);
-  if (Number.isNaN(x)) return NaN;
+  if (Number.isNaN(x) || x === -Infinity) return NaN;
   if (x === Infinity) return 0;
   if (x <= 0 && Number.isInteger(x)) return n % 2 === 1 ? Infinity : NaN;
-  if (x < -1e4) return NaN;
-  const sign = n % 2 === 1 ? 1 : -1;
+  if (x < 0) {
+    const c = cotPi(x);
+    const p = cotDerivative(n);
+    let value = 0;
+    for (let j = p.length - 1; j >= 0; j--) value = value * c + p[j];
+    return (n % 2 === 0 ? 1 : -1) * polygamma(n, 1 - x) - Math.pow(Math.PI, n + 1) * value;
+  }
   const nFactorial = factorial(n);
   let result = 0;
   let z = x;
-  while (z < 20) {
-    result += sign * nFactorial / Math.pow(z, n + 1);
+  const shiftTo = 20 + 2 * n;
+  while (z < shiftTo) {
+    result += factorialOverPower(n, nFactorial, z);
     z += 1;
   }
-  let series = factorial(n - 1) / Math.pow(z, n) + nFactorial / (2 * Math.pow(z, n + 1));
+  // 1 + n/(2z) + Σ B_2k C(2k+n-1, 2k) / z^(2k), each binomial from the last.
+  const inv2 = 1 / (z * z);
+  let series = 1 + n / (2 * z);
+  let binomial = 1;
+  let power = 1;
   for (let k = 1; k <= BERNOULLI.length; k++) {
-    series += (BERNOULLI[k - 1] * factorial(2 * k + n - 1)) / (factorial(2 * k) * Math.pow(z, 2 * k + n));
+    binomial *= ((2 * k + n - 1) * (2 * k + n - 2)) / (2 * k * (2 * k - 1));
+    power *= inv2;
+    series += BERNOULLI[k - 1] * binomial * power;
   }
-  return result + sign * series;
+  return (n % 2 === 1 ? 1 : -1) * (result + factorialOverPower(n - 1, nFactorial / n, z) * series);
 }
 
 /** ζ(n) - 1 for n = 2, 3, …, 30 (mpmath). */
