@@ -81,8 +81,9 @@ export interface ProblemBody {
 export class Problem extends Error {
   readonly body: ProblemBody;
 
-  constructor(code: ProblemCode, detail: string, where: { line?: number; column?: number; path?: string; limit?: string } = {}) {
-    super(detail);
+  /** `cause`: for INTERNAL, the unexpected error itself, for the log; the body never shows it. */
+  constructor(code: ProblemCode, detail: string, where: { line?: number; column?: number; path?: string; limit?: string } = {}, cause?: unknown) {
+    super(detail, cause === undefined ? undefined : { cause });
     this.name = 'Problem';
     this.body = {
       // A relative reference: the service documents each problem type at /docs.
@@ -108,7 +109,17 @@ export class Problem extends Error {
   }
 }
 
-/** The problem for any error thrown while computing; unexpected errors become INTERNAL (a bug). */
+/**
+ * What the body of a 500 says: a bug's own message (say "Invalid typed array length") means
+ * nothing to a client and tells an attacker about the internals. The service logs the error and
+ * names the request id instead (server/plugins/errors.ts).
+ */
+export const INTERNAL_DETAIL = 'an unexpected error (a bug in adjoint)';
+
+/**
+ * The problem for any error thrown while computing; an unexpected error becomes INTERNAL (a
+ * bug), with a generic detail and the error itself as the problem's `cause`.
+ */
 export function toProblem(e: unknown): Problem {
   if (e instanceof Problem) return e;
   if (e instanceof ProgramError) {
@@ -120,5 +131,5 @@ export function toProblem(e: unknown): Problem {
   if (e instanceof RangeError && /call stack/i.test(e.message)) {
     return new Problem('LIMIT_EXCEEDED', 'recursion depth limit exceeded: the program nests or recurses too deeply', { limit: 'recursion depth' });
   }
-  return new Problem('INTERNAL', e instanceof Error ? e.message : String(e));
+  return new Problem('INTERNAL', INTERNAL_DETAIL, {}, e);
 }

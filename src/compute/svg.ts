@@ -40,7 +40,8 @@ export function wantsSvg(endpoint: string, body: unknown): boolean {
 
 /** The SVG of a DOT graph; the renderer must be loaded (`loadSvgRenderer`). */
 export function renderSvg(dot: string): string {
-  if (loaded === null) throw new Error('SVG rendering needs Graphviz loaded first: call compute (not computeSync), or await loadSvgRenderer()');
+  // A misuse of the library, not a bug: its detail is for the caller.
+  if (loaded === null) throw new Problem('INTERNAL', 'SVG rendering needs Graphviz loaded first: call compute (not computeSync), or await loadSvgRenderer()');
   let result;
   try {
     result = loaded.render(dot, { format: 'svg', engine: 'dot' });

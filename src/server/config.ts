@@ -12,6 +12,8 @@ export interface Config {
   readonly workers: number;
   /** Tasks waiting for a worker before requests are refused with 503. */
   readonly maxQueue: number;
+  /** How long a request may wait for a worker, in milliseconds, before it is refused with 503. */
+  readonly queueTimeoutMs: number;
   readonly logLevel: string;
   /** Largest request body, in bytes. */
   readonly bodyLimit: number;
@@ -131,6 +133,7 @@ export function loadConfig(env: Env = process.env): Config {
     host,
     workers: integer(env, 'WORKERS', availableCpus(), 1, 256),
     maxQueue: integer(env, 'MAX_QUEUE', 256, 0),
+    queueTimeoutMs: integer(env, 'QUEUE_TIMEOUT_MS', 10_000, 1),
     logLevel,
     bodyLimit: integer(env, 'BODY_LIMIT_BYTES', 10 * 1024 * 1024, 1024),
     limits: {

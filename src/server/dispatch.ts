@@ -5,33 +5,40 @@
  * in chunks of whole blocks whose statistics are combined in order, so that the answer does
  * not depend on how the chunks were spread.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { MAX_SEED, Problem, SAMPLE_BLOCK, batchError, batchItems, deadlinePassed, freshSeed, summariseSamples, type SampleChunk } from '../index.js';
 import type { Cancellation } from './cancellation.js';
+import { problemFor } from './plugins/errors.js';
 
 /** A message of a stream before its result: `{"type": "item", "index": i, ...}` for a batch. */
 export type ProgressMessage = Record<string, unknown> & { type: string };
 
-/**
- * The result of `endpoint` for `body`. `json`: a plain request's result comes as the JSON text
- * the worker made of it (a batch's and a sample's are put together here, as values).
- * `bodyText`: the body's JSON text, which a worker is sent instead of the body where given.
- */
+export interface DispatchOptions {
+  /** The primitive operations the evaluation ran are added to it. */
+  readonly stats?: { operations: number };
+  /** A plain request's result comes as the JSON text the worker made of it (a batch's and a sample's are put together here, as values). */
+  readonly json?: boolean;
+  /** The body's JSON text, which a worker is sent instead of the body where given. */
+  readonly bodyText?: string | null;
+  /** The request it came in, whose log and id a batch item's unexpected error goes to (see `problemFor`); else the app's log. */
+  readonly request?: { readonly id: string; readonly log: FastifyBaseLogger };
+}
+
+/** The result of `endpoint` for `body`; rejects with a Problem, or with an Error for a bug. */
 export async function dispatch(
   app: FastifyInstance,
   endpoint: string,
   body: unknown,
   cancel: Cancellation,
   emit?: (message: ProgressMessage) => void,
-  stats?: { operations: number },
-  json = false,
-  bodyText: string | null = null,
+  options: DispatchOptions = {},
 ): Promise<unknown> {
   const report = emit ?? (() => {});
-  if (endpoint === 'batch') return dispatchBatch(app, body, cancel, report, stats);
+  const { stats } = options;
+  if (endpoint === 'batch') return dispatchBatch(app, body, cancel, report, stats, options.request ?? { id: 'unknown', log: app.log });
   if (endpoint === 'sample') return dispatchSample(app, body, cancel, report, stats);
   // optimize reports its steps from the worker, when someone is listening.
-  return app.workers.compute(endpoint, body, { cancel, stats, json, bodyText, onProgress: endpoint === 'optimize' ? emit : undefined });
+  return app.workers.compute(endpoint, body, { cancel, stats, json: options.json, bodyText: options.bodyText, onProgress: endpoint === 'optimize' ? emit : undefined });
 }
 
 async function dispatchBatch(
@@ -39,7 +46,8 @@ async function dispatchBatch(
   body: unknown,
   cancel: Cancellation,
   emit: (message: ProgressMessage) => void,
-  stats?: { operations: number },
+  stats: { operations: number } | undefined,
+  request: NonNullable<DispatchOptions['request']>,
 ): Promise<unknown> {
   const { limits } = app.config;
   const items = batchItems(body, limits.maxBatch);
@@ -61,7 +69,7 @@ async function dispatchBatch(
         } catch (e) {
           if (cancel.cancelled) throw e;
           // An item stopped by the batch's deadline failed for that reason, whatever the pool said.
-          result = batchError(expired ? deadlinePassed(limits.timeoutMs) : e, index);
+          result = batchError(expired ? deadlinePassed(limits.timeoutMs) : problemFor(e, request, { item: index }), index);
         }
         emit({ type: 'item', index, ...(result as Record<string, unknown>) });
         return result;
@@ -73,7 +81,7 @@ async function dispatchBatch(
   }
 }
 
-/** Chunks per worker that a large n is cut into: enough to keep every worker busy and stream progress. */
+/** Chunks per worker that a large n is cut into: enough to spread the work over the workers and stream progress. */
 const CHUNKS_PER_WORKER = 8;
 /** The most samples in one chunk (whole blocks). */
 const MAX_CHUNK = 256 * SAMPLE_BLOCK;
@@ -111,7 +119,7 @@ async function dispatchSample(
 
   const options = (request.options ?? {}) as { timeoutMs?: unknown };
   const timeoutMs = typeof options.timeoutMs === 'number' && options.timeoutMs > 0 ? Math.min(options.timeoutMs, limits.timeoutMs) : limits.timeoutMs;
-  const deadline = Date.now() + timeoutMs;
+  const timeExceeded = (): Problem => new Problem('LIMIT_EXCEEDED', `time limit exceeded: sampling ran past ${timeoutMs} ms on a worker`, { limit: 'time' });
   // Every chunk draws with the same seed: chosen here when the request gives none.
   const seeded = { ...request, seed: request.seed ?? freshSeed() };
   // A chunk that fails stops the others.
@@ -121,11 +129,30 @@ async function dispatchSample(
   let emitted = 0;
   let next = 0;
 
-  const runChunk = async (k: number): Promise<void> => {
-    const remaining = deadline - Date.now();
-    if (remaining <= 0) throw new Problem('LIMIT_EXCEEDED', `time limit exceeded: sampling ran past ${timeoutMs} ms`, { limit: 'time' });
+  /**
+   * Runs chunk k with what its lane has left: `ranMs` of the time limit used on workers (each
+   * chunk's own deadline runs from its start on the worker, which checks it block by block),
+   * `waitedMs` of QUEUE_TIMEOUT_MS spent waiting for one. Time in the queue is never taken from
+   * the time limit: under load a request waits (or is refused with 503), it does not fail 422.
+   */
+  const runChunk = async (k: number, lane: { ranMs: number; waitedMs: number }): Promise<void> => {
+    const remaining = timeoutMs - lane.ranMs;
+    if (remaining <= 0) throw timeExceeded();
     const chunkBody = { ...seeded, options: { ...(request.options as object | undefined), timeoutMs: remaining } };
-    results[k] = await app.workers.sampleChunk(chunkBody, chunks[k].from, chunks[k].count, { cancel: stop, stats });
+    const timing = { runMs: 0, waitedMs: 0 };
+    try {
+      results[k] = await app.workers.sampleChunk(chunkBody, chunks[k].from, chunks[k].count, {
+        cancel: stop,
+        stats,
+        timing,
+        queueTimeoutMs: app.config.queueTimeoutMs - lane.waitedMs,
+      });
+    } catch (e) {
+      // The chunk's deadline is what was left of the request's: the request's limit is the one passed.
+      throw e instanceof Problem && e.code === 'LIMIT_EXCEEDED' && e.body.limit === 'time' ? timeExceeded() : e;
+    }
+    lane.ranMs += timing.runMs;
+    lane.waitedMs += timing.waitedMs;
     // Progress in order: each chunk once all before it are in.
     while (emitted < chunks.length && results[emitted] !== undefined) {
       const done = results.slice(0, emitted + 1) as SampleChunk[];
@@ -135,9 +162,10 @@ async function dispatchSample(
       emitted++;
     }
   };
-  // A few chunks per worker in flight: the rest wait here, not in the pool's queue.
-  const lanes = Array.from({ length: Math.min(chunks.length, app.workers.size * 2) }, async () => {
-    while (next < chunks.length) await runChunk(next++);
+  // A lane per worker, its chunks one after another: the rest wait here, not in the pool's queue.
+  const lanes = Array.from({ length: Math.min(chunks.length, app.workers.size) }, async () => {
+    const lane = { ranMs: 0, waitedMs: 0 };
+    while (next < chunks.length) await runChunk(next++, lane);
   });
   try {
     await Promise.all(lanes);

@@ -6,9 +6,11 @@
  * otherwise cost far more in messages than in computation. A request's start and cancellation
  * travel through shared memory (worker/slots.ts), not a channel per request, and no timer is set
  * per request: a sweep every SWEEP_MS finds requests past their hard deadline (the worker is
- * stopped), cancelled ones that do not stop (likewise), requests that waited too long for a
- * worker (refused), and requests queued behind a long one in a batch (taken back, for the next
- * free worker).
+ * stopped), cancelled ones that do not stop (likewise), requests that waited for a worker past
+ * QUEUE_TIMEOUT_MS (refused with 503; time in the queue is not taken from a request's time
+ * limit, which runs from its start on a worker), and requests queued behind a long one in a
+ * batch (taken back, for the next free worker). Waiting counts only while workers run other
+ * requests: a worker that is starting (the pool's first, or a replacement) is not a full queue.
  *
  * A worker that is stopped or dies takes only the request it was running with it: the batch's
  * other unfinished requests run again (computations are pure). A cancelled request is stopped
@@ -30,8 +32,6 @@ import type { ProgressMessage } from './dispatch.js';
  * has to stop: time for the worker to notice. Both run from the request's start on a worker.
  */
 const GRACE_MS = 1000;
-/** The least time a request may wait for a worker before it is refused. */
-const MIN_QUEUE_WAIT_MS = 30_000;
 /** How often the sweep looks at the requests in flight; the deadlines above are this late at most. */
 const SWEEP_MS = 25;
 /** Requests queued behind one running this long are sent to the next free worker. */
@@ -58,6 +58,10 @@ export interface TaskOptions {
   readonly json?: boolean;
   /** The body's JSON text: sent instead of the body (a string crosses as one copy, an object node by node). */
   readonly bodyText?: string | null;
+  /** How long it may wait for a worker, if less than QUEUE_TIMEOUT_MS (a `sample` chunk: what its request has left). */
+  readonly queueTimeoutMs?: number;
+  /** Filled in once a worker has run it: milliseconds on the worker, and waiting before (the rest of the time to its answer). */
+  readonly timing?: { runMs: number; waitedMs: number };
 }
 
 export interface WorkerPool {
@@ -88,7 +92,9 @@ interface Task {
   readonly reject: (reason: unknown) => void;
   settled: boolean;
   stopListening: () => void;
-  readonly queuedAt: number;
+  /** Milliseconds it has waited for a worker while the workers ran other requests, and the most it may. */
+  waitedMs: number;
+  readonly waitLimitMs: number;
   /** The batch it was last sent in, with its slot there; null while pending. */
   batch: Batch | null;
   slot: number;
@@ -132,15 +138,21 @@ interface Batch {
 
 const workerFile = new URL(`../worker/compute-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url).href;
 
-const cancelledProblem = (): Problem => new Problem('INVALID_REQUEST', 'the request was cancelled');
+const cancelledProblem = (): Problem => new Problem('CANCELLED', 'the request was cancelled');
 
 const shuttingDown = (): Problem => new Problem('SHUTTING_DOWN', 'the server is shutting down');
 
 const problemOf = (p: ProblemBody): Problem => new Problem(p.code, p.detail, { line: p.line, column: p.column, path: p.path, limit: p.limit });
 
+/** A worker's unexpected error (a bug), its stack the worker's: for the log, never for the client. */
+function workerError(stack: string): Error {
+  const error = new Error(stack.split('\n', 1)[0]);
+  error.stack = stack;
+  return error;
+}
+
 /** `onError`: a worker that fails with no task to blame (say, while starting); unheard, it would stop the process. */
 export function createWorkerPool(config: Config, onError: (error: Error) => void = () => {}): WorkerPool {
-  const waitLimitMs = Math.max(MIN_QUEUE_WAIT_MS, 3 * config.limits.timeoutMs);
   const hardLimitMs = config.limits.timeoutMs + GRACE_MS;
   const allocator = new SlotAllocator(Math.max(1024, config.workers * MAX_BATCH * 4));
   const { slots } = allocator;
@@ -167,6 +179,7 @@ export function createWorkerPool(config: Config, onError: (error: Error) => void
   let flushing = false;
   /** Milliseconds a request has taken lately, batch round trip included: a moving average. */
   let recentMs = 0;
+  let lastSweep = performance.now();
   const sweeper = setInterval(sweep, SWEEP_MS).unref();
 
   const tasksOf = function* (): Generator<Task> {
@@ -227,7 +240,8 @@ export function createWorkerPool(config: Config, onError: (error: Error) => void
         reject,
         settled: false,
         stopListening: () => {},
-        queuedAt: performance.now(),
+        waitedMs: 0,
+        waitLimitMs: Math.min(config.queueTimeoutMs, options.queueTimeoutMs ?? Infinity),
         batch: null,
         slot: -1,
         tag: 0,
@@ -323,9 +337,13 @@ export function createWorkerPool(config: Config, onError: (error: Error) => void
       if (task.settled) return;
       if (outcome !== null) {
         if (task.options.stats !== undefined) task.options.stats.operations += outcome.operations;
+        if (task.options.timing !== undefined) {
+          task.options.timing.runMs = outcome.runMs;
+          task.options.timing.waitedMs = task.waitedMs;
+        }
         if (outcome.ok) settle(task, null, outcome.result);
         else if ('problem' in outcome) settle(task, problemOf(outcome.problem));
-        else settle(task, new Error(outcome.error));
+        else settle(task, workerError(outcome.error));
         return;
       }
       // No outcome: the worker died. The request it was running is the one to blame.
@@ -364,8 +382,8 @@ export function createWorkerPool(config: Config, onError: (error: Error) => void
     settle(task, cancelledProblem());
   }
 
-  function waitedTooLong(): Problem {
-    return new Problem('OVERLOADED', `the server is at capacity: no worker could take the request within ${waitLimitMs} ms; try again shortly`);
+  function waitedTooLong(task: Task): Problem {
+    return new Problem('OVERLOADED', `the server is at capacity: no worker could take the request within ${Math.round(task.waitLimitMs)} ms; try again shortly`);
   }
 
   function stopWorker(batch: Batch, reason: 'deadline' | 'cancelled', task: Task): void {
@@ -376,6 +394,16 @@ export function createWorkerPool(config: Config, onError: (error: Error) => void
 
   function sweep(): void {
     const now = performance.now();
+    // What the waiting tasks have waited since the last sweep: nothing unless a worker is running a request.
+    let waited = 0;
+    for (const task of tasksOf()) {
+      const phase = phaseOf(slots, task.slot, task.tag);
+      if (phase === STARTED || phase === CANCELLED) {
+        waited = now - lastSweep;
+        break;
+      }
+    }
+    lastSweep = now;
     const taken: Task[] = [];
     for (const batch of batches) {
       let longRunning = false;
@@ -386,19 +414,23 @@ export function createWorkerPool(config: Config, onError: (error: Error) => void
         if (phase === STARTED && now - task.startedAt > hardLimitMs) stopWorker(batch, 'deadline', task);
         else if (phase === CANCELLED && now - task.cancelledAt > GRACE_MS) stopWorker(batch, 'cancelled', task);
         else if (phase === STARTED && now - task.startedAt > LONG_RUNNING_MS) longRunning = true;
-        else if (phase === QUEUED && !task.settled && (longRunning || now - task.queuedAt > waitLimitMs) && withdraw(slots, task.slot, task.tag)) {
-          task.batch = null;
-          sent--;
-          if (longRunning) taken.push(task);
-          else settle(task, waitedTooLong());
+        else if (phase === QUEUED && !task.settled) {
+          task.waitedMs += waited;
+          if ((longRunning || task.waitedMs > task.waitLimitMs) && withdraw(slots, task.slot, task.tag)) {
+            task.batch = null;
+            sent--;
+            if (longRunning) taken.push(task);
+            else settle(task, waitedTooLong(task));
+          }
         }
       }
     }
     for (let i = pending.length - 1; i >= 0; i--) {
       const task = pending[i];
-      if (now - task.queuedAt > waitLimitMs) {
+      task.waitedMs += waited;
+      if (task.waitedMs > task.waitLimitMs) {
         pending.splice(i, 1);
-        settle(task, waitedTooLong());
+        settle(task, waitedTooLong(task));
       }
     }
     if (taken.length > 0) {

@@ -34,18 +34,22 @@ export interface ComputeBatch {
   readonly progress?: MessagePort;
 }
 
-/** The answer, or the problem (`error` for a bug); and the primitive operations the evaluation ran, for the log. */
+/**
+ * The answer, or the problem (`error`, its stack, for a bug); the primitive operations the
+ * evaluation ran, for the log; and the milliseconds it ran on the worker, for `sample`'s budget.
+ */
 export type ComputeOutcome = (
   | { readonly ok: true; readonly result: unknown }
   | { readonly ok: false; readonly problem: ProblemBody }
   | { readonly ok: false; readonly error: string }
-) & { readonly operations: number };
+) & { readonly operations: number; readonly runMs: number };
 
 const { limits, slots: buffer } = workerData as ComputeWorkerData;
 const slots: Slots = new Int32Array(buffer);
 
 async function runItem(item: ComputeItem, progress: MessagePort | undefined): Promise<ComputeOutcome> {
   const stats = { operations: 0 };
+  const started = performance.now();
   // Every deadline check reads this clock: once the pool cancels the item, its deadline has passed.
   const clock = (): number => (isCancelled(slots, item.slot, item.tag) ? Infinity : performance.now());
   const options = { limits, stats, clock, onProgress: progress === undefined ? undefined : (message: unknown) => progress.postMessage(message) };
@@ -53,10 +57,13 @@ async function runItem(item: ComputeItem, progress: MessagePort | undefined): Pr
     // The text was parsed once already, on the event loop, where prototype poisoning is refused.
     const body: unknown = item.bodyText !== undefined ? JSON.parse(item.bodyText) : item.body;
     const result = item.chunk === undefined ? await compute(item.endpoint, body, options) : sampleChunkSync(body, item.chunk.from, item.chunk.count, options);
-    return { ok: true, result: item.json === true ? JSON.stringify(result) : result, operations: stats.operations };
+    return { ok: true, result: item.json === true ? JSON.stringify(result) : result, operations: stats.operations, runMs: performance.now() - started };
   } catch (e) {
-    if (e instanceof Problem) return { ok: false, problem: e.body, operations: stats.operations };
-    return { ok: false, error: e instanceof Error ? (e.stack ?? e.message) : String(e), operations: stats.operations };
+    const runMs = performance.now() - started;
+    if (e instanceof Problem && e.code !== 'INTERNAL') return { ok: false, problem: e.body, operations: stats.operations, runMs };
+    // A bug: its stack goes to the server's log, never to the client.
+    const error = e instanceof Problem && e.cause !== undefined ? e.cause : e;
+    return { ok: false, error: error instanceof Error ? (error.stack ?? String(error)) : String(error), operations: stats.operations, runMs };
   } finally {
     finish(slots, item.slot, item.tag);
   }

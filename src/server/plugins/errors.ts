@@ -2,9 +2,9 @@
  * One error handler: every error becomes application/problem+json with SPEC.md's codes. A 500
  * is a bug and is logged as one.
  */
-import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import fp from 'fastify-plugin';
-import { Problem } from '../../index.js';
+import { Problem, toProblem } from '../../compute/problem.js';
 
 /** Seconds a client refused for load or rate should wait before trying again. */
 const RETRY_AFTER_SECONDS = 1;
@@ -12,6 +12,20 @@ const RETRY_AFTER_SECONDS = 1;
 export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply {
   if (problem.code === 'OVERLOADED' || problem.code === 'RATE_LIMITED') reply.header('retry-after', String(RETRY_AFTER_SECONDS));
   return reply.code(problem.status).type('application/problem+json').send(problem.body);
+}
+
+/**
+ * The problem to answer a request that failed with `error`, on any path (a response, a stream's
+ * last line, a batch item, a WebSocket message). An unexpected error is a bug: it is logged at
+ * error level with its stack (a worker's, where it came from one) under the request's id, and
+ * the client is told only that id, never the error's own message. `context` is logged with it
+ * (a batch item's index, a WebSocket message's id).
+ */
+export function problemFor(error: unknown, request: { readonly id: string; readonly log: FastifyBaseLogger }, context: Record<string, unknown> = {}): Problem {
+  const problem = toProblem(error);
+  if (problem.code !== 'INTERNAL') return problem;
+  request.log.error({ ...context, err: problem.cause ?? problem }, 'unexpected error');
+  return new Problem('INTERNAL', `an unexpected error; it has been logged with request id ${request.id}`);
 }
 
 function fromFastify(error: FastifyError): Problem | null {
@@ -48,10 +62,7 @@ function fromFastify(error: FastifyError): Problem | null {
 export default fp(
   async (app: FastifyInstance) => {
     app.setErrorHandler((error: FastifyError, request, reply) => {
-      const problem = error instanceof Problem ? error : fromFastify(error);
-      if (problem !== null) return sendProblem(reply, problem);
-      request.log.error({ err: error }, 'unexpected error');
-      return sendProblem(reply, new Problem('INTERNAL', 'an unexpected error; it has been logged'));
+      return sendProblem(reply, problemFor((error instanceof Problem ? error : fromFastify(error)) ?? error, request));
     });
     app.setNotFoundHandler((request, reply) =>
       sendProblem(reply, new Problem('NOT_FOUND', `there is no route ${request.method} ${request.url.split('?')[0]}; see /docs`)),

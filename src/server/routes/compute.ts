@@ -6,9 +6,9 @@
  */
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { toProblem } from '../../compute/problem.js';
 import { Cancellation } from '../cancellation.js';
 import { dispatch, type ProgressMessage } from '../dispatch.js';
+import { problemFor } from '../plugins/errors.js';
 import { apiKeySecurity, computeResponses, computeSchemas, otherSchemas } from '../schemas.js';
 
 const NDJSON = 'application/x-ndjson';
@@ -46,7 +46,7 @@ export default async function computeRoutes(app: FastifyInstance): Promise<void>
         const stats = { operations: 0 };
         if (!streaming) {
           try {
-            const result = await dispatch(app, endpoint, request.body, cancel, undefined, stats, true, request.bodyText);
+            const result = await dispatch(app, endpoint, request.body, cancel, undefined, { stats, json: true, bodyText: request.bodyText, request });
             app.metrics.evaluations.inc({ endpoint, outcome: 'ok' });
             if (typeof result === 'string') reply.header('content-type', JSON_TYPE);
             return result;
@@ -65,11 +65,11 @@ export default async function computeRoutes(app: FastifyInstance): Promise<void>
           if (!raw.destroyed) raw.write(`${JSON.stringify(message)}\n`);
         };
         try {
-          const result = await dispatch(app, endpoint, request.body, cancel, line, stats);
+          const result = await dispatch(app, endpoint, request.body, cancel, line, { stats, request });
           line({ type: 'result', ...(result as Record<string, unknown>) });
           app.metrics.evaluations.inc({ endpoint, outcome: 'ok' });
         } catch (e) {
-          line({ type: 'error', error: toProblem(e).body });
+          line({ type: 'error', error: problemFor(e, request).body });
           app.metrics.evaluations.inc({ endpoint, outcome: 'error' });
         }
         // The onResponse hooks still run for this hijacked reply: the log line gets its count.
