@@ -98,8 +98,23 @@ function integer(fn: string, args: readonly LangValue[], i: number, what: string
 /** A 1-based dimension argument as a 0-based axis of a tensor of the given rank. */
 function axis(fn: string, args: readonly LangValue[], i: number, rank: number): number {
   const d = integer(fn, args, i, 'the dimension');
+  if (d === 0) throw invalid(fn, 'dimension 0 does not exist: dimensions are 1-based, as in mathjs (use 1 for the first)');
   if (d < 1 || d > Math.max(rank, 1)) throw invalid(fn, `dimension ${d} does not exist for a tensor of rank ${rank}`);
   return d - 1;
+}
+
+/** `true` and `false` in a program: the numbers 1 and 0, yet told apart where mathjs takes a flag (`range(0, 1, false)`). */
+const TRUE = Tensor.scalar(1);
+const FALSE = Tensor.scalar(0);
+
+export function booleanValue(b: boolean): Tensor {
+  return b ? TRUE : FALSE;
+}
+
+/** Argument i when it is `true` or `false` as written, else undefined. */
+function flag(args: readonly LangValue[], i: number): boolean | undefined {
+  const v = args[i];
+  return v === TRUE ? true : v === FALSE ? false : undefined;
 }
 
 function option<T extends string>(fn: string, args: readonly LangValue[], i: number, allowed: readonly T[]): T {
@@ -156,6 +171,72 @@ for (const [name, op, description, differentiable] of unary) {
   define1(name, `${description} (element-wise)`, differentiable, (cx, a) => op(cx, asTensor(name, a, 0)));
 }
 
+// The rest of mathjs's trigonometry, composed as mathjs computes each (so values agree to the last digits).
+const reciprocal = (f: E.UnaryOp): E.UnaryOp => (cx, x) => E.div(cx, 1, f(cx, x));
+const ofReciprocal = (f: E.UnaryOp): E.UnaryOp => (cx, x) => f(cx, E.div(cx, 1, x));
+const trigonometry: [string, E.UnaryOp, string][] = [
+  ['sec', reciprocal(E.cos), 'secant, 1 / cos(x)'],
+  ['csc', reciprocal(E.sin), 'cosecant, 1 / sin(x)'],
+  ['cot', reciprocal(E.tan), 'cotangent, 1 / tan(x)'],
+  ['asec', ofReciprocal(E.acos), 'inverse secant, acos(1 / x)'],
+  ['acsc', ofReciprocal(E.asin), 'inverse cosecant, asin(1 / x)'],
+  ['acot', ofReciprocal(E.atan), 'inverse cotangent, atan(1 / x)'],
+  ['asinh', E.asinh, 'inverse hyperbolic sine'],
+  ['acosh', E.acosh, 'inverse hyperbolic cosine'],
+  ['atanh', E.atanh, 'inverse hyperbolic tangent'],
+  ['sech', (cx, x) => E.div(cx, 2, E.add(cx, E.exp(cx, x), E.exp(cx, E.neg(cx, x)))), 'hyperbolic secant, 2 / (e^x + e^-x)'],
+  ['csch', (cx, x) => E.div(cx, 2, E.sub(cx, E.exp(cx, x), E.exp(cx, E.neg(cx, x)))), 'hyperbolic cosecant, 2 / (e^x - e^-x)'],
+  [
+    'coth',
+    (cx, x) => {
+      const e = E.exp(cx, E.mul(cx, 2, x));
+      return E.div(cx, E.add(cx, e, 1), E.sub(cx, e, 1));
+    },
+    'hyperbolic cotangent, (e^2x + 1) / (e^2x - 1)',
+  ],
+  [
+    'asech',
+    (cx, x) => {
+      const inverse = E.div(cx, 1, x);
+      return E.log(cx, E.add(cx, E.sqrt(cx, E.sub(cx, E.square(cx, inverse), 1)), inverse));
+    },
+    'inverse hyperbolic secant',
+  ],
+  [
+    'acsch',
+    (cx, x) => {
+      const inverse = E.div(cx, 1, x);
+      return E.log(cx, E.add(cx, inverse, E.sqrt(cx, E.add(cx, E.square(cx, inverse), 1))));
+    },
+    'inverse hyperbolic cosecant',
+  ],
+  [
+    'acoth',
+    (cx, x) => {
+      const halfSum = E.div(cx, E.add(cx, E.log(cx, E.div(cx, E.add(cx, x, 1), x)), E.log(cx, E.div(cx, x, E.sub(cx, x, 1)))), 2);
+      return E.where(cx, E.isfinite(cx, x), halfSum, 0);
+    },
+    'inverse hyperbolic cotangent',
+  ],
+];
+for (const [name, op, description] of trigonometry) {
+  define1(name, `${description} (element-wise)`, true, (cx, a) => op(cx, asTensor(name, a, 0)));
+}
+
+// mathjs's tests of numbers, element-wise: 1 or 0.
+const predicates: [string, E.UnaryOp, string][] = [
+  ['isNaN', (cx, x) => E.ne(cx, x, x), 'x is NaN'],
+  ['isFinite', E.isfinite, 'x is neither infinite nor NaN'],
+  ['isNegative', (cx, x) => E.lt(cx, x, 0), 'x < 0'],
+  ['isPositive', (cx, x) => E.gt(cx, x, 0), 'x > 0'],
+  ['isZero', (cx, x) => E.eq(cx, x, 0), 'x == 0'],
+  ['isInteger', (cx, x) => E.and(cx, E.isfinite(cx, x), E.eq(cx, x, E.round(cx, x))), 'x is a whole number'],
+];
+for (const [name, op, description] of predicates) {
+  define1(name, `${description}: 1 or 0 (element-wise)`, false, (cx, a) => op(cx, asTensor(name, a, 0)));
+}
+define1('number', 'x itself: every value is already a number', true, (_cx, a) => asTensor('number', a, 0));
+
 // Element-wise functions of two arguments, broadcasting.
 const binary: [string, E.BinaryOp, string, boolean][] = [
   ['add', E.add, 'x + y', true],
@@ -180,6 +261,15 @@ for (const [name, op, description, differentiable] of binary) {
   define2(name, `${description} (element-wise, broadcasting)`, differentiable, (cx, a, b) => op(cx, asTensor(name, a, 0), asTensor(name, b, 1)));
 }
 
+// mathjs's scalar forms of the operators (it uses them inside its matrix functions).
+for (const [name, op, symbol] of [
+  ['addScalar', E.add, '+'],
+  ['subtractScalar', E.sub, '-'],
+  ['multiplyScalar', E.mul, '.*'],
+  ['divideScalar', E.div, './'],
+] as const) {
+  define2(name, `x ${symbol} y (element-wise, broadcasting)`, true, (cx, a, b) => op(cx, asTensor(name, a, 0), asTensor(name, b, 1)));
+}
 define1('unaryMinus', '-x: negation', true, (cx, a) => E.neg(cx, asTensor('unaryMinus', a, 0)));
 define1('unaryPlus', '+x: the value itself', true, (_cx, a) => asTensor('unaryPlus', a, 0));
 define('mod', 2, 'x mod y = x - y floor(x / y), and x mod 0 = x (as mathjs)', true, (cx, args) => {
@@ -332,7 +422,9 @@ define('stop_gradient', 1, 'the value of x, treated as a constant by every deriv
 
 // Linear algebra.
 define('matmul', 2, 'the matrix product, with PyTorch rules for vectors and batches', true, (cx, args) => E.matmul(cx, tensor('matmul', args, 0), tensor('matmul', args, 1)));
-define('dot', 2, 'the dot product of two vectors', true, (cx, args) => E.dot(cx, tensor('dot', args, 0), tensor('dot', args, 1)));
+/** A vector, or an n×1 column as mathjs's dot takes it, as a vector. */
+const asVector = (cx: Context, x: Value): Value => (rank(x) === 2 && x.shape[1] === 1 ? E.reshape(cx, x, [x.shape[0]]) : x);
+define('dot', 2, 'the dot product of two vectors (or n×1 columns)', true, (cx, args) => E.dot(cx, asVector(cx, tensor('dot', args, 0)), asVector(cx, tensor('dot', args, 1))));
 /** A scalar or a one-element vector, which mathjs's det and inv take as a 1×1 matrix. */
 const isOneByOne = (x: Value): boolean => rank(x) === 0 || (rank(x) === 1 && x.shape[0] === 1);
 define('det', 1, 'the determinant of a square matrix (of a scalar, itself)', true, (cx, args) => {
@@ -359,10 +451,15 @@ define('size', 1, 'the sizes of a tensor, as a vector', false, (_cx, args) => Te
 define('reshape', 2, 'reshape(x, [m, n]): the same elements, row-major, in another shape', true, (cx, args) =>
   E.reshape(cx, tensor('reshape', args, 0), sizes('reshape', [args[1]])),
 );
-define('squeeze', 1, 'x without its dimensions of size 1', true, (cx, args) => {
-  const x = tensor('squeeze', args, 0);
-  return E.reshape(cx, x, x.shape.filter((d) => d !== 1));
-});
+/** mathjs's squeeze: the leading and the trailing dimensions of size 1 go, inner ones stay. */
+function squeezed(cx: Context, x: Value): Value {
+  let from = 0;
+  while (from < rank(x) && x.shape[from] === 1) from++;
+  let to = rank(x);
+  while (to > from && x.shape[to - 1] === 1) to--;
+  return E.reshape(cx, x, x.shape.slice(from, to));
+}
+define('squeeze', 1, 'x without its leading and trailing dimensions of size 1 (as mathjs: inner ones stay)', true, (cx, args) => squeezed(cx, tensor('squeeze', args, 0)));
 define('flatten', 1, 'the elements of x as a vector, row-major', true, (cx, args) => {
   const x = tensor('flatten', args, 0);
   return E.reshape(cx, x, [E.sizeOf(x.shape)]);
@@ -386,6 +483,197 @@ define('diag', 1, 'the diagonal matrix of a vector, or the diagonal of a matrix'
     return E.reshape(cx, E.takeAlong(cx, rows, 1, index), [n]);
   }
   throw new ProgramError('SHAPE_MISMATCH', `diag: needs a vector or a matrix, got shape ${formatShape(x.shape)}`);
+});
+
+// Sequences, order statistics and products, with mathjs's semantics (1-based dimensions).
+
+/** Several scalars (`cumsum(1, 2, 3)`, `median(3, 1, 2)`) as one vector, as mathjs takes them. */
+function scalarsAsVector(cx: Context, fn: string, args: readonly LangValue[]): Value {
+  const scalars = tensors(fn, args);
+  for (const v of scalars) {
+    if (rank(v) > 0) throw invalid(fn, `with several arguments each must be a scalar, got shape ${formatShape(v.shape)}`);
+  }
+  return E.stack(cx, scalars);
+}
+
+for (const [name, op, description] of [
+  ['cumsum', E.cumsum, 'running sums along a dimension (default 1: down the columns of a matrix); cumsum(a, b, …) of scalars'],
+  ['cumprod', E.cumprod, 'running products along a dimension (default 1), as torch.cumprod (not in mathjs); exact gradients at zeros'],
+] as const) {
+  define(name, [1, Infinity], description, true, (cx, args) => {
+    const x = tensor(name, args, 0);
+    if (rank(x) === 0) return op(cx, scalarsAsVector(cx, name, args), 0);
+    if (args.length > 2) throw invalid(name, 'takes a tensor and a dimension, or several scalars');
+    return op(cx, x, args.length === 2 ? axis(name, args, 1, rank(x)) : 0);
+  });
+}
+define('diff', [1, 2], 'differences of consecutive elements along a dimension (default 1: x[i + 1] - x[i], row to row of a matrix)', true, (cx, args) => {
+  const x = tensor('diff', args, 0);
+  if (rank(x) === 0) throw invalid('diff', 'needs a vector or a matrix, got a scalar');
+  return E.diff(cx, x, args.length === 2 ? axis('diff', args, 1, rank(x)) : 0);
+});
+define('sort', [1, 2], 'a vector sorted, "asc" (default) or "desc"; the values are differentiable, as torch.sort\'s', true, (cx, args) => {
+  const x = tensor('sort', args, 0);
+  if (rank(x) !== 1) throw invalid('sort', `needs a vector (as mathjs), got shape ${formatShape(x.shape)}`);
+  return E.sort(cx, x, args.length > 1 && option('sort', args, 1, ['asc', 'desc'] as const) === 'desc');
+});
+define('median', [1, Infinity], 'the median of all elements (the mean of the two middle ones for an even count); the gradient goes to the middle element(s)', true, (cx, args) => {
+  const x = tensor('median', args, 0);
+  if (rank(x) === 0) return E.median(cx, scalarsAsVector(cx, 'median', args));
+  if (args.length > 1) throw invalid('median', 'median(A, dim) is not supported (nor in mathjs); use quantileSeq(A, 0.5, dim)');
+  return E.median(cx, E.reshape(cx, x, [E.sizeOf(x.shape)]));
+});
+
+define('mad', [1, Infinity], 'the median absolute deviation of all elements: median(abs(x - median(x)))', true, (cx, args) => {
+  const x = tensor('mad', args, 0);
+  const v = rank(x) === 0 ? scalarsAsVector(cx, 'mad', args) : E.reshape(cx, x, [E.sizeOf(x.shape)]);
+  if (rank(x) > 0 && args.length > 1) throw invalid('mad', 'takes one tensor, or several scalars');
+  return E.median(cx, E.abs(cx, E.sub(cx, v, E.median(cx, v))));
+});
+define('count', 1, 'the number of elements of a tensor', false, (cx, args) => cx.scalar('count', E.sizeOf(tensor('count', args, 0).shape)));
+for (const [name, which] of [
+  ['row', 0],
+  ['column', 1],
+] as const) {
+  define(name, 2, `${name}(A, i): the ${name} i of a matrix, as a ${which === 0 ? '1×n' : 'n×1'} matrix`, true, (cx, args) => {
+    const x = tensor(name, args, 0);
+    if (rank(x) !== 2) throw invalid(name, `needs a matrix, got shape ${formatShape(x.shape)}`);
+    const i = integer(name, args, 1, `the ${name}`);
+    if (i < 1 || i > x.shape[which]) throw invalid(name, `${name} ${i} does not exist in a matrix of shape ${formatShape(x.shape)} (${name}s are 1..${x.shape[which]})`);
+    return E.select(cx, x, x.shape.map((d, a) => (a === which ? Int32Array.of(i - 1) : E.range(0, d))));
+  });
+}
+
+/** The probabilities quantileSeq's second argument stands for: p, a vector of them, or N > 1 for the N quantiles at 1/(N+1), …, N/(N+1). */
+function quantileProbabilities(cx: Context, args: readonly LangValue[]): { probs: ArrayLike<number>; scalar: boolean } {
+  const p = concrete(tensor('quantileSeq', args, 1));
+  if (rank(p) === 1) {
+    for (const q of p.data) if (!(q >= 0 && q <= 1)) throw invalid('quantileSeq', `each probability must be in [0, 1], got ${q}`);
+    return { probs: p.data, scalar: false };
+  }
+  const q = number('quantileSeq', args, 1);
+  if (!(q >= 0) && !E.nearlyEqual(q, 0)) throw invalid('quantileSeq', `the probability (or the number of quantiles N) must be non-negative, got ${q}`);
+  if (q <= 1 || E.nearlyEqual(q, 1)) return { probs: [q], scalar: true };
+  if (!Number.isInteger(q)) throw invalid('quantileSeq', `a second argument above 1 is a number of quantiles N and must be an integer, got ${q}`);
+  const probs = cx.allocForWriting('quantileSeq', [q]);
+  for (let i = 0; i < q; i++) probs.data[i] = (i + 1) / (q + 1);
+  return { probs: probs.data, scalar: false };
+}
+
+define(
+  'quantileSeq',
+  [2, 4],
+  'quantileSeq(A, p), quantileSeq(A, [p1, p2, …]) or quantileSeq(A, N): quantiles of all elements, or along a dimension with quantileSeq(A, p, dim), by linear interpolation (as mathjs and torch.quantile); quantileSeq(A, p, true) takes A as sorted',
+  true,
+  (cx, args) => {
+    const x = tensor('quantileSeq', args, 0);
+    const { probs, scalar } = quantileProbabilities(cx, args);
+    const sorted = flag(args, 2) ?? false;
+    const dimAt = args.length === 4 || (args.length === 3 && flag(args, 2) === undefined) ? args.length - 1 : -1;
+    if (args.length === 4 && flag(args, 2) === undefined) throw invalid('quantileSeq', 'the third of four arguments is `sorted`: true or false');
+    const shaped = (q: Value): Value => (scalar ? E.reshape(cx, q, []) : q);
+    if (dimAt < 0) return shaped(E.quantile(cx, E.reshape(cx, x, [E.sizeOf(x.shape)]), probs, sorted));
+    // Along a dimension: each slice's quantiles, in the order of the other dimensions (mathjs's mapSlices).
+    const a = axis('quantileSeq', args, dimAt, rank(x));
+    const others = x.shape.filter((_, i) => i !== a);
+    const perm = [...x.shape.keys()].filter((i) => i !== a).concat(a);
+    const rows = E.reshape(cx, E.permute(cx, x, perm), [E.sizeOf(others), x.shape[a]]);
+    const slices: Value[] = [];
+    for (let r = 0; r < E.sizeOf(others); r++) {
+      const row = E.reshape(cx, E.select(cx, rows, [Int32Array.of(r), E.range(0, x.shape[a])]), [x.shape[a]]);
+      slices.push(E.quantile(cx, row, probs, sorted));
+    }
+    const m = probs.length;
+    const all = slices.length === 0 ? cx.alloc('quantileSeq', [0, m]) : E.stack(cx, slices);
+    return E.reshape(cx, all, scalar ? others : [...others, m]);
+  },
+);
+
+/**
+ * mathjs's `range` (and `start:step:end`): from start by step while short of end (or up to it,
+ * with includeEnd), each element the previous plus step, and "short of" under mathjs's
+ * tolerance for nearly equal numbers, so that 0:0.1:1 ends at 0.9999999999999999 as in mathjs.
+ */
+export function mathjsRange(cx: Context, start: number, end: number, step: number, includeEnd: boolean): Tensor {
+  if (step === 0) throw invalid('range', 'the step must be non-zero');
+  if (!Number.isFinite(start) || !Number.isFinite(end) || !Number.isFinite(step)) {
+    throw invalid('range', `the range from ${start} to ${end} by ${step} is not finite`);
+  }
+  // An upper bound on the count, charged before anything is written.
+  const bound = Math.max(0, Math.floor((end - start) / step) + 2);
+  const values = cx.allocForWriting('range', [bound]).data;
+  const ongoing =
+    step > 0
+      ? includeEnd
+        ? (x: number) => x <= end || E.nearlyEqual(x, end)
+        : (x: number) => x < end && !E.nearlyEqual(x, end)
+      : includeEnd
+        ? (x: number) => x >= end || E.nearlyEqual(x, end)
+        : (x: number) => x > end && !E.nearlyEqual(x, end);
+  let n = 0;
+  for (let x = start; n < bound && ongoing(x); x += step) values[n++] = x;
+  return new Tensor([n], values.subarray(0, n));
+}
+
+/** mathjs's string form of a range: "start:end" or "start:step:end". */
+function parseRangeText(text: string): [number, number, number] {
+  const parts = text.split(':').map(Number);
+  if (parts.some((p) => Number.isNaN(p)) || parts.length < 2 || parts.length > 3) throw invalid('range', `"${text}" is not a range such as "1:10" or "0:2:10"`);
+  return parts.length === 2 ? [parts[0], parts[1], 1] : [parts[0], parts[2], parts[1]];
+}
+
+define(
+  'range',
+  [1, 4],
+  'range(start, end), range(start, end, step) or range("start:step:end"): start, start + step, … up to end inclusive (as mathjs\'s expressions), or short of it with a last argument false',
+  false,
+  (cx, args) => {
+    const last = flag(args, args.length - 1);
+    const given = last === undefined ? args : args.slice(0, -1);
+    const includeEnd = last ?? true;
+    if (typeof given[0] === 'string') {
+      if (given.length !== 1) throw invalid('range', 'a range given as text takes no other arguments than includeEnd');
+      const [start, end, step] = parseRangeText(given[0]);
+      return mathjsRange(cx, start, end, step, includeEnd);
+    }
+    if (given.length < 2 || given.length > 3) throw invalid('range', 'takes start and end, and optionally a step and includeEnd (true or false)');
+    return mathjsRange(cx, number('range', given, 0), number('range', given, 1), given.length === 3 ? number('range', given, 2) : 1, includeEnd);
+  },
+);
+
+define('kron', 2, 'the Kronecker product of two vectors or matrices (a vector with a matrix counts as one row)', true, (cx, args) => {
+  const [a, b] = tensors('kron', args);
+  if (rank(a) === 0 || rank(b) === 0) throw invalid('kron', 'needs vectors or matrices (as mathjs); for a scalar, use *');
+  return E.kron(cx, a, b);
+});
+define('cross', 2, 'the cross product of two 3-vectors (1×3 or 3×1 matrices give a 1×3 matrix, as mathjs)', true, (cx, args) => {
+  const [a, b] = tensors('cross', args);
+  const product = E.cross(cx, squeezed(cx, a), squeezed(cx, b));
+  return Math.max(rank(a), rank(b)) > 1 ? E.reshape(cx, product, [1, 3]) : product;
+});
+define('hypot', [1, Infinity], 'hypot(a, b, …) or hypot(v): the square root of the sum of squares, without overflow; gradient x / hypot, and 0 at 0 (as torch.linalg.norm)', true, (cx, args) => {
+  const x = tensor('hypot', args, 0);
+  const values = args.length === 1 && rank(x) > 0 ? E.reshape(cx, x, [E.sizeOf(x.shape)]) : scalarsAsVector(cx, 'hypot', args);
+  return E.norm(cx, values);
+});
+
+const NEGATIVE_UNDER_EVEN_ROOT = E.defineCheck('nthRoot', (x) => !(x < 0), (x) => `nthRoot: ${x} is negative and the root is not odd, so it has no real root`);
+/** mathjs's test for a root a negative number may take: odd, as |n| % 2 === 1. */
+const isOddRoot = (n: number): boolean => Math.abs(n) % 2 === 1;
+define('nthRoot', [1, 2], 'nthRoot(x, n): the real n-th root (default n = 2), negative for a negative x and an odd n, as mathjs (element-wise)', true, (cx, args) => {
+  const x = tensor('nthRoot', args, 0);
+  const n = args.length > 1 ? tensor('nthRoot', args, 1) : Tensor.scalar(2);
+  const roots = concrete(n);
+  if (roots.data.includes(0)) throw invalid('nthRoot', 'the root must be non-zero');
+  if (roots.size === 1) return E.nthRoot(cx, isOddRoot(roots.data[0]) ? x : E.checked(cx, x, NEGATIVE_UNDER_EVEN_ROOT), n);
+  const bad = concrete(E.and(cx, E.lt(cx, concrete(x), 0), E.eq(cx, E.sub(cx, E.abs(cx, roots), E.mul(cx, 2, E.floor(cx, E.div(cx, E.abs(cx, roots), 2)))), 0)));
+  if (bad.data.includes(1)) throw invalid('nthRoot', 'a negative number has no real root of an even order');
+  return E.nthRoot(cx, x, n);
+});
+define('matrix', [0, 2], 'matrix(x) or matrix(x, "dense"): x itself (adjoint tensors are dense); matrix() is an empty vector', true, (cx, args) => {
+  if (args.length === 0) return cx.alloc('matrix', [0]);
+  if (args.length === 2) option('matrix', args, 1, ['dense'] as const);
+  return tensor('matrix', args, 0);
 });
 
 // Matrix literals and indexing: what `[a, b]`, `A[i, j]` and `A[i, j] = v` mean, as functions so
@@ -467,7 +755,7 @@ function randomGenerator(cx: Context, fn: string): NonNullable<Context['random']
 for (const family of D.families) {
   const names = family.params.map((p) => (p.default === undefined ? p.name : `${p.name} = ${p.default}`)).join(', ');
   const required = family.params.filter((p) => p.default === undefined).length;
-  define(family.name, [required, family.params.length], `the ${family.description} distribution, ${family.name}(${names})`, true, (cx, args) =>
+  define(family.name, [required, family.params.length], `distribution ${family.name}(${names}): ${family.description}`, true, (cx, args) =>
     D.makeDistribution(cx, family, tensors(family.name, args)),
   );
 }
@@ -527,14 +815,82 @@ export const constants: Readonly<Record<string, number>> = Object.freeze({
   SQRT1_2: Math.SQRT1_2,
 });
 
-/** mathjs functions that programs may not call: they evaluate code, define units or need callbacks. */
-const BLOCKED = new Set([
-  'import', 'evaluate', 'parse', 'compile', 'createUnit', 'unit', 'simplify', 'derivative', 'rationalize', 'resolve', 'help', 'chain',
-  'config', 'typed', 'print', 'format', 'string', 'bignumber', 'fraction', 'complex', 'map', 'forEach', 'filter', 'reviver', 'replacer',
+/**
+ * mathjs's functions that programs may not call, each with the reason a caller is told (a
+ * test walks mathjs's own list: every name is either in the catalogue or here).
+ */
+const SYMBOLIC = 'it works on expressions symbolically, which a program cannot: POST /v1/derivative gives a symbolic derivative';
+const CODE = 'it parses, evaluates or configures code at run time, which a program may not do';
+const UNITS = 'physical units are not supported: adjoint computes with plain numbers';
+const STRINGS = 'it works with strings, and adjoint programs compute with numbers and tensors';
+const NUMBER_TYPES = 'adjoint computes in float64 throughout: there are no BigNumbers, bigints or fractions to convert to';
+const COMPLEX = 'it works with complex numbers, which adjoint does not represent';
+const CALLBACK = 'it takes a function as an argument, which programs cannot pass: write a `for` loop or an element-wise expression';
+const SETS = 'sets are not supported: adjoint values are tensors of numbers';
+const BITS = "bitwise operations work on integers' bits, which float64 tensors do not have";
+const INTEGERS = 'integer number theory and combinatorics are not supported (no float64 meaning or derivative)';
+const RANDOM = 'draw with rand() or randn(), which use the request\'s seed (or rsample(uniform(lo, hi)) for a differentiable draw)';
+const OBJECTS = 'it returns several matrices in an object, and programs compute with tensors: for A x = b use solve(A, b), for a determinant det(A)';
+const STORAGE = 'adjoint tensors are dense: there is no sparse storage or index object';
+const TYPES = 'every value in a program is a number or a tensor of numbers, so there is nothing to test or copy';
+const REFUSED: ReadonlyMap<string, string> = new Map([
+  ...['derivative', 'simplify', 'simplifyConstant', 'simplifyCore', 'rationalize', 'resolve', 'leafCount', 'symbolicEqual'].map((n) => [n, SYMBOLIC] as const),
+  ...['import', 'evaluate', 'parse', 'parser', 'compile', 'help', 'chain', 'config', 'typed', 'reviver', 'replacer'].map((n) => [n, CODE] as const),
+  ...['unit', 'createUnit', 'splitUnit', 'to', 'toBest'].map((n) => [n, UNITS] as const),
+  ...['string', 'format', 'print', 'bin', 'oct', 'hex', 'compareText', 'equalText', 'compareNatural'].map((n) => [n, STRINGS] as const),
+  ...['bignumber', 'bigint', 'fraction', 'num', 'den', 'numeric', 'boolean'].map((n) => [n, NUMBER_TYPES] as const),
+  ...['complex', 're', 'im', 'arg', 'conj', 'nthRoots', 'fft', 'ifft', 'freqz', 'zpk2tf', 'polynomialRoot', 'eigs'].map((n) => [n, COMPLEX] as const),
+  ...['map', 'forEach', 'filter', 'mapSlices', 'matrixFromFunction', 'solveODE', 'partitionSelect'].map((n) => [n, CALLBACK] as const),
+  ...['setCartesian', 'setDifference', 'setDistinct', 'setIntersect', 'setIsSubset', 'setMultiplicity', 'setPowerset', 'setSize', 'setSymDifference', 'setUnion'].map(
+    (n) => [n, SETS] as const,
+  ),
+  ...['bitAnd', 'bitNot', 'bitOr', 'bitXor', 'leftShift', 'rightArithShift', 'rightLogShift'].map((n) => [n, BITS] as const),
+  ...['gcd', 'lcm', 'xgcd', 'invmod', 'isPrime', 'bellNumbers', 'catalan', 'composition', 'stirlingS2', 'combinations', 'combinationsWithRep', 'permutations', 'multinomial'].map(
+    (n) => [n, INTEGERS] as const,
+  ),
+  ...['random', 'randomInt', 'pickRandom'].map((n) => [n, RANDOM] as const),
+  ...['lup', 'qr', 'slu', 'schur'].map((n) => [n, OBJECTS] as const),
+  ...['sparse', 'index', 'getMatrixDataType'].map((n) => [n, STORAGE] as const),
+  ...['clone', 'typeOf', 'isNumeric', 'hasNumericValue', 'isBounded', 'nullish', 'equalScalar'].map((n) => [n, TYPES] as const),
+  ['lsolve', 'use solve(A, b) (it returns a vector; lsolve returned a column)'],
+  ['usolve', 'use solve(A, b) (it returns a vector; usolve returned a column)'],
+  ['lusolve', 'use solve(A, b) (it returns a vector; lusolve returned a column)'],
+  ['lsolveAll', 'use solve(A, b): adjoint solves square, non-singular systems'],
+  ['usolveAll', 'use solve(A, b): adjoint solves square, non-singular systems'],
+  ['factorial', 'not implemented: write exp(lgamma(n + 1)), which is differentiable (gamma(…) here is the gamma distribution)'],
+  ['erf', 'not implemented: adjoint has no erf primitive yet (log_prob(normal(mu, sigma), x) gives Gaussian densities)'],
+  ['zeta', 'not implemented: the Riemann zeta function has no primitive in adjoint'],
+  ['kldivergence', 'use kl(p, q) of two distributions, or sum(p .* log(p ./ q)) for two probability vectors'],
+  ['compare', 'use sign(x - y) (mathjs also treats nearly equal numbers as equal)'],
+  ['deepEqual', 'use all-elements equality: sum(x != y) == 0'],
+  ['mode', 'not implemented: the most frequent value has no derivative (sort(x) and diff(x) find repeats)'],
+  ['corr', 'not implemented: write the correlation with mean, sum and sqrt'],
+  ['distance', 'not implemented: the distance between two points p and q is norm(p - q)'],
+  ['intersect', 'not implemented: intersect lines by solve(A, b)'],
+  ['expm', 'not implemented: the matrix exponential has no primitive in adjoint'],
+  ['sqrtm', 'not implemented: the matrix square root has no primitive in adjoint'],
+  ['pinv', 'not implemented: for a full-rank A, write inv(A\' * A) * A\''],
+  ['sylvester', 'not implemented: solve A X + X B = C as a linear system with kron and solve'],
+  ['lyap', 'not implemented: solve A P + P A\' = Q as a linear system with kron and solve'],
+  ['resize', 'not implemented: build the tensor with zeros(…) and index assignment'],
+  ['rotate', 'not implemented: multiply by a rotation matrix built from cos and sin'],
+  ['rotationMatrix', 'not implemented: build [cos(t), -sin(t); sin(t), cos(t)]'],
+  ['matrixFromRows', 'use a matrix literal [r1; r2] or concat(r1, r2, 1) of 1×n rows'],
+  ['matrixFromColumns', "use a matrix literal [c1, c2]' or concat(c1, c2, 2) of n×1 columns"],
 ]);
 
 export function isBlocked(name: string): boolean {
-  return BLOCKED.has(name);
+  return REFUSED.has(name);
+}
+
+/** Why a mathjs function is not available in programs, or undefined for a name that is not one. */
+export function refusal(name: string): string | undefined {
+  return REFUSED.get(name);
+}
+
+/** Every refused name, for tests and docs. */
+export function refusedNames(): readonly string[] {
+  return [...REFUSED.keys()];
 }
 
 export function functionNamed(name: string): FunctionEntry | undefined {

@@ -12,7 +12,7 @@ import { Unit } from 'mathjs';
 import * as E from '../engine/index.js';
 import { Tensor, concrete, formatShape, type Context, type Value } from '../engine/index.js';
 import { Distribution } from '../distributions/index.js';
-import { constants, functionNamed, knownNames, type FunctionEntry, type LangValue, type Result } from './catalogue.js';
+import { constants, functionNamed, knownNames, mathjsRange, type FunctionEntry, type LangValue, type Result } from './catalogue.js';
 import { ProgramError, locate, type Loc } from './errors.js';
 import type { Expr, Program, Stmt } from './ir.js';
 import { closest } from './suggest.js';
@@ -197,15 +197,12 @@ class Interpreter implements RunResult {
     return t.data[0];
   }
 
-  /** `start:end` and `start:step:end`, inclusive, as in mathjs. */
+  /** `start:end` and `start:step:end`, inclusive, as in mathjs (its `range`, element by element). */
   range(start: number, step: number, end: number, loc: Loc): Tensor {
     if (step === 0 || !Number.isFinite(start) || !Number.isFinite(end) || !Number.isFinite(step)) {
       throw new ProgramError('INVALID_ARGUMENT', `the range ${start}:${step}:${end} is not finite`, loc);
     }
-    const count = Math.max(0, Math.floor((end - start) / step + 1e-10) + 1);
-    const out = this.cx.alloc('range', [count]);
-    for (let k = 0; k < count; k++) out.data[k] = start + k * step;
-    return out;
+    return mathjsRange(this.cx, start, end, step, true);
   }
 
   /** True when every call is observed (a trace): its arguments are then always an array. */

@@ -5,9 +5,10 @@
  */
 import { parse as parseExpression, type MathNode } from 'mathjs';
 import { Tensor } from '../engine/index.js';
-import { constants, functionNamed, isBlocked, knownNames } from './catalogue.js';
+import { booleanValue, constants, functionNamed, isBlocked, knownNames, refusal } from './catalogue.js';
 import { ProgramError, type Loc } from './errors.js';
 import type { Expr, Program, Stmt } from './ir.js';
+import { definitionHabit, syntaxHabit } from './habits.js';
 import { closest } from './suggest.js';
 
 export interface ParseLimits {
@@ -249,6 +250,8 @@ class Parser {
       const message = e instanceof Error ? e.message : String(e);
       const char = (e as { char?: number }).char;
       const at = typeof char === 'number' ? Math.max(0, Math.min(char - 1, segment.text.length)) : 0;
+      const habit = syntaxHabit(segment.text, message, at);
+      if (habit !== null) throw new ProgramError('PARSE_ERROR', `syntax error, ${habit.message}`, this.locator.at(segment.offset + habit.at));
       const found = segment.text.slice(at).trim();
       const what = message
         .replace(/\s*\(char \d+\)$/, '')
@@ -261,6 +264,8 @@ class Parser {
 
   private statement(segment: Segment, loc: Loc): Stmt {
     this.segment = segment;
+    const definition = definitionHabit(segment.text);
+    if (definition !== null) throw new ProgramError('PARSE_ERROR', `syntax error, ${definition.message}`, this.locator.at(segment.offset + definition.at));
     const node = this.parseNode(segment);
     switch (node.type) {
       case 'AssignmentNode': {
@@ -330,7 +335,7 @@ class Parser {
       case 'ConstantNode': {
         const v = n.value;
         if (typeof v === 'number') return { kind: 'const', value: Tensor.scalar(v), loc };
-        if (typeof v === 'boolean') return { kind: 'const', value: Tensor.scalar(v ? 1 : 0), loc };
+        if (typeof v === 'boolean') return { kind: 'const', value: booleanValue(v), loc };
         if (typeof v === 'string') return { kind: 'string', value: v, loc };
         throw new ProgramError('PARSE_ERROR', `unsupported constant ${String(v)}`, loc);
       }
@@ -357,7 +362,8 @@ class Parser {
         loc = this.nameLoc(name, true, loc);
         // The name first: `import({…})` is refused as `import`, whatever its arguments hold.
         const own = this.userFunctions.has(name);
-        if (!own && isBlocked(name)) throw new ProgramError('PARSE_ERROR', `\`${name}\` is not available in adjoint programs`, loc);
+        const refused = own ? undefined : refusal(name);
+        if (refused !== undefined) throw new ProgramError('PARSE_ERROR', `\`${name}\` is not available in adjoint programs: ${refused}`, loc);
         const entry = own ? undefined : functionNamed(name);
         if (!own && entry === undefined) {
           const hint = closest(name, knownNames());

@@ -39,7 +39,7 @@ const graphOf = (nodes: unknown[], output = 'z') => ({ graph: { nodes, output },
 const cases: ErrorCase[] = [
   // Syntax: where, what was expected, what was found.
   { name: 'an operator where a value belongs', endpoint: 'grad', body: grad('x +* 2'), expect: inProgram('PARSE_ERROR', 1, 4, /value expected/, /found `\* 2`/) },
-  { name: '`**` (not mathjs) on line 2', endpoint: 'grad', body: grad('y = 1\ny = x ** 2'), expect: inProgram('PARSE_ERROR', 2, 8, /value expected/, /found `\* 2`/) },
+  { name: '`**` (not mathjs) on line 2', endpoint: 'grad', body: grad('y = 1\ny = x ** 2'), expect: inProgram('PARSE_ERROR', 2, 7, /`\*\*` is not an operator in mathjs: use `\^`/, /`y = x \^ 2`/) },
   { name: 'the column counts the indentation', endpoint: 'grad', body: grad('y = 1\n  y = x +* 2'), expect: inProgram('PARSE_ERROR', 2, 10, /value expected/) },
   { name: 'the column counts statements before `;`', endpoint: 'grad', body: grad('y = 1; y = x +* 2'), expect: inProgram('PARSE_ERROR', 1, 15, /value expected/) },
   { name: 'an unclosed parenthesis', endpoint: 'grad', body: grad('y = 1\nz = (x + 2'), expect: inProgram('PARSE_ERROR', 2, 11, /parenthesis \) expected/, /ends too early/) },
