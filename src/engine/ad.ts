@@ -18,8 +18,8 @@ export type Fn = (cx: Context, inputs: readonly Value[]) => Value;
 
 export type Mode = 'reverse' | 'forward';
 
-function zerosLike(v: Value): Tensor {
-  return Tensor.zeros(v.shape);
+function zerosLike(cx: Context, v: Value): Tensor {
+  return cx.alloc('zeros', v.shape);
 }
 
 /** A one-hot tensor of `shape` with 1 at flat position k. */
@@ -46,9 +46,9 @@ export function vjp(cx: Context, f: Fn, primals: readonly Value[]): VjpResult {
     value: tape.primalOf(out),
     tape,
     pullback(cotangent) {
-      if (index < 0) return primals.map(zerosLike);
+      if (index < 0) return primals.map((p) => zerosLike(cx, p));
       const cts = tape.backward(index, cotangent);
-      return leaves.map((leaf, i) => cts[leaf.index] ?? zerosLike(primals[i]));
+      return leaves.map((leaf, i) => cts[leaf.index] ?? zerosLike(cx, primals[i]));
     },
   };
 }
@@ -79,7 +79,7 @@ export function jvp(cx: Context, f: Fn, primals: readonly Value[], tangents: rea
     primals.map((p, i) => trace.input(p, tangents[i] ?? null)),
   );
   const { primal, tangent } = trace.split(out);
-  return { value: primal, tangent: tangent ?? zerosLike(primal) };
+  return { value: primal, tangent: tangent ?? zerosLike(cx, primal) };
 }
 
 /** The gradient by forward mode: one JVP per input element. Same numbers as `grad`. */
@@ -115,7 +115,7 @@ export function jacobian(cx: Context, f: Fn, primals: readonly Value[], mode: Mo
       cts.forEach((c, i) => rows[i].push(c));
     }
     const jacobians = primals.map((p, i) =>
-      m === 0 ? Tensor.zeros([...value.shape, ...p.shape]) : reshape(cx, stack(cx, rows[i], 0), [...value.shape, ...p.shape]),
+      m === 0 ? cx.alloc('jacobian', [...value.shape, ...p.shape]) : reshape(cx, stack(cx, rows[i], 0), [...value.shape, ...p.shape]),
     );
     return { value, jacobians };
   }
@@ -135,7 +135,7 @@ export function jacobian(cx: Context, f: Fn, primals: readonly Value[], mode: Mo
   });
   if (value === null) value = f(cx, primals);
   const v: Value = value;
-  return { value: v, jacobians: jacobians.map((J, i) => J ?? Tensor.zeros([...v.shape, ...primals[i].shape])) };
+  return { value: v, jacobians: jacobians.map((J, i) => J ?? cx.alloc('jacobian', [...v.shape, ...primals[i].shape])) };
 }
 
 /** The Hessian-vector product: the tangent of the gradient along `v` (forward over reverse). */
@@ -148,7 +148,7 @@ export function hvp(cx: Context, f: Fn, primals: readonly Value[], v: readonly (
   return {
     value: outer.split(value).primal,
     grads: split.map((s) => s.primal),
-    hvp: split.map((s, i) => s.tangent ?? zerosLike(primals[i])),
+    hvp: split.map((s, i) => s.tangent ?? zerosLike(cx, primals[i])),
   };
 }
 
@@ -183,7 +183,7 @@ export function hessian(cx: Context, f: Fn, primals: readonly Value[]): { value:
     primals.map((pj, j) => {
       const cols = columns[i][j];
       const shape = [...pi.shape, ...pj.shape];
-      return cols.length === 0 ? Tensor.zeros(shape) : reshape(cx, stack(cx, cols, pi.shape.length), shape);
+      return cols.length === 0 ? cx.alloc('hessian', shape) : reshape(cx, stack(cx, cols, pi.shape.length), shape);
     }),
   );
   return { value, grads, hessian };

@@ -10,7 +10,7 @@
  * of its own, as in JAX's `core.py`.
  */
 import { EngineError } from './errors.js';
-import { Tensor, formatShape, sizeOf, type Shape } from './tensor.js';
+import { MAX_TENSOR_ELEMENTS, Tensor, allocationSize, type Shape } from './tensor.js';
 import type { ScalarVjp, TensorVjp } from './compile.js';
 import { TensorStorage } from './storage.js';
 import type { RandomSource } from './random.js';
@@ -46,9 +46,12 @@ export interface Limits {
 
 const DEADLINE_CHECK_EVERY = 64;
 
-
-/** No tensor may exceed 1 GiB, whatever the budgets: past that, allocation itself would fail. */
-const MAX_TENSOR_ELEMENTS = 2 ** 27;
+/**
+ * Work, in element operations (a multiply-add, an element read or written), between two readings
+ * of the clock inside long kernels: about a millisecond, so a kernel of any size stops within
+ * a few milliseconds of its deadline while the clock costs nothing measurable.
+ */
+const WORK_PER_DEADLINE_CHECK = 1 << 20;
 
 const defaultClock = (): number => performance.now();
 
@@ -72,6 +75,8 @@ export class Context {
   /** Where random draws come from; null where the evaluation was given no seed to draw with. */
   random: RandomSource | null = null;
   private level = 0;
+  /** Work done since the clock was last read (see `work`). */
+  private pendingWork = 0;
   private readonly maxOperations: number;
   private readonly maxElements: number;
   private readonly deadline: number;
@@ -115,8 +120,29 @@ export class Context {
     }
   }
 
-  /** Charges `size` elements against the memory budget; call before allocating. */
+  /**
+   * Counts `amount` element operations of a kernel and checks the deadline once a million or so
+   * have been done since the last check. Long kernels (products, factorisations, reductions of
+   * large tensors) call it as they go, a row or a block at a time, so that no single kernel runs
+   * past the deadline, however few operations the program counts.
+   */
+  work(op: string, amount: number): void {
+    this.pendingWork += amount;
+    if (this.pendingWork >= WORK_PER_DEADLINE_CHECK) {
+      this.pendingWork = 0;
+      this.checkDeadline(op);
+    }
+  }
+
+  /** Charges `size` elements against the memory budget (and as work: they will be written); call before allocating. */
   charge(op: string, size: number): void {
+    if (!(size <= MAX_TENSOR_ELEMENTS)) {
+      throw new EngineError('LIMIT_EXCEEDED', `memory limit exceeded: ${op} would allocate ${size} elements, more than ${MAX_TENSOR_ELEMENTS} in one tensor`, {
+        op,
+        limit: 'memory',
+      });
+    }
+    this.work(op, size);
     this.elements += size;
     if (this.elements > this.maxElements || size > this.maxElements) {
       throw new EngineError('LIMIT_EXCEEDED', `memory limit exceeded: more than ${this.maxElements} tensor elements (at ${op})`, {
@@ -143,14 +169,7 @@ export class Context {
   }
 
   private allocate(op: string, shape: Shape, zeroed: boolean): Tensor {
-    const size = sizeOf(shape);
-    if (!(size <= MAX_TENSOR_ELEMENTS)) {
-      throw new EngineError(
-        'LIMIT_EXCEEDED',
-        `memory limit exceeded: ${op} would allocate ${formatShape(shape)}, more than ${MAX_TENSOR_ELEMENTS} elements in one tensor`,
-        { op, limit: 'memory' },
-      );
-    }
+    const size = allocationSize(op, shape);
     this.charge(op, size);
     return new Tensor(shape, this.storage.allocate(size, zeroed));
   }

@@ -6,6 +6,7 @@
 import { gammaSampleGrad, lgamma, polygamma } from './special.js';
 import { cos, exp, sin } from './fdlibm.js';
 import { sizeOf, stridesOf, type Shape } from './tensor.js';
+import type { Context } from './core.js';
 
 /** Functions that scalar expressions may call as `lib.name(...)`, besides `Math`; `lib.checks[k]` are the checks of ops/check.ts. */
 export const kernelLibrary = Object.freeze({ sin, cos, exp, lgamma, polygamma, gammaSampleGrad, checks: [] as ((x: number) => number)[] });
@@ -13,6 +14,22 @@ export const kernelLibrary = Object.freeze({ sin, cos, exp, lgamma, polygamma, g
 /** Compiles a function body over the named parameters, with `lib` in scope. */
 export function compileKernel<F>(params: readonly string[], body: string): F {
   return new Function('lib', `return function kernel(${params.join(', ')}) {\n${body}\n};`)(kernelLibrary) as F;
+}
+
+/**
+ * Elements an element-wise kernel computes between two readings of the deadline: a tensor of
+ * millions of costly elements (lgamma, pow) takes seconds, and a kernel stops within about a
+ * millisecond of its deadline. Smaller tensors run in one piece.
+ */
+export const ELEMENTS_PER_DEADLINE_CHECK = 1 << 16;
+
+/** Runs `part(start, end)` over [0, n) in pieces of about ELEMENTS_PER_DEADLINE_CHECK elements (a multiple of `step`), checking the deadline between them. */
+export function inPieces(cx: Context, op: string, n: number, step: number, part: (start: number, end: number) => void): void {
+  const piece = Math.max(step, ELEMENTS_PER_DEADLINE_CHECK - (ELEMENTS_PER_DEADLINE_CHECK % step));
+  for (let start = 0; start < n; start += piece) {
+    if (start > 0) cx.checkDeadline(op);
+    part(start, Math.min(n, start + piece));
+  }
 }
 
 export type UnaryKernel = (a: Float64Array, out: Float64Array) => void;

@@ -19,7 +19,7 @@
 import { Context, Tracer, bind, type Primitive, type Trace, type Value } from './core.js';
 import { grad, type Fn } from './ad.js';
 import { NotCompilable } from './compile.js';
-import { compileKernel } from './kernels.js';
+import { ELEMENTS_PER_DEADLINE_CHECK, compileKernel } from './kernels.js';
 import type { MatmulParams } from './ops/linalg.js';
 import type { RandomSource } from './random.js';
 import { Tensor, formatShape, sameShape, sizeOf, type Shape } from './tensor.js';
@@ -132,21 +132,34 @@ function accessOf(operand: Shape, out: Shape): Access | null {
   return column ? 'column' : null;
 }
 
-type FusedKernel = (operands: readonly Float64Array[], out: Float64Array, rows: number, cols: number) => void;
+/** Computes rows `from` to `rows` - 1 of the output. */
+type FusedKernel = (operands: readonly Float64Array[], out: Float64Array, rows: number, cols: number, from: number) => void;
 /** A product A·B whose elements go through a fused loop's body (`stored`: the product itself too, for its other readers). */
-type ProductKernel = (operands: readonly Float64Array[], out: Float64Array, a: Float64Array, b: Float64Array, stored: Float64Array) => void;
+/** `work(amount)`: counts multiply-adds against the deadline (Context.work). */
+type ProductKernel = (operands: readonly Float64Array[], out: Float64Array, a: Float64Array, b: Float64Array, stored: Float64Array, work: (amount: number) => void) => void;
 
 /** Generated kernels by parameters and source: the same program compiled again (another request) reuses them. */
 const kernels = new Map<string, unknown>();
 const MAX_KERNELS = 1000;
+/**
+ * The most characters of generated source the kernels kept may have in all (each also costs
+ * V8's bytecode and machine code, a few times its source): a plan's fused loop may be long.
+ */
+const MAX_KERNEL_SOURCE = 1 << 22;
+let kernelSource = 0;
 
 function generated<K>(params: readonly string[], body: string): K {
   const key = `${params.join(',')}\n${body}`;
   let kernel = kernels.get(key) as K | undefined;
   if (kernel === undefined) {
-    if (kernels.size >= MAX_KERNELS) kernels.delete(kernels.keys().next().value!);
     kernel = compileKernel<K>(params, body);
     kernels.set(key, kernel);
+    kernelSource += key.length;
+    while (kernels.size > MAX_KERNELS || (kernelSource > MAX_KERNEL_SOURCE && kernels.size > 1)) {
+      const oldest = kernels.keys().next().value!;
+      kernels.delete(oldest);
+      kernelSource -= oldest.length;
+    }
   }
   return kernel;
 }
@@ -270,18 +283,18 @@ function loopOf(step: Step, inlined: ReadonlySet<number>, producer: ReadonlyMap<
   const body = flat
     ? `${hoisted.join('\n')}
 const n = rows * cols;
-for (let i = 0; i < n; i++) {
+for (let i = from * cols; i < n; i++) {
   ${lines.join('\n  ')}
   out[i] = ${result};
 }`
     : `${hoisted.join('\n')}
-for (let r = 0, i = 0; r < rows; r++) {
+for (let r = from, i = from * cols; r < rows; r++) {
   for (let j = 0; j < cols; j++, i++) {
     ${lines.join('\n    ')}
     out[i] = ${result};
   }
 }`;
-  return { kind: 'loop', kernel: generated<FusedKernel>(['operands', 'out', 'rows', 'cols'], body), source: body, names, args: operands, shape: step.shape, out: step.out };
+  return { kind: 'loop', kernel: generated<FusedKernel>(['operands', 'out', 'rows', 'cols', 'from'], body), source: body, names, args: operands, shape: step.shape, out: step.out };
 }
 
 /**
@@ -318,19 +331,22 @@ function productOf(matmul: Step, loop: Step, inlined: ReadonlySet<number>, produ
   }`;
   };
   const whole = m - (m % 4);
+  // The deadline is checked as the rows go, as gemm checks it (Context.work).
   const body = `${hoisted.join('\n')}
 let row = 0;
 for (; row < ${whole}; row += 4) {
+  work(${4 * k * n});
   const a0_ = row * ${ar}, a1_ = a0_ + ${ar}, a2_ = a1_ + ${ar}, a3_ = a2_ + ${ar};
   ${block(4)}
 }
 for (; row < ${m}; row++) {
+  work(${k * n});
   const a0_ = row * ${ar};
   ${block(1)}
 }`;
   return {
     kind: 'product',
-    kernel: generated<ProductKernel>(['operands', 'out', 'a', 'b', 'stored'], body),
+    kernel: generated<ProductKernel>(['operands', 'out', 'a', 'b', 'stored', 'work'], body),
     source: body,
     names: ['matmul', ...names],
     args: operands,
@@ -378,6 +394,11 @@ function lower(steps: readonly Step[], arity: number, constants: readonly Tensor
   return instructions.filter((ins) => !(ins.kind === 'prim' && Number.isNaN(ins.out)));
 }
 
+/** Bytes an instruction keeps besides its source (its object, arrays and shape), roughly. */
+const INSTRUCTION_BYTES = 256;
+/** Bytes a generated function keeps per character of its source: the string, and V8's bytecode and code for it. */
+export const SOURCE_BYTES_PER_CHAR = 4;
+
 /** A function's value and gradient, compiled for inputs of fixed shapes (see the module comment). */
 export class GradientPlan {
   /** Primitive applications traced, and what a run executes after dropping and fusing. */
@@ -398,6 +419,16 @@ export class GradientPlan {
   /** Elements of the tensors the plan keeps (its constants), for callers that cache plans. */
   get constantElements(): number {
     return this.constants.reduce((n, c) => n + c.size, 0);
+  }
+
+  /**
+   * An estimate of the memory the plan keeps, in bytes, for callers that cache plans: its
+   * constants, its instructions, and its generated loops (their source and V8's code for it).
+   */
+  get estimatedBytes(): number {
+    let bytes = 8 * this.constantElements + INSTRUCTION_BYTES * this.instructions.length;
+    for (const ins of this.instructions) if (ins.kind !== 'prim') bytes += SOURCE_BYTES_PER_CHAR * ins.source.length;
+    return bytes;
   }
 
   /** Fused loops (products with a loop's body included), the element-wise primitives they compute, and how many are products. */
@@ -440,6 +471,7 @@ export class GradientPlan {
           at(a).data,
           at(b).data,
           stored === null ? out.data : stored.data,
+          (amount) => cx.work('matmul', amount),
         );
         slots[ins.out] = out;
         if (stored !== null) slots[ins.stored!] = stored;
@@ -447,12 +479,14 @@ export class GradientPlan {
       }
       const out = cx.allocForWriting(ins.names[ins.names.length - 1], ins.shape);
       const cols = ins.shape.length === 0 ? 1 : ins.shape[ins.shape.length - 1];
-      ins.kernel(
-        ins.args.map((a) => at(a).data),
-        out.data,
-        cols === 0 ? 0 : out.size / cols,
-        cols,
-      );
+      const rows = cols === 0 ? 0 : out.size / cols;
+      const operands = ins.args.map((a) => at(a).data);
+      // A large loop runs in pieces of rows, with the deadline read between them.
+      const piece = out.size <= ELEMENTS_PER_DEADLINE_CHECK ? rows : Math.max(1, Math.floor(ELEMENTS_PER_DEADLINE_CHECK / cols));
+      for (let from = 0; from < rows; from += piece) {
+        if (from > 0) cx.checkDeadline(ins.names[0]);
+        ins.kernel(operands, out.data, Math.min(rows, from + piece), cols, from);
+      }
       slots[ins.out] = out;
     }
     const [value, ...grads] = this.outputs.map(at);

@@ -190,7 +190,11 @@ export class Random implements RandomSource {
     const out = cx.alloc(op, shape);
     const data = out.data;
     const w = new Uint32Array(4);
-    for (let j = 0; j < data.length; j++) data[j] = sharedNumber(kind, j, draw, this.stream, this.k0, this.k1, w);
+    for (let j = 0; j < data.length; j++) {
+      // Each element is a Philox block, some tens of operations: the deadline is read as the draw goes.
+      if ((j & 1023) === 1023) cx.work(op, 1024 * 32);
+      data[j] = sharedNumber(kind, j, draw, this.stream, this.k0, this.k1, w);
+    }
     return out;
   }
 }

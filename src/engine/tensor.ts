@@ -5,6 +5,26 @@ export type Shape = readonly number[];
 
 export const SCALAR_SHAPE: Shape = Object.freeze([]) as Shape;
 
+/** No tensor may exceed 1 GiB, whatever the budgets: past that, allocation itself would fail. */
+export const MAX_TENSOR_ELEMENTS = 2 ** 27;
+
+/**
+ * The size of a tensor of `shape` about to be allocated, refused past `MAX_TENSOR_ELEMENTS` so
+ * that an oversized shape is a LIMIT_EXCEEDED, never JavaScript's RangeError ("Invalid typed
+ * array length") or a failed allocation.
+ */
+export function allocationSize(op: string, shape: Shape): number {
+  const size = sizeOf(shape);
+  if (!(size <= MAX_TENSOR_ELEMENTS)) {
+    throw new EngineError(
+      'LIMIT_EXCEEDED',
+      `memory limit exceeded: ${op} would allocate ${formatShape(shape)}, more than ${MAX_TENSOR_ELEMENTS} elements in one tensor`,
+      { op, limit: 'memory' },
+    );
+  }
+  return size;
+}
+
 export function sizeOf(shape: Shape): number {
   let n = 1;
   for (let i = 0; i < shape.length; i++) n *= shape[i];
@@ -97,12 +117,13 @@ export class Tensor {
     return new Tensor(SCALAR_SHAPE, data);
   }
 
+  /** Tensors made without a context are not charged to any budget, but the size limit of one tensor holds. */
   static zeros(shape: Shape): Tensor {
-    return new Tensor(shape, new Float64Array(sizeOf(shape)));
+    return new Tensor(shape, new Float64Array(allocationSize('zeros', shape)));
   }
 
   static full(shape: Shape, value: number): Tensor {
-    return new Tensor(shape, new Float64Array(sizeOf(shape)).fill(value));
+    return new Tensor(shape, new Float64Array(allocationSize('full', shape)).fill(value));
   }
 
   static fromArray(shape: Shape, values: ArrayLike<number>): Tensor {
@@ -118,7 +139,7 @@ export class Tensor {
       if (probe.length === 0) break;
       probe = probe[0];
     }
-    const data = new Float64Array(sizeOf(shape));
+    const data = new Float64Array(allocationSize('tensor', shape));
     let k = 0;
     const walk = (v: unknown, depth: number): void => {
       if (depth === shape.length) {

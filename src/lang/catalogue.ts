@@ -475,7 +475,7 @@ define('concat', [1, Infinity], 'concat(a, b, …, dim): joins tensors along a d
 });
 define('diag', 1, 'the diagonal matrix of a vector, or the diagonal of a matrix', true, (cx, args) => {
   const x = tensor('diag', args, 0);
-  if (rank(x) === 1) return E.mul(cx, E.unsqueeze(cx, x, 1), E.identity(x.shape[0]));
+  if (rank(x) === 1) return E.mul(cx, E.unsqueeze(cx, x, 1), E.identity(x.shape[0], cx));
   if (rank(x) === 2) {
     const n = Math.min(x.shape[0], x.shape[1]);
     const index = Tensor.fromArray([n, 1], E.range(0, n));

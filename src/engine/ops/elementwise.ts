@@ -5,7 +5,7 @@
  * to `expand` and `sumTo` (ops/shape.ts), the only places that know about it.
  */
 import { bind, definePrimitive, type Context, type Primitive, type Value } from '../core.js';
-import { binaryKernel, binaryMode, broadcastStrides, scalarBinary, scalarUnary, unaryKernel } from '../kernels.js';
+import { ELEMENTS_PER_DEADLINE_CHECK, binaryKernel, binaryMode, broadcastStrides, inPieces, scalarBinary, scalarUnary, unaryKernel, type BinaryKernel } from '../kernels.js';
 import { Tensor, broadcastShapes, sameShape } from '../tensor.js';
 import { expand, sumTo } from './shape.js';
 import { tensorVjpOf } from '../compile.js';
@@ -44,7 +44,8 @@ export function defineUnary(def: UnaryDefinition): { prim: Primitive<undefined>;
     impl(cx, [a]) {
       if (a.shape.length === 0) return cx.scalar(def.name, scalar(a.data[0]));
       const out = cx.allocForWriting(def.name, a.shape);
-      kernel(a.data, out.data);
+      if (a.size <= ELEMENTS_PER_DEADLINE_CHECK) kernel(a.data, out.data);
+      else inPieces(cx, def.name, a.size, 1, (s, e) => kernel(a.data.subarray(s, e), out.data.subarray(s, e)));
       return out;
     },
     jvp: (cx, [x], [t], y) => {
@@ -61,7 +62,8 @@ export function defineUnary(def: UnaryDefinition): { prim: Primitive<undefined>;
         if (fused !== null) {
           cx.countOperation(def.name);
           const out = cx.allocForWriting(def.name, x.shape);
-          fused(g.data, x.data, y.data, out.data);
+          if (x.size <= ELEMENTS_PER_DEADLINE_CHECK) fused(g.data, x.data, y.data, out.data);
+          else inPieces(cx, def.name, x.size, 1, (s, e) => fused(g.data.subarray(s, e), x.data.subarray(s, e), y.data.subarray(s, e), out.data.subarray(s, e)));
           return [out];
         }
       }
@@ -99,8 +101,9 @@ export function defineBinary(def: BinaryDefinition): { prim: Primitive<undefined
       const shape = broadcastShapes(def.name, a.shape, b.shape);
       const out = cx.allocForWriting(def.name, shape);
       const [mode, period] = binaryMode(a.shape, b.shape, shape);
-      const general = mode === 7;
-      kernel(a.data, b.data, out.data, mode, period, shape, general ? broadcastStrides(a.shape, shape) : null, general ? broadcastStrides(b.shape, shape) : null);
+      if (mode === 7) kernel(a.data, b.data, out.data, mode, period, shape, broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape));
+      else if (out.size <= ELEMENTS_PER_DEADLINE_CHECK) kernel(a.data, b.data, out.data, mode, period, shape, null, null);
+      else binaryInPieces(cx, def.name, kernel, a.data, b.data, out.data, mode, period);
       return out;
     },
     jvp:
@@ -129,6 +132,31 @@ export function defineBinary(def: BinaryDefinition): { prim: Primitive<undefined
   });
   return { prim, op: (cx, a, b) => bind(cx, prim, [lift(a), lift(b)], undefined) };
 }
+
+/**
+ * A binary kernel over a large output in pieces (see `inPieces`), for every mode but the
+ * general one: a piece of a full operand is its subarray; an operand repeating with period p
+ * (modes 3 and 4) is read whole, pieces starting at multiples of p; one whose elements each
+ * cover p outputs (modes 5 and 6) is cut at the piece's start over p.
+ */
+function binaryInPieces(cx: Context, op: string, kernel: BinaryKernel, a: Float64Array, b: Float64Array, out: Float64Array, mode: number, p: number): void {
+  const step = mode >= 3 ? p : 1;
+  const piece = (x: Float64Array, s: number, e: number, whole: boolean, covers: boolean): Float64Array =>
+    whole ? x : covers ? x.subarray(s / p, e / p) : x.subarray(s, e);
+  inPieces(cx, op, out.length, step, (s, e) =>
+    kernel(
+      piece(a, s, e, mode === 2 || mode === 4, mode === 6),
+      piece(b, s, e, mode === 1 || mode === 3, mode === 5),
+      out.subarray(s, e),
+      mode,
+      p,
+      NO_SHAPE,
+      null,
+      null,
+    ),
+  );
+}
+const NO_SHAPE: readonly number[] = [];
 
 // The arithmetic that every rule needs. Addition and subtraction are linear, so their rules
 // only route (and un-broadcast) the tangent or cotangent.

@@ -123,9 +123,9 @@ const assignPrim = definePrimitive<GridIndex>({
     return out;
   },
   jvp: (cx, [x, v], [tx, tv], _out, index) =>
-    assign(cx, tx ?? Tensor.zeros(x.shape), tv ?? Tensor.zeros(v.shape), index),
+    assign(cx, tx ?? cx.alloc('assign', x.shape), tv ?? cx.alloc('assign', v.shape), index),
   vjp: (cx, g, [_x, v], _out, index, needs) => [
-    needs[0] ? assign(cx, g, Tensor.zeros(v.shape), index) : null,
+    needs[0] ? assign(cx, g, cx.alloc('assign', v.shape), index) : null,
     needs[1] ? select(cx, g, index) : null,
   ],
 });
@@ -254,7 +254,7 @@ const concatPrim = definePrimitive<number>({
     }
     return out;
   },
-  jvp: (cx, xs, ts, _out, axis) => concat(cx, xs.map((x, i) => ts[i] ?? Tensor.zeros(x.shape)), axis),
+  jvp: (cx, xs, ts, _out, axis) => concat(cx, xs.map((x, i) => ts[i] ?? cx.alloc('concat', x.shape)), axis),
   vjp: (cx, g, xs, _out, axis, needs) => {
     let start = 0;
     return xs.map((x, i) => {

@@ -29,11 +29,13 @@ interface Operand2d {
  * `edge` (k×4). Packing full panels too gained nothing even at 512×512 and cost small products
  * more than their arithmetic.
  */
-function gemm(a: Operand2d, b: Operand2d, c: Float64Array, co: number, m: number, k: number, n: number, edge: Float64Array): void {
+function gemm(cx: Context, a: Operand2d, b: Operand2d, c: Float64Array, co: number, m: number, k: number, n: number, edge: Float64Array): void {
   if (n < 4) {
-    gemmNarrow(a, b, c, co, m, k, n);
+    gemmNarrow(cx, a, b, c, co, m, k, n);
     return;
   }
+  // The deadline is checked as the rows go (see Context.work): a block of four rows is 4kn multiply-adds.
+  const blockWork = 4 * k * n;
   const panels = Math.ceil(n / 4);
   const full = Math.floor(n / 4);
   const bd = b.data;
@@ -49,6 +51,7 @@ function gemm(a: Operand2d, b: Operand2d, c: Float64Array, co: number, m: number
   const ac = a.columnStride;
   let i = 0;
   for (; i + 4 <= m; i += 4) {
+    cx.work('matmul', blockWork);
     const a0 = a.base + i * ar;
     const a1 = a0 + ar;
     const a2 = a1 + ar;
@@ -103,8 +106,9 @@ function gemm(a: Operand2d, b: Operand2d, c: Float64Array, co: number, m: number
  * wasted fourth column. An absent column re-reads column 0, and is not stored. Each element is
  * summed over k in order, as `gemm` sums it.
  */
-function gemmNarrow(a: Operand2d, b: Operand2d, c: Float64Array, co: number, m: number, k: number, n: number): void {
+function gemmNarrow(cx: Context, a: Operand2d, b: Operand2d, c: Float64Array, co: number, m: number, k: number, n: number): void {
   if (n === 0) return;
+  const blockWork = 4 * k * n;
   const ad = a.data;
   const ar = a.rowStride;
   const ac = a.columnStride;
@@ -114,6 +118,7 @@ function gemmNarrow(a: Operand2d, b: Operand2d, c: Float64Array, co: number, m: 
   const s2 = n > 2 ? 2 * b.columnStride : 0;
   let i = 0;
   for (; i + 4 <= m; i += 4) {
+    cx.work('matmul', blockWork);
     const a0 = a.base + i * ar;
     const a1 = a0 + ar;
     const a2 = a1 + ar;
@@ -193,13 +198,13 @@ const matmulPrim = definePrimitive<MatmulParams>({
     const aCols = a.shape[a.shape.length - 1];
     const bCols = b.shape[b.shape.length - 1];
     if (batch.length === 0) {
-      gemm(operand(a, 0, ta, aCols), operand(b, 0, tb, bCols), out.data, 0, m, k, n, edge);
+      gemm(cx, operand(a, 0, ta, aCols), operand(b, 0, tb, bCols), out.data, 0, m, k, n, edge);
       return out;
     }
     const ia = broadcastIndex(batchA, batch);
     const ib = broadcastIndex(batchB, batch);
     for (let t = 0; t < ia.length; t++) {
-      gemm(operand(a, ia[t] * m * k, ta, aCols), operand(b, ib[t] * k * n, tb, bCols), out.data, t * m * n, m, k, n, edge);
+      gemm(cx, operand(a, ia[t] * m * k, ta, aCols), operand(b, ib[t] * k * n, tb, bCols), out.data, t * m * n, m, k, n, edge);
     }
     return out;
   },
@@ -261,8 +266,9 @@ function checkSquare(op: string, a: Tensor | Value): number {
   return s[0];
 }
 
-export function identity(n: number): Tensor {
-  const t = Tensor.zeros([n, n]);
+/** The n×n identity matrix; charged to `cx`'s budget when given (n comes from a program, n² may be anything). */
+export function identity(n: number, cx?: Context): Tensor {
+  const t = cx === undefined ? Tensor.zeros([n, n]) : cx.alloc('identity', [n, n]);
   for (let i = 0; i < n; i++) t.data[i * n + i] = 1;
   return t;
 }
@@ -282,7 +288,7 @@ export function matrixPower(cx: Context, a: Operand, power: number): Value {
     e = Math.floor(e / 2);
     if (e > 0) base = matmul(cx, base, base);
   }
-  return result ?? identity(n);
+  return result ?? identity(n, cx);
 }
 
 /** The dot product of two vectors of equal length. */
@@ -310,11 +316,12 @@ export function trace(cx: Context, a: Operand): Value {
  * in the matrix, or one that elimination makes of infinities, makes every entry NaN, so that
  * det, inv and solve give NaN (as IEEE arithmetic and mathjs do) rather than 0 or an error.
  */
-function luFactor(lu: Float64Array, n: number): { pivots: Int32Array; sign: number } | null {
+function luFactor(cx: Context, op: string, lu: Float64Array, n: number): { pivots: Int32Array; sign: number } | null {
   const pivots = new Int32Array(n);
   let sign = 1;
   if (lu.some(Number.isNaN)) return nanFactor(lu, n);
   for (let col = 0; col < n; col++) {
+    cx.work(op, (n - col) * (n - col));
     let p = col;
     let best = Math.abs(lu[col * n + col]);
     for (let r = col + 1; r < n; r++) {
@@ -351,7 +358,7 @@ function nanFactor(lu: Float64Array, n: number): { pivots: Int32Array; sign: num
 }
 
 /** Solves LU x = P b in place for each of the m columns of b (n×m, row-major). */
-function luSolve(lu: Float64Array, pivots: Int32Array, n: number, b: Float64Array, m: number): void {
+function luSolve(cx: Context, op: string, lu: Float64Array, pivots: Int32Array, n: number, b: Float64Array, m: number): void {
   for (let i = 0; i < n; i++) {
     const p = pivots[i];
     if (p !== i) {
@@ -363,12 +370,14 @@ function luSolve(lu: Float64Array, pivots: Int32Array, n: number, b: Float64Arra
     }
   }
   for (let i = 0; i < n; i++) {
+    cx.work(op, i * m);
     for (let r = 0; r < i; r++) {
       const f = lu[i * n + r];
       if (f !== 0) for (let j = 0; j < m; j++) b[i * m + j] -= f * b[r * m + j];
     }
   }
   for (let i = n - 1; i >= 0; i--) {
+    cx.work(op, (n - i) * m);
     for (let r = i + 1; r < n; r++) {
       const f = lu[i * n + r];
       if (f !== 0) for (let j = 0; j < m; j++) b[i * m + j] -= f * b[r * m + j];
@@ -386,13 +395,13 @@ const detPrim = definePrimitive<undefined>({
   name: 'det',
   impl(cx, [a]) {
     const n = checkSquare('det', a);
-    cx.charge('det', a.size + 1);
-    const lu = Float64Array.from(a.data);
-    const f = luFactor(lu, n);
-    if (f === null) return Tensor.scalar(0);
+    const lu = cx.scratch('det', a.size);
+    lu.set(a.data);
+    const f = luFactor(cx, 'det', lu, n);
+    if (f === null) return cx.scalar('det', 0);
     let d = f.sign;
     for (let i = 0; i < n; i++) d *= lu[i * n + i];
-    return Tensor.scalar(d);
+    return cx.scalar('det', d);
   },
   // d det(A) = det(A) tr(A⁻¹ dA) (Jacobi's formula); the adjoint is g det(A) A⁻ᵀ. A singular A
   // (det 0) has no inverse but the same derivative, adj(A)ᵀ: its cofactors.
@@ -431,11 +440,12 @@ const invPrim = definePrimitive<undefined>({
   impl(cx, [a]) {
     const n = checkSquare('inv', a);
     const out = cx.alloc('inv', a.shape);
-    const lu = Float64Array.from(a.data);
-    const f = luFactor(lu, n);
+    const lu = cx.scratch('inv', a.size);
+    lu.set(a.data);
+    const f = luFactor(cx, 'inv', lu, n);
     if (f === null) throw singular('inv', a.shape);
     for (let i = 0; i < n; i++) out.data[i * n + i] = 1;
-    luSolve(lu, f.pivots, n, out.data, n);
+    luSolve(cx, 'inv', lu, f.pivots, n, out.data, n);
     return out;
   },
   // d(A⁻¹) = -A⁻¹ dA A⁻¹.
@@ -465,10 +475,11 @@ const solvePrim = definePrimitive<undefined>({
     }
     const out = cx.alloc('solve', b.shape);
     out.data.set(b.data);
-    const lu = Float64Array.from(a.data);
-    const f = luFactor(lu, n);
+    const lu = cx.scratch('solve', a.size);
+    lu.set(a.data);
+    const f = luFactor(cx, 'solve', lu, n);
     if (f === null) throw singular('solve', a.shape);
-    luSolve(lu, f.pivots, n, out.data, b.shape.length === 1 ? 1 : b.shape[1]);
+    luSolve(cx, 'solve', lu, f.pivots, n, out.data, b.shape.length === 1 ? 1 : b.shape[1]);
     return out;
   },
   // x = A⁻¹ b: dx = A⁻¹ (db - dA x); the adjoints are ḃ = A⁻ᵀ g and Ā = -ḃ xᵀ.
@@ -493,15 +504,17 @@ export function solve(cx: Context, a: Operand, b: Operand): Value {
  * for it, by cyclic Jacobi rotations, which find every eigenvalue to within rounding of the
  * matrix's norm. The eigenvector's sign is fixed: its largest component is positive.
  */
-function symmetricTop(s: Float64Array, n: number): { value: number; vector: Float64Array } {
+function symmetricTop(cx: Context, op: string, s: Float64Array, n: number): { value: number; vector: Float64Array } {
   if (n === 0) return { value: 0, vector: new Float64Array(0) };
   if (!s.every(Number.isFinite)) return { value: NaN, vector: new Float64Array(n).fill(NaN) };
-  const a = Float64Array.from(s);
+  const a = cx.scratch(op, s.length);
+  a.set(s);
   for (let i = 0; i < n; i++) {
     for (let j = i + 1; j < n; j++) a[i * n + j] = a[j * n + i] = (s[i * n + j] + s[j * n + i]) / 2;
   }
-  const v = identity(n).data;
+  const v = identity(n, cx).data;
   for (let sweep = 0; sweep < 64; sweep++) {
+    cx.work(op, n * n);
     let off = 0;
     let diagonal = 0;
     for (let i = 0; i < n; i++) {
@@ -510,6 +523,8 @@ function symmetricTop(s: Float64Array, n: number): { value: number; vector: Floa
     }
     if (off <= 1e-36 * diagonal) break;
     for (let p = 0; p < n; p++) {
+      // Each rotation updates two rows and two columns of a and two columns of v.
+      cx.work(op, 6 * n * (n - p));
       for (let q = p + 1; q < n; q++) {
         const apq = a[p * n + q];
         if (apq === 0) continue;
@@ -559,7 +574,7 @@ const orthogonalTo = (cx: Context, v: Value, x: Value): Value => sub(cx, x, mul(
 /** M = λI - S + v vᵀ: on v's orthogonal complement it is λI - S, whose inverse there moves v. */
 function eigenPencil(cx: Context, s: Value, v: Value): Value {
   const lambda = dot(cx, v, matmul(cx, s, v));
-  return add(cx, sub(cx, mul(cx, lambda, identity(s.shape[0])), s), outer(cx, v, v));
+  return add(cx, sub(cx, mul(cx, lambda, identity(s.shape[0], cx)), s), outer(cx, v, v));
 }
 
 const topEigenvectorPrim = definePrimitive<undefined>({
@@ -567,7 +582,7 @@ const topEigenvectorPrim = definePrimitive<undefined>({
   impl(cx, [s]) {
     const n = checkSquare('topEigenvector', s);
     const out = cx.alloc('topEigenvector', [n]);
-    out.data.set(symmetricTop(s.data, n).vector);
+    out.data.set(symmetricTop(cx, 'topEigenvector', s.data, n).vector);
     return out;
   },
   // For a simple largest eigenvalue λ, dv = (λI - S)⁺ dS v (first-order perturbation theory),
@@ -580,7 +595,7 @@ const topEigenvaluePrim = definePrimitive<undefined>({
   name: 'topEigenvalue',
   impl(cx, [s]) {
     const n = checkSquare('topEigenvalue', s);
-    return cx.scalar('topEigenvalue', symmetricTop(s.data, n).value);
+    return cx.scalar('topEigenvalue', symmetricTop(cx, 'topEigenvalue', s.data, n).value);
   },
   // dλ = vᵀ dS v for a unit eigenvector v of λ; v is differentiable again, so higher orders follow.
   jvp: (cx, [s], [t]) => {

@@ -4,7 +4,7 @@
  */
 import { bind, definePrimitive, type Context, type Value } from '../core.js';
 import { EngineError } from '../errors.js';
-import { broadcastIndex } from '../kernels.js';
+import { broadcastIndex, inPieces } from '../kernels.js';
 import { polygamma as polygammaScalar } from '../special.js';
 import { Tensor, broadcastShapes } from '../tensor.js';
 import { add, defineBinary, defineUnary, div, lift, mul, neg, sub, type Operand } from './elementwise.js';
@@ -72,7 +72,10 @@ const polygammaPrim = definePrimitive<number>({
   name: 'polygamma',
   impl(cx, [x], n) {
     const out = cx.alloc('polygamma', x.shape);
-    for (let i = 0; i < x.size; i++) out.data[i] = polygammaScalar(n, x.data[i]);
+    // Each element may sum a long series: the deadline is read between pieces.
+    inPieces(cx, 'polygamma', x.size, 1, (s, e) => {
+      for (let i = s; i < e; i++) out.data[i] = polygammaScalar(n, x.data[i]);
+    });
     return out;
   },
   jvp: (cx, [x], [t], _out, n) => mul(cx, t!, polygamma(cx, n + 1, x)),
@@ -168,7 +171,7 @@ const wherePrim = definePrimitive<undefined>({
     for (let i = 0; i < out.size; i++) out.data[i] = at(c, ic, i) ? at(a, ia, i) : at(b, ib, i);
     return out;
   },
-  jvp: (cx, [c, a, b], [, ta, tb]) => where(cx, c, ta ?? Tensor.zeros(a.shape), tb ?? Tensor.zeros(b.shape)),
+  jvp: (cx, [c, a, b], [, ta, tb]) => where(cx, c, ta ?? cx.alloc('where', a.shape), tb ?? cx.alloc('where', b.shape)),
   vjp: (cx, g, [c, a, b], _out, _params, needs) => [
     null,
     needs[1] ? sumTo(cx, where(cx, c, g, 0), a.shape) : null,

@@ -107,6 +107,7 @@ const prodPrim = definePrimitive<number>({
   name: 'prod',
   impl(cx, [x], axis) {
     const shape = droppedShape(x.shape, [axis]);
+    cx.work('prod', x.size);
     const out = cx.alloc('prod', shape);
     const [outer, extent, inner] = around(x.shape, axis);
     for (let o = 0; o < outer; o++) {
@@ -165,6 +166,7 @@ function extreme(cx: Context, which: 'max' | 'min', x: Operand, axis?: number, k
   }
   normaliseAxes(which, v.shape, [axis]);
   cx.countOperation(`arg${which}`);
+  cx.work(`arg${which}`, sizeOf(v.shape));
   const picked = takeAlong(cx, v, axis, argExtreme(concrete(v), axis, which));
   return keepdims ? picked : reshape(cx, picked, droppedShape(v.shape, [axis]));
 }
@@ -181,6 +183,7 @@ export function min(cx: Context, x: Operand, axis?: number, keepdims = false): V
 const norm2Prim = definePrimitive<undefined>({
   name: 'norm2',
   impl(cx, [x]) {
+    cx.work('norm2', 2 * x.size);
     cx.charge('norm2', 1);
     // Scaled to avoid overflow and underflow in the squares, as BLAS's dnrm2.
     let scale = 0;
