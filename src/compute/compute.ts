@@ -17,9 +17,7 @@ import {
   jvp as engineJvp,
   sameShape,
   formatShape,
-  type CompiledGradient,
   type Fn,
-  type GradientPlan,
   type TensorStorage,
   type Value,
 } from '../engine/index.js';
@@ -30,6 +28,7 @@ import { graphProgram } from '../lang/graph.js';
 import { run, type CallObserver, type RunLimits } from '../lang/interpret.js';
 import type { Program } from '../lang/ir.js';
 import { parseProgram } from '../lang/parse.js';
+import { MAX_CACHED_PLAN_ELEMENTS, ProgramCache } from './cache.js';
 import { Problem, toProblem } from './problem.js';
 import { optionOf, parseRequest, tensorField, tensorsField, type ParsedRequest, type RequestLimits } from './request.js';
 import { batchError, batchItems, deadlinePassed } from './batch.js';
@@ -77,85 +76,7 @@ export const DEFAULT_LIMITS: Readonly<Required<ComputeLimits>> = Object.freeze({
   maxSteps: 1_000_000,
 });
 
-/** Plans kept at most (each up to 2 MB of constants; see `MAX_CACHED_PLAN_ELEMENTS`). */
-const PLAN_CAPACITY = 64;
-
-/** Parsed programs and compiled gradients, by program text: the same program comes again and again. */
-export class ProgramCache {
-  private readonly programs = new Map<string, Program>();
-  private readonly compiled = new Map<string, CompiledGradient | null>();
-  private readonly plans = new Map<string, { seen: number; plan: GradientPlan | null }>();
-  private readonly dataPlans = new Map<string, { data: ReadonlyMap<string, Tensor>; plan: GradientPlan }>();
-
-  constructor(readonly capacity = 512) {}
-
-  program(key: string, make: () => Program): Program {
-    return remember(this.programs, key, make, this.capacity);
-  }
-
-  gradient(key: string, make: () => CompiledGradient | null): CompiledGradient | null {
-    return remember(this.compiled, key, make, this.capacity);
-  }
-
-  /**
-   * A tensor program's plan (engine/plan.ts), made the second time the program comes with
-   * inputs of the same shapes: compiling costs about two evaluations, so a program seen once
-   * is not worth it. Null: not yet, or not compilable.
-   */
-  plan(key: string, make: () => GradientPlan | null): GradientPlan | null {
-    const entry = remember(this.plans, key, () => ({ seen: 0, plan: null as GradientPlan | null }), Math.min(this.capacity, PLAN_CAPACITY));
-    if (++entry.seen === 2) entry.plan = make();
-    return entry.plan;
-  }
-
-  /**
-   * The plan of a program whose data are baked into it as constants (`optimize`'s loss, with
-   * `at` held fixed), kept for the next request with the same program, shapes and data, element
-   * for element: an autograder or a course page runs the same exercise again and again, with
-   * other settings. A plan that cannot be made is not remembered.
-   */
-  planWithData(key: string, data: ReadonlyMap<string, Tensor>, make: () => GradientPlan | null): GradientPlan | null {
-    const entry = this.dataPlans.get(key);
-    if (entry !== undefined && sameData(entry.data, data)) return remember(this.dataPlans, key, () => entry, PLAN_CAPACITY).plan;
-    const plan = make();
-    // The entry keeps the data too, to compare: both count against the bound on what a plan keeps.
-    let kept = plan === null ? 0 : plan.constantElements;
-    for (const x of data.values()) kept += x.size;
-    if (plan === null || kept > MAX_CACHED_PLAN_ELEMENTS) return plan;
-    this.dataPlans.delete(key);
-    remember(this.dataPlans, key, () => ({ data, plan }), Math.min(this.capacity, PLAN_CAPACITY));
-    return plan;
-  }
-}
-
-/** The same names in the same order, each the same shape and the same numbers (-0 is not 0; NaN is NaN). */
-function sameData(a: ReadonlyMap<string, Tensor>, b: ReadonlyMap<string, Tensor>): boolean {
-  if (a.size !== b.size) return false;
-  const bs = [...b];
-  let k = 0;
-  for (const [name, x] of a) {
-    const [otherName, y] = bs[k++];
-    if (name !== otherName || !sameShape(x.shape, y.shape)) return false;
-    const xd = x.data;
-    const yd = y.data;
-    for (let i = 0; i < xd.length; i++) if (!Object.is(xd[i], yd[i])) return false;
-  }
-  return true;
-}
-
-/** A small LRU: a Map keeps insertion order, so re-inserting on a hit keeps the recent last. */
-function remember<T>(map: Map<string, T>, key: string, make: () => T, capacity: number): T {
-  if (map.has(key)) {
-    const v = map.get(key)!;
-    map.delete(key);
-    map.set(key, v);
-    return v;
-  }
-  const v = make();
-  map.set(key, v);
-  if (map.size > capacity) map.delete(map.keys().next().value!);
-  return v;
-}
+export { ProgramCache, PROGRAM_CACHE_BYTES } from './cache.js';
 
 export interface ComputeOptions {
   limits?: ComputeLimits;
@@ -306,12 +227,6 @@ function compiledGradient(ev: Evaluation): { value: number; grads: number[] } | 
   const { value, grads } = result;
   return { value: value[0], grads: request.wrt.map((w) => grads[names.indexOf(w)][0]) };
 }
-
-/**
- * The most tensor elements a cached plan may keep (2 MB): with at most `PLAN_CAPACITY` plans
- * cached, a worker holds at most 128 MB of them.
- */
-const MAX_CACHED_PLAN_ELEMENTS = 1 << 18;
 
 /**
  * A tensor program whose inputs are all differentiated (so no data is baked into the plan),
