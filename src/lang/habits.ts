@@ -46,7 +46,7 @@ const INCREMENT = /^(\s*)([A-Za-z_]\w*)\s*(\+\+|--)\s*$/;
 const TOKENS: readonly { readonly pattern: RegExp; readonly message: (statement: string) => string }[] = [
   { pattern: /&&/, message: (s) => `\`&&\` is not an operator in mathjs: use \`and\`${example(s.replace(/&&/g, 'and'))}` },
   { pattern: /\|\|/, message: (s) => `\`||\` is not an operator in mathjs: use \`or\`${example(s.replace(/\|\|/g, 'or'))}` },
-  { pattern: /\*\*/, message: (s) => `\`**\` is not an operator in mathjs: use \`^\` for a power (\`.^\` element-wise)${example(s.replace(/\*\*/g, '^'))}` },
+  { pattern: /\*\*/, message: (s) => `\`**\` is not an operator in mathjs: use \`^\` for a power, \`.^\` element-wise${example(s.replace(/\*\*/g, '^'))}` },
   { pattern: /\\/, message: () => "MATLAB's left division `A \\ b` is not supported: use `solve(A, b)`" },
   { pattern: /~=/, message: (s) => `\`~=\` is not an operator in mathjs: use \`!=\`${example(s.replace(/~=/g, '!='))}` },
   { pattern: /[=!]==/, message: (s) => `\`===\` and \`!==\` are not operators in mathjs: use \`==\` and \`!=\`${example(s.replace(/([=!])==/g, '$1='))}` },
