@@ -130,29 +130,23 @@ async function dispatchSample(
   let next = 0;
 
   /**
-   * Runs chunk k with what its lane has left: `ranMs` of the time limit used on workers (each
-   * chunk's own deadline runs from its start on the worker, which checks it block by block),
-   * `waitedMs` of QUEUE_TIMEOUT_MS spent waiting for one. Time in the queue is never taken from
-   * the time limit: under load a request waits (or is refused with 503), it does not fail 422.
+   * Runs chunk k with what its lane has left of the time limit after `ranMs` on a worker; the
+   * chunk's own deadline runs from its start on the worker, which checks it block by block.
+   * Time in the queue is never taken from the limit: under load a request's chunks wait their
+   * turn (each at most QUEUE_TIMEOUT_MS, else 503), they do not fail 422.
    */
-  const runChunk = async (k: number, lane: { ranMs: number; waitedMs: number }): Promise<void> => {
+  const runChunk = async (k: number, lane: { ranMs: number }): Promise<void> => {
     const remaining = timeoutMs - lane.ranMs;
     if (remaining <= 0) throw timeExceeded();
     const chunkBody = { ...seeded, options: { ...(request.options as object | undefined), timeoutMs: remaining } };
-    const timing = { runMs: 0, waitedMs: 0 };
+    const timing = { runMs: 0 };
     try {
-      results[k] = await app.workers.sampleChunk(chunkBody, chunks[k].from, chunks[k].count, {
-        cancel: stop,
-        stats,
-        timing,
-        queueTimeoutMs: app.config.queueTimeoutMs - lane.waitedMs,
-      });
+      results[k] = await app.workers.sampleChunk(chunkBody, chunks[k].from, chunks[k].count, { cancel: stop, stats, timing });
     } catch (e) {
       // The chunk's deadline is what was left of the request's: the request's limit is the one passed.
       throw e instanceof Problem && e.code === 'LIMIT_EXCEEDED' && e.body.limit === 'time' ? timeExceeded() : e;
     }
     lane.ranMs += timing.runMs;
-    lane.waitedMs += timing.waitedMs;
     // Progress in order: each chunk once all before it are in.
     while (emitted < chunks.length && results[emitted] !== undefined) {
       const done = results.slice(0, emitted + 1) as SampleChunk[];
@@ -164,7 +158,7 @@ async function dispatchSample(
   };
   // A lane per worker, its chunks one after another: the rest wait here, not in the pool's queue.
   const lanes = Array.from({ length: Math.min(chunks.length, app.workers.size) }, async () => {
-    const lane = { ranMs: 0, waitedMs: 0 };
+    const lane = { ranMs: 0 };
     while (next < chunks.length) await runChunk(next++, lane);
   });
   try {

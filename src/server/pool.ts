@@ -58,10 +58,8 @@ export interface TaskOptions {
   readonly json?: boolean;
   /** The body's JSON text: sent instead of the body (a string crosses as one copy, an object node by node). */
   readonly bodyText?: string | null;
-  /** How long it may wait for a worker, if less than QUEUE_TIMEOUT_MS (a `sample` chunk: what its request has left). */
-  readonly queueTimeoutMs?: number;
-  /** Filled in once a worker has run it: milliseconds on the worker, and waiting before (the rest of the time to its answer). */
-  readonly timing?: { runMs: number; waitedMs: number };
+  /** Filled in once a worker has run it: the milliseconds it ran there. */
+  readonly timing?: { runMs: number };
 }
 
 export interface WorkerPool {
@@ -92,9 +90,8 @@ interface Task {
   readonly reject: (reason: unknown) => void;
   settled: boolean;
   stopListening: () => void;
-  /** Milliseconds it has waited for a worker while the workers ran other requests, and the most it may. */
+  /** Milliseconds it has waited for a worker while the workers ran other requests. */
   waitedMs: number;
-  readonly waitLimitMs: number;
   /** The batch it was last sent in, with its slot there; null while pending. */
   batch: Batch | null;
   slot: number;
@@ -241,7 +238,6 @@ export function createWorkerPool(config: Config, onError: (error: Error) => void
         settled: false,
         stopListening: () => {},
         waitedMs: 0,
-        waitLimitMs: Math.min(config.queueTimeoutMs, options.queueTimeoutMs ?? Infinity),
         batch: null,
         slot: -1,
         tag: 0,
@@ -337,10 +333,7 @@ export function createWorkerPool(config: Config, onError: (error: Error) => void
       if (task.settled) return;
       if (outcome !== null) {
         if (task.options.stats !== undefined) task.options.stats.operations += outcome.operations;
-        if (task.options.timing !== undefined) {
-          task.options.timing.runMs = outcome.runMs;
-          task.options.timing.waitedMs = task.waitedMs;
-        }
+        if (task.options.timing !== undefined) task.options.timing.runMs = outcome.runMs;
         if (outcome.ok) settle(task, null, outcome.result);
         else if ('problem' in outcome) settle(task, problemOf(outcome.problem));
         else settle(task, workerError(outcome.error));
@@ -382,8 +375,8 @@ export function createWorkerPool(config: Config, onError: (error: Error) => void
     settle(task, cancelledProblem());
   }
 
-  function waitedTooLong(task: Task): Problem {
-    return new Problem('OVERLOADED', `the server is at capacity: no worker could take the request within ${Math.round(task.waitLimitMs)} ms; try again shortly`);
+  function waitedTooLong(): Problem {
+    return new Problem('OVERLOADED', `the server is at capacity: no worker could take the request within ${config.queueTimeoutMs} ms; try again shortly`);
   }
 
   function stopWorker(batch: Batch, reason: 'deadline' | 'cancelled', task: Task): void {
@@ -416,11 +409,11 @@ export function createWorkerPool(config: Config, onError: (error: Error) => void
         else if (phase === STARTED && now - task.startedAt > LONG_RUNNING_MS) longRunning = true;
         else if (phase === QUEUED && !task.settled) {
           task.waitedMs += waited;
-          if ((longRunning || task.waitedMs > task.waitLimitMs) && withdraw(slots, task.slot, task.tag)) {
+          if ((longRunning || task.waitedMs > config.queueTimeoutMs) && withdraw(slots, task.slot, task.tag)) {
             task.batch = null;
             sent--;
             if (longRunning) taken.push(task);
-            else settle(task, waitedTooLong(task));
+            else settle(task, waitedTooLong());
           }
         }
       }
@@ -428,9 +421,9 @@ export function createWorkerPool(config: Config, onError: (error: Error) => void
     for (let i = pending.length - 1; i >= 0; i--) {
       const task = pending[i];
       task.waitedMs += waited;
-      if (task.waitedMs > task.waitLimitMs) {
+      if (task.waitedMs > config.queueTimeoutMs) {
         pending.splice(i, 1);
-        settle(task, waitedTooLong(task));
+        settle(task, waitedTooLong());
       }
     }
     if (taken.length > 0) {

@@ -1,0 +1,84 @@
+/**
+ * Time on a worker and time waiting for one are bounded apart (issue 14, finding 5): a request's
+ * time limit (TIMEOUT_MS, or its own options.timeoutMs) counts only time on a worker, so under
+ * load requests queue rather than fail 422; waiting has its own bound, QUEUE_TIMEOUT_MS, past
+ * which the request is refused with 503 OVERLOADED and a Retry-After. A `sample` request's
+ * chunks share its limit (each chunk checks it as it goes), and each waits its turn.
+ */
+import t from 'tap';
+import { ConfigError, loadConfig } from '../../src/server/config.js';
+import { assertProblemReply, describe, post, startServer, untilBusy } from './harness.js';
+
+const HUGE = String(Number.MAX_SAFE_INTEGER);
+/** A scalar program the compiler takes: its samples run a block at a time. */
+const GAMMA = { program: 'z = rsample(gamma(a, b)); z^2', at: { a: 2.5, b: 1.5 } };
+/** A tensor draw: every sample runs through the engine. */
+const TENSOR_DRAW = { program: 'z = rsample(normal(mu, sigma), 2); sum(z .^ 2)', at: { mu: 0.5, sigma: 1.5 } };
+const GRAD = { program: 'x*y + sin(x)', at: { x: 0.5, y: 4.2 } };
+
+t.test('concurrent samples on one worker queue for it, each with its whole time limit there: none fails for time', async (t) => {
+  const timeoutMs = 4000;
+  const { base } = await startServer(t, { WORKERS: '1', TIMEOUT_MS: String(timeoutMs) });
+  // How many samples take about 25% of the limit on this machine now: the time of a sample, from
+  // two probes' difference (each request has its own overhead; the first one compiles).
+  await post(base, 'sample', { ...GAMMA, n: 1000, seed: 1 });
+  const [small, large] = [20_000, 200_000];
+  const probes = [await post(base, 'sample', { ...GAMMA, n: small, seed: 2 }), await post(base, 'sample', { ...GAMMA, n: large, seed: 3 })];
+  probes.forEach((p) => t.equal(p.status, 200, `a probe is answered: ${describe(p)}`));
+  const msPerSample = Math.max(1e-6, (probes[1].elapsedMs - probes[0].elapsedMs) / (large - small));
+  const n = Math.min(10_000_000, Math.max(small, Math.round((0.25 * timeoutMs) / msPerSample)));
+  // Six at once: 1.5 times the limit of work in all, more than any one request may take.
+  const replies = await Promise.all([1, 2, 3, 4, 5, 6].map((seed) => post(base, 'sample', { ...GAMMA, n, seed, options: { samples: false } })));
+  replies.forEach((reply, i) => t.equal(reply.status, 200, `request ${i} of n = ${n} is answered (${Math.round(reply.elapsedMs)} ms): ${describe(reply)}`));
+  const last = Math.max(...replies.map((r) => r.elapsedMs));
+  t.ok(last > timeoutMs, `the last was answered after more than the time limit (${Math.round(last)} ms): it waited, and the wait was not taken from its limit`);
+});
+
+t.test('a sample too large for its time limit gets 422 (time) within about the limit, and its worker lives', async (t) => {
+  const { base, app } = await startServer(t, { WORKERS: '1', TIMEOUT_MS: '1000' });
+  t.equal((await post(base, 'eval', { program: '1 + 1', at: {} })).status, 200, 'the worker is warm');
+  const cases = [
+    { label: 'compiled, TIMEOUT_MS', body: { ...GAMMA, n: 10_000_000 }, limitMs: 1000 },
+    { label: 'through the engine, TIMEOUT_MS', body: { ...TENSOR_DRAW, n: 10_000_000 }, limitMs: 1000 },
+    { label: 'compiled, options.timeoutMs', body: { ...GAMMA, n: 10_000_000, options: { timeoutMs: 400 } }, limitMs: 400 },
+  ];
+  for (const c of cases) {
+    const reply = await post(base, 'sample', c.body);
+    assertProblemReply(t, c.label, reply, { status: 422, code: 'LIMIT_EXCEEDED', limit: 'time', detail: [new RegExp(`sampling ran past ${c.limitMs} ms on a worker`)] });
+    t.ok(reply.elapsedMs < c.limitMs + 1500, `${c.label}: answered in ${Math.round(reply.elapsedMs)} ms, within the limit and a second and a half`);
+  }
+  t.equal(app.workers.replaced, 0, 'no worker was stopped: every chunk checked the deadline');
+  t.equal((await post(base, 'grad', GRAD)).status, 200, 'the worker serves the next request');
+});
+
+t.test('QUEUE_TIMEOUT_MS: a request that waits that long behind a busy worker gets 503 OVERLOADED with a Retry-After', async (t) => {
+  const { base, app } = await startServer(t, { WORKERS: '1', TIMEOUT_MS: '3000', QUEUE_TIMEOUT_MS: '300', MAX_ITERATIONS: HUGE });
+  t.equal((await post(base, 'eval', { program: '1 + 1', at: {} })).status, 200, 'the worker is warm');
+  const blocker = post(base, 'eval', { program: 'while 1\nend', at: {}, options: { timeoutMs: 2500 } });
+  t.ok(await untilBusy(base), 'the blocker is on the worker');
+  for (const [label, endpoint, body] of [
+    ['a plain request', 'grad', GRAD],
+    ['a sample, its first chunk waiting', 'sample', { ...GAMMA, n: 5000 }],
+  ] as const) {
+    const reply = await post(base, endpoint, body);
+    assertProblemReply(t, label, reply, { status: 503, code: 'OVERLOADED', detail: [/no worker could take the request within 300 ms/] });
+    t.ok(Number(reply.headers.get('retry-after')) >= 1, `${label}: Retry-After in seconds (${reply.headers.get('retry-after')})`);
+    t.ok(reply.elapsedMs < 2000, `${label}: refused after its wait (${Math.round(reply.elapsedMs)} ms), not when the blocker ended`);
+  }
+  t.match(await blocker, { status: 422, json: { code: 'LIMIT_EXCEEDED', limit: 'time' } }, 'the blocker ran to its own time limit');
+  t.equal((await post(base, 'grad', GRAD)).status, 200, 'once the worker is free, requests are served');
+  t.equal(app.workers.replaced, 0, 'no worker was replaced');
+});
+
+t.test('waiting counts only while the workers run other requests: a starting worker is not a full queue', async (t) => {
+  // The first request reaches the pool while its worker is still loading.
+  const { base } = await startServer(t, { WORKERS: '1', QUEUE_TIMEOUT_MS: '1' });
+  const first = await post(base, 'grad', GRAD);
+  t.equal(first.status, 200, `the first request waits for the worker to start and is answered (${Math.round(first.elapsedMs)} ms): ${describe(first)}`);
+});
+
+t.test('QUEUE_TIMEOUT_MS is read and validated at start', async (t) => {
+  t.equal(loadConfig({}).queueTimeoutMs, 10_000, 'ten seconds by default');
+  t.equal(loadConfig({ QUEUE_TIMEOUT_MS: '2500' }).queueTimeoutMs, 2500, 'as set');
+  for (const bad of ['0', '-5', 'soon', '1.5']) t.throws(() => loadConfig({ QUEUE_TIMEOUT_MS: bad }), ConfigError, `${bad} stops the start`);
+});
