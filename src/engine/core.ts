@@ -51,7 +51,7 @@ const DEADLINE_CHECK_EVERY = 64;
  * of the clock inside long kernels: about a millisecond, so a kernel of any size stops within
  * a few milliseconds of its deadline while the clock costs nothing measurable.
  */
-const WORK_PER_DEADLINE_CHECK = 1 << 20;
+export const WORK_PER_DEADLINE_CHECK = 1 << 20;
 
 const defaultClock = (): number => performance.now();
 

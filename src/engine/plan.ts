@@ -16,7 +16,7 @@
  * Whatever does not depend on the inputs (data held fixed) is computed while tracing and
  * becomes a constant of the plan. Only names made here reach generated source.
  */
-import { Context, Tracer, bind, type Primitive, type Trace, type Value } from './core.js';
+import { Context, Tracer, WORK_PER_DEADLINE_CHECK, bind, type Primitive, type Trace, type Value } from './core.js';
 import { grad, type Fn } from './ad.js';
 import { NotCompilable } from './compile.js';
 import { ELEMENTS_PER_DEADLINE_CHECK, compileKernel } from './kernels.js';
@@ -315,11 +315,12 @@ function productOf(matmul: Step, loop: Step, inlined: ReadonlySet<number>, produ
   const [br, bc] = tb ? [1, bShape[1]] : [bShape[1], 1];
   const element = (row: string, col: string, v: string): string =>
     `{ const r = ${row}, j = ${col}, i = r * ${n} + j, p = ${v};${store ? ' stored[i] = p;' : ''} ${lines.join(' ')} out[i] = ${result}; }`;
+  const byPanel = 4 * k * n > WORK_PER_DEADLINE_CHECK;
   const block = (rowsInBlock: number): string => {
     const rows = Array.from({ length: rowsInBlock }, (_, x) => x);
     const cols = [0, 1, 2, 3];
     // A panel's absent columns (past n) re-read its first one, and are not stored.
-    return `for (let col = 0; col < ${n}; col += 4) {
+    return `for (let col = 0; col < ${n}; col += 4) {${byPanel ? ` work(${rowsInBlock * 4 * k});` : ''}
     const s1 = col + 1 < ${n} ? ${bc} : 0, s2 = col + 2 < ${n} ? ${2 * bc} : 0, s3 = col + 3 < ${n} ? ${3 * bc} : 0;
     let ${rows.flatMap((x) => cols.map((y) => `c${x}${y} = 0`)).join(', ')};
     for (let kk = 0, ka = 0, q = col * ${bc}; kk < ${k}; kk++, ka += ${ac}, q += ${br}) {
@@ -331,16 +332,16 @@ function productOf(matmul: Step, loop: Step, inlined: ReadonlySet<number>, produ
   }`;
   };
   const whole = m - (m % 4);
-  // The deadline is checked as the rows go, as gemm checks it (Context.work).
+  // The deadline is checked as the rows go, as gemm checks it (Context.work); long rows panel by panel.
   const body = `${hoisted.join('\n')}
 let row = 0;
 for (; row < ${whole}; row += 4) {
-  work(${4 * k * n});
+  ${byPanel ? '' : `work(${4 * k * n});`}
   const a0_ = row * ${ar}, a1_ = a0_ + ${ar}, a2_ = a1_ + ${ar}, a3_ = a2_ + ${ar};
   ${block(4)}
 }
 for (; row < ${m}; row++) {
-  work(${k * n});
+  ${byPanel ? '' : `work(${k * n});`}
   const a0_ = row * ${ar};
   ${block(1)}
 }`;

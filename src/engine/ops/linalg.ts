@@ -3,7 +3,7 @@
  * `det`, `inv` and `solve` are primitives over LU factorisation with partial pivoting, whose
  * rules are the standard matrix-calculus identities written in engine operations.
  */
-import { bind, concrete, definePrimitive, type Context, type Value } from '../core.js';
+import { WORK_PER_DEADLINE_CHECK, bind, concrete, definePrimitive, type Context, type Value } from '../core.js';
 import { EngineError } from '../errors.js';
 import { broadcastIndex } from '../kernels.js';
 import { Tensor, broadcastShapes, formatShape, sameShape, type Shape } from '../tensor.js';
@@ -34,8 +34,11 @@ function gemm(cx: Context, a: Operand2d, b: Operand2d, c: Float64Array, co: numb
     gemmNarrow(cx, a, b, c, co, m, k, n);
     return;
   }
-  // The deadline is checked as the rows go (see Context.work): a block of four rows is 4kn multiply-adds.
+  // The deadline is checked as the rows go (see Context.work): a block of four rows is 4kn
+  // multiply-adds, a panel of it (four columns) 16k; long rows are counted panel by panel.
   const blockWork = 4 * k * n;
+  const byPanel = blockWork > WORK_PER_DEADLINE_CHECK;
+  const panelWork = 16 * k;
   const panels = Math.ceil(n / 4);
   const full = Math.floor(n / 4);
   const bd = b.data;
@@ -51,12 +54,13 @@ function gemm(cx: Context, a: Operand2d, b: Operand2d, c: Float64Array, co: numb
   const ac = a.columnStride;
   let i = 0;
   for (; i + 4 <= m; i += 4) {
-    cx.work('matmul', blockWork);
+    if (!byPanel) cx.work('matmul', blockWork);
     const a0 = a.base + i * ar;
     const a1 = a0 + ar;
     const a2 = a1 + ar;
     const a3 = a2 + ar;
     for (let p = 0; p < panels; p++) {
+      if (byPanel) cx.work('matmul', panelWork);
       // A full panel is read from B itself, the partial one from `edge`.
       const direct = p < full;
       const src = direct ? bd : edge;
@@ -82,6 +86,7 @@ function gemm(cx: Context, a: Operand2d, b: Operand2d, c: Float64Array, co: numb
     }
   }
   for (; i < m; i++) {
+    cx.work('matmul', k * n);
     const a0 = a.base + i * ar;
     for (let p = 0; p < panels; p++) {
       const direct = p < full;

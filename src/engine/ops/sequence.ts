@@ -151,7 +151,13 @@ function sortOrder(cx: Context, x: Tensor, descending: boolean): Tensor {
   cx.charge('argsort', n);
   const order = Array.from({ length: n }, (_, i) => i);
   const v = x.data;
-  order.sort(descending ? (i, j) => -compareNumbers(v[i], v[j]) : (i, j) => compareNumbers(v[i], v[j]));
+  // n log n comparisons of millions of elements take seconds: the deadline is read as they go.
+  let compared = 0;
+  const compare = (i: number, j: number): number => {
+    if ((++compared & 0xffff) === 0) cx.checkDeadline('argsort');
+    return descending ? -compareNumbers(v[i], v[j]) : compareNumbers(v[i], v[j]);
+  };
+  order.sort(compare);
   const index = cx.allocForWriting('argsort', [n]);
   for (let i = 0; i < n; i++) index.data[i] = order[i];
   return index;
