@@ -123,11 +123,6 @@ export class ProgramCache {
     return this.lru.size;
   }
 
-  /** Whether the parsed program under `key` (as `program` takes it) is kept. */
-  hasProgram(key: string): boolean {
-    return this.lru.has(`program\u0000${key}`);
-  }
-
   program(key: string, make: () => Program): Program {
     return this.remember(`program\u0000${key}`, make, () => PROGRAM_BYTES_PER_CHAR * key.length);
   }
