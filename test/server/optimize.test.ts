@@ -54,7 +54,7 @@ t.test('WebSocket: progress on the request id; cancel stops a long run and frees
   socket.send(JSON.stringify({ id: 'long', endpoint: 'optimize', program: 'sum((x - 1) .^ 2)', params: { x: [0, 0, 0] }, optimizer: { name: 'sgd', lr: 1e-9 }, steps: 1_000_000, every: 1000 }));
   await until((m) => m.id === 'long' && m.type === 'progress');
   socket.send(JSON.stringify({ id: 'long', type: 'cancel' }));
-  t.match(await until((m) => m.id === 'long' && m.type === 'error'), { error: { detail: /cancelled/ } });
+  t.match(await until((m) => m.id === 'long' && m.type === 'error'), { error: { status: 499, code: 'CANCELLED', detail: /cancelled/ } }, 'the cancelled run ends with 499 CANCELLED');
   socket.send(JSON.stringify({ id: 'after', endpoint: 'optimize', ...ROSENBROCK }));
   t.equal((await until((m) => m.id === 'after' && m.type !== 'progress')).type, 'result', 'the only worker is free again');
   t.equal(app.workers.running, 0, 'nothing left running');

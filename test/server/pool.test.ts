@@ -5,7 +5,8 @@
  * answer is the library's.
  */
 import t from 'tap';
-import { computeSync } from '../../src/index.js';
+import { Problem, computeSync } from '../../src/index.js';
+import { Cancellation } from '../../src/server/cancellation.js';
 import { loadConfig } from '../../src/server/config.js';
 import { createWorkerPool } from '../../src/server/pool.js';
 
@@ -41,4 +42,19 @@ t.test('requests that take long are split over the free workers', async (t) => {
   const { batches, answers } = await together(bodies);
   t.equal(batches, 2, 'four slow requests: a batch for each of the two workers');
   t.same(answers, bodies.map((body) => computeSync('grad', body)), 'the library\'s answers');
+});
+
+t.test('a cancelled request is rejected with 499 CANCELLED, whether it was running or waiting', async (t) => {
+  // About a second of loop iterations (under the loop limit), checking the clock as it goes.
+  const long = { program: 'x = 0\nfor i = 1:990000\n  x = x + sin(i) * cos(i) + exp(-i)\nend\nx', at: {} };
+  const cancels = [new Cancellation(), new Cancellation(), new Cancellation()];
+  // Two run, one on each worker; the third waits for one of them.
+  const outcomes = cancels.map((cancel) => pool.compute('eval', long, { cancel }).then(() => null, (e: unknown) => e));
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  for (const cancel of cancels) cancel.cancel();
+  for (const [i, outcome] of (await Promise.all(outcomes)).entries()) {
+    t.ok(outcome instanceof Problem, `request ${i}: a Problem`);
+    t.match((outcome as Problem).body, { status: 499, code: 'CANCELLED', detail: /cancelled/ }, `request ${i}: 499 CANCELLED`);
+  }
+  t.same(await pool.compute('grad', quick(0.25)), computeSync('grad', quick(0.25)), 'the workers serve the next request');
 });

@@ -94,7 +94,7 @@ t.test('WebSocket: samples messages on the request id, then one result; cancel s
   socket.send(JSON.stringify({ id: 'long', endpoint: 'sample', ...TENSOR_DRAW, n: 10_000_000, seed: 1 }));
   await until((m) => m.id === 'long' && m.type === 'samples');
   socket.send(JSON.stringify({ id: 'long', type: 'cancel' }));
-  t.match(await until((m) => m.id === 'long' && m.type === 'error'), { error: { detail: /cancelled/ } }, 'the cancelled request ends with an error');
+  t.match(await until((m) => m.id === 'long' && m.type === 'error'), { error: { status: 499, code: 'CANCELLED', detail: /cancelled/ } }, 'the cancelled request ends with 499 CANCELLED');
   socket.send(JSON.stringify({ id: 'after', endpoint: 'sample', ...NORMAL_SQUARED, n: 10, seed: 2 }));
   const after = await until((m) => m.id === 'after' && m.type !== 'samples');
   t.equal(after.type, 'result', `the workers are free again: ${JSON.stringify(after).slice(0, 300)}`);

@@ -67,7 +67,7 @@ t.test('WebSocket: cancel stops the work on its worker, and closing the socket c
   ws.send({ id: 'endless', endpoint: 'eval', ...ENDLESS });
   await new Promise((r) => setTimeout(r, 300));
   ws.send({ id: 'endless', type: 'cancel' });
-  t.match(await ws.until((m) => m.id === 'endless'), { type: 'error', error: { detail: /cancelled/ } }, 'the cancelled request is answered with an error');
+  t.match(await ws.until((m) => m.id === 'endless'), { type: 'error', error: { status: 499, code: 'CANCELLED', detail: /cancelled/ } }, 'the cancelled request is answered with 499 CANCELLED');
   ws.send({ id: 'next', endpoint: 'grad', ...LAB });
   t.same(await ws.until((m) => m.id === 'next'), { id: 'next', type: 'result', ...LAB_ANSWER }, 'the only worker is free again');
 
