@@ -9,17 +9,8 @@
 import fc from 'fast-check';
 import type { Test } from 'tap';
 import { fuzzRuns, fuzzSeed, type HostileServer } from './harness.js';
-import { WsSession, replyJson, replyViolation } from './wire.js';
+import { WsSession, replyJson, replyViolation, type FuzzRequest } from './wire.js';
 
-/** One request: POST /v1/<endpoint> with these bytes and headers. */
-export interface FuzzRequest {
-  readonly endpoint: string;
-  /** JSON text, or any bytes. */
-  readonly body: string | Uint8Array;
-  readonly headers?: Readonly<Record<string, string>>;
-  /** Over WebSocket, the message as sent (null: this request has no WebSocket form). */
-  readonly message: string | Uint8Array | null;
-}
 
 interface Violation {
   readonly what: string;

@@ -7,7 +7,7 @@
  * with random inputs.
  */
 import fc from 'fast-check';
-import type { FuzzRequest } from './fuzz.js';
+import type { FuzzRequest } from './wire.js';
 
 /** A catalogue entry as GET /v1/functions lists it. */
 export interface CatalogueFunction {

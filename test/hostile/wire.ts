@@ -19,6 +19,16 @@ export interface WireRequest {
   readonly signal?: AbortSignal;
 }
 
+/** One request: POST /v1/<endpoint> with these bytes and headers. */
+export interface FuzzRequest {
+  readonly endpoint: string;
+  /** JSON text, or any bytes. */
+  readonly body: string | Uint8Array;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Over WebSocket, the message as sent (null: this request has no WebSocket form). */
+  readonly message: string | Uint8Array | null;
+}
+
 export type WireReply =
   | { readonly ok: true; readonly status: number; readonly headers: Readonly<Record<string, string>>; readonly contentType: string; readonly text: string; readonly ms: number }
   | { readonly ok: false; readonly error: string; readonly ms: number };
@@ -145,6 +155,9 @@ export class WsSession {
   closed: { code: number; reason: string } | null = null;
   private readonly expected = new Map<string | null, number>();
   private readonly finals = new Map<string | null, number>();
+  /** When each id was sent and when its first final message came (performance.now()). */
+  private readonly sentAt = new Map<string, number>();
+  private readonly finalAt = new Map<string, number>();
   private readonly problems: string[] = [];
   private readonly waiters: (() => void)[] = [];
 
@@ -184,6 +197,7 @@ export class WsSession {
     if (key === undefined) this.problems.push(`a message without an id: ${text.slice(0, 160)}`);
     else if (message.type === 'result' || message.type === 'error') {
       this.finals.set(key, (this.finals.get(key) ?? 0) + 1);
+      if (key !== null && !this.finalAt.has(key)) this.finalAt.set(key, performance.now());
       if (message.type === 'error') {
         const why = problemViolation(message.error);
         if (why !== null) this.problems.push(`id ${JSON.stringify(key)}: ${why}`);
@@ -206,7 +220,18 @@ export class WsSession {
     const data = typeof message === 'string' || message instanceof Uint8Array ? message : JSON.stringify(message);
     const key = answerKey(data);
     if (key !== 'none') this.expected.set(key, (this.expected.get(key) ?? 0) + 1);
+    if (key !== 'none' && key !== null && !this.sentAt.has(key)) this.sentAt.set(key, performance.now());
     this.socket.send(data, { binary: typeof data !== 'string' });
+  }
+
+  /** Milliseconds from sending each id to its final message, for those answered so far. */
+  latencies(): number[] {
+    const ms: number[] = [];
+    for (const [id, at] of this.finalAt) {
+      const sent = this.sentAt.get(id);
+      if (sent !== undefined) ms.push(at - sent);
+    }
+    return ms;
   }
 
   /** The final message for `id` (the first, if more came), or undefined. */
@@ -222,9 +247,10 @@ export class WsSession {
   /**
    * Waits until every message sent has its final message (or `timeoutMs` passes, or the socket
    * closes), then `graceMs` more for any extra one; returns what broke the promise (empty: none).
-   * `mayClose`: the socket closing is allowed (the test expects it), else it is a violation.
+   * `mayClose`: the socket closing is allowed (the test expects it), else it is a violation;
+   * `owedOnClose`: even so, every id sent before must have had its final message (a drain).
    */
-  async settle(timeoutMs: number, { graceMs = 50, mayClose = false } = {}): Promise<string[]> {
+  async settle(timeoutMs: number, { graceMs = 50, mayClose = false, owedOnClose = false } = {}): Promise<string[]> {
     const end = Date.now() + timeoutMs;
     while (!this.settled() && this.closed === null && Date.now() < end) {
       await new Promise<void>((resolve) => {
@@ -235,7 +261,7 @@ export class WsSession {
     if (graceMs > 0) await new Promise((resolve) => setTimeout(resolve, graceMs));
     const violations = this.problems.splice(0);
     if (this.closed !== null && !mayClose) violations.push(`the socket closed (${this.closed.code} ${this.closed.reason})`);
-    if (this.closed !== null && mayClose) return violations;
+    if (this.closed !== null && mayClose && !owedOnClose) return violations;
     for (const [key, n] of this.expected) {
       const got = this.finals.get(key) ?? 0;
       if (got !== n) violations.push(`id ${JSON.stringify(key)}: ${got} final messages for ${n} sent`);
