@@ -40,6 +40,13 @@ export interface Config {
   readonly requireApiKey: boolean;
   /** Requests a minute per key (or per client address without one); 0 turns limiting off. */
   readonly rateLimit: number;
+  /** Wrong API keys a minute per client address before its tokens get 429 unchecked; 0 turns this off. */
+  readonly authFailureLimit: number;
+  /** Open WebSocket connections, in all and per client (a verified key, else an address). */
+  readonly maxWsConnections: number;
+  readonly maxWsConnectionsPerClient: number;
+  /** Answers of one WebSocket waiting to be sent, in bytes, past which it is closed (1013). */
+  readonly wsMaxBufferedBytes: number;
   /** Origins allowed to call from a browser; "*" allows any. */
   readonly corsOrigins: readonly string[];
   /**
@@ -154,6 +161,10 @@ export function loadConfig(env: Env = process.env): Config {
     apiKeys,
     requireApiKey: apiKeys.length > 0 && flag(env, 'API_KEYS_REQUIRED', true),
     rateLimit: integer(env, 'RATE_LIMIT', 0, 0),
+    authFailureLimit: integer(env, 'AUTH_FAILURE_LIMIT', 10, 0),
+    maxWsConnections: integer(env, 'MAX_WS_CONNECTIONS', 1000, 1),
+    maxWsConnectionsPerClient: integer(env, 'MAX_WS_CONNECTIONS_PER_CLIENT', 32, 1),
+    wsMaxBufferedBytes: integer(env, 'WS_MAX_BUFFERED_BYTES', 64 * 1024 * 1024, 64 * 1024),
     trustProxy: trustProxy(env),
     corsOrigins: list(env, 'CORS_ORIGINS').map((origin) => {
       if (origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin)) {

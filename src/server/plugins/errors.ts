@@ -6,11 +6,15 @@ import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply } f
 import fp from 'fastify-plugin';
 import { Problem, toProblem } from '../../compute/problem.js';
 
-/** Seconds a client refused for load or rate should wait before trying again. */
+/** Seconds a client refused for load (any 503) should wait before trying again. */
 const RETRY_AFTER_SECONDS = 1;
 
+/**
+ * Sends `problem`. A 503 or 429 always has a Retry-After: the one already set (a rate limit's
+ * seconds until its window ends), else RETRY_AFTER_SECONDS.
+ */
 export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply {
-  if (problem.code === 'OVERLOADED' || problem.code === 'RATE_LIMITED') reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+  if ((problem.status === 503 || problem.status === 429) && !reply.hasHeader('retry-after')) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
   return reply.code(problem.status).type('application/problem+json').send(problem.body);
 }
 
