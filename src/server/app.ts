@@ -8,13 +8,14 @@ import websocket from '@fastify/websocket';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { Config } from './config.js';
+import { closeSockets, drainPlugin } from './drain.js';
 import errors from './plugins/errors.js';
 import metrics from './plugins/metrics.js';
 import security from './plugins/security.js';
 import workers from './plugins/workers.js';
 import computeRoutes from './routes/compute.js';
 import metaRoutes from './routes/meta.js';
-import websocketRoutes from './routes/websocket.js';
+import websocketRoutes, { webSocketErrorHandler } from './routes/websocket.js';
 import { openapiTransform, securitySchemes, sharedSchemas } from './schemas.js';
 
 export const API_VERSION = '0.1.0';
@@ -47,6 +48,8 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     trustProxy: proxyTrust(config.trustProxy),
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
+    // A draining server refuses requests itself, as problems (drain.ts), not fastify's plain 503.
+    return503OnClosing: false,
     ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false } },
   });
   // Responses are plain JSON: values nest arbitrarily deep, which JSON.stringify handles best.
@@ -91,7 +94,9 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
-  await app.register(websocket, { options: { maxPayload: config.bodyLimit } });
+  // A message over BODY_LIMIT_BYTES is answered TOO_LARGE; one over twice that, ws closes (1009).
+  await app.register(websocket, { options: { maxPayload: 2 * config.bodyLimit }, errorHandler: webSocketErrorHandler, preClose: closeSockets });
+  await app.register(drainPlugin);
 
   // Hooks on every request take a callback: an async hook costs a promise per request.
   app.addHook('onRequest', (request, reply, done) => {

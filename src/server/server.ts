@@ -1,10 +1,12 @@
 /**
  * The service's entry point: reads the configuration, listens, and on SIGTERM or SIGINT drains
- * (readiness goes false, no new connections, requests in flight finish) and exits 0 within the
- * grace period. A bad configuration stops the process at start with one line naming it.
+ * (drain.ts: readiness goes false, no new connections, what is in flight finishes or, at the end
+ * of the grace period, is answered SHUTTING_DOWN) and exits 0. A bad configuration stops the
+ * process at start with one line naming it.
  */
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { drain } from './drain.js';
 
 let config: Config;
 try {
@@ -27,19 +29,9 @@ let stopping = false;
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
-  app.accepting = false;
   app.log.info({ signal, graceMs: config.shutdownGraceMs }, 'draining');
-  const force = setTimeout(() => {
-    app.log.warn({ graceMs: config.shutdownGraceMs }, 'grace period over; exiting with requests unfinished');
-    process.exit(0);
-  }, config.shutdownGraceMs);
-  force.unref();
-  // A client's keep-alive connection would hold the server open until it times out: close each
-  // one as soon as it has no request in flight.
-  const idle = setInterval(() => app.server.closeIdleConnections(), 50);
-  idle.unref();
-  await app.close();
-  app.log.info('stopped');
+  const inTime = await drain(app, config.shutdownGraceMs);
+  app.log.info({ inTime }, 'stopped');
   process.exit(0);
 }
 process.on('SIGTERM', () => void shutdown('SIGTERM'));

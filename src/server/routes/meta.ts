@@ -1,6 +1,6 @@
 /** The catalogue, health, readiness, metrics and the API's own description. */
 import type { FastifyInstance } from 'fastify';
-import { catalogue, distributionFamilies, klPairs } from '../../index.js';
+import { Problem, catalogue, distributionFamilies, klPairs } from '../../index.js';
 import { constants } from '../../lang/catalogue.js';
 import {
   apiKeySecurity,
@@ -95,13 +95,10 @@ export default async function metaRoutes(app: FastifyInstance): Promise<void> {
         examples: readyExamples,
       },
     },
-    async (_request, reply) => {
-      if (!app.accepting) {
-        return reply.code(503).type('application/problem+json').send({ type: '/problems/overloaded', title: 'Draining', status: 503, detail: 'the server is shutting down', code: 'OVERLOADED' });
-      }
-      if (app.workers.alive === 0) {
-        return reply.code(503).type('application/problem+json').send({ type: '/problems/overloaded', title: 'No workers', status: 503, detail: 'no worker thread is running', code: 'OVERLOADED' });
-      }
+    async () => {
+      // Problems like any other 503: the error handler sends them, with Retry-After.
+      if (!app.accepting) throw new Problem('SHUTTING_DOWN', 'the server is shutting down');
+      if (app.workers.alive === 0) throw new Problem('OVERLOADED', 'no worker thread is running');
       return { status: 'ready', workers: app.workers.size };
     },
   );
