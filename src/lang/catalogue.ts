@@ -879,6 +879,22 @@ const REFUSED: ReadonlyMap<string, string> = new Map([
   ['matrixFromColumns', "use a matrix literal [c1, c2]' or concat(c1, c2, 2) of n×1 columns"],
 ]);
 
+/**
+ * Functions added for mathjs's numeric library (issue 14) whose names are common words for a
+ * program's own variables and functions (`diff = y - x`, `count(n) = …`): a program may define
+ * its own under these names, as mathjs lets it, so programs written before they existed still run.
+ */
+const SHADOWABLE = new Set([
+  'cumsum', 'cumprod', 'diff', 'sort', 'median', 'quantileSeq', 'range', 'kron', 'cross', 'hypot', 'nthRoot', 'matrix', 'mad', 'count', 'row', 'column',
+  'sec', 'csc', 'cot', 'asec', 'acsc', 'acot', 'asinh', 'acosh', 'atanh', 'sech', 'csch', 'coth', 'asech', 'acsch', 'acoth',
+  'isNaN', 'isFinite', 'isNegative', 'isPositive', 'isZero', 'isInteger', 'number', 'addScalar', 'subtractScalar', 'multiplyScalar', 'divideScalar',
+]);
+
+/** Whether a program may define a variable or function of its own under a catalogue function's name. */
+export function mayShadow(name: string): boolean {
+  return SHADOWABLE.has(name);
+}
+
 export function isBlocked(name: string): boolean {
   return REFUSED.has(name);
 }

@@ -4,7 +4,7 @@
  * unknown op or a wrong number of arguments is an error located by a JSON pointer.
  */
 import { Tensor } from '../engine/index.js';
-import { functionNamed, isBlocked, knownNames } from './catalogue.js';
+import { functionNamed, knownNames, refusal } from './catalogue.js';
 import { ProgramError, type Loc } from './errors.js';
 import type { Expr, Program, Stmt } from './ir.js';
 import { closest } from './suggest.js';
@@ -36,7 +36,9 @@ export function graphProgram(graph: Graph, base = '/graph'): Program {
       if (node.value === undefined) throw new ProgramError('INVALID_ARGUMENT', `const node "${node.id}" has no value`, at(i));
       return;
     }
-    if (isBlocked(node.op) || functionNamed(node.op) === undefined) {
+    const refused = refusal(node.op);
+    if (refused !== undefined) throw new ProgramError('UNKNOWN_NAME', `op "${node.op}" is not available: ${refused}`, at(i, 'op'));
+    if (functionNamed(node.op) === undefined) {
       const hint = closest(node.op, knownNames());
       throw new ProgramError('UNKNOWN_NAME', `unknown op "${node.op}"${hint === null ? '' : `; did you mean "${hint}"?`}`, at(i, 'op'));
     }

@@ -5,7 +5,7 @@
  */
 import { parse as parseExpression, type MathNode } from 'mathjs';
 import { Tensor } from '../engine/index.js';
-import { booleanValue, constants, functionNamed, isBlocked, knownNames, refusal } from './catalogue.js';
+import { booleanValue, constants, functionNamed, isBlocked, knownNames, mayShadow, refusal } from './catalogue.js';
 import { ProgramError, type Loc } from './errors.js';
 import type { Expr, Program, Stmt } from './ir.js';
 import { definitionHabit, syntaxHabit } from './habits.js';
@@ -321,7 +321,7 @@ class Parser {
   }
 
   private checkAssignable(name: string, loc: Loc): void {
-    if (functionNamed(name) !== undefined || isBlocked(name)) {
+    if ((functionNamed(name) !== undefined && !mayShadow(name)) || isBlocked(name)) {
       throw new ProgramError('PARSE_ERROR', `cannot assign to \`${name}\`: it is a built-in function`, loc);
     }
     if (name === 'end') throw new ProgramError('PARSE_ERROR', '`end` is a keyword and cannot be assigned', loc);

@@ -193,7 +193,7 @@ const cases: ErrorCase[] = [
     body: graphOf([{ id: 'a', op: 'sin', args: ['x'] }, { id: 'z', op: 'sigmod', args: ['a'] }]),
     expect: inBody('UNKNOWN_NAME', '/graph/nodes/1/op', /unknown op "sigmod"/, /did you mean "sigmoid"\?/),
   },
-  { name: 'a graph op that is a blocked mathjs function', endpoint: 'grad', body: graphOf([{ id: 'z', op: 'evaluate', args: ['x'] }]), expect: inBody('UNKNOWN_NAME', '/graph/nodes/0/op', /unknown op "evaluate"/) },
+  { name: 'a graph op that is a blocked mathjs function', endpoint: 'grad', body: graphOf([{ id: 'z', op: 'evaluate', args: ['x'] }]), expect: inBody('UNKNOWN_NAME', '/graph/nodes/0/op', /op "evaluate" is not available: it parses, evaluates or configures code/) },
   { name: 'a graph op with too many arguments', endpoint: 'grad', body: graphOf([{ id: 'z', op: 'sin', args: ['x', 'y'] }]), expect: inBody('INVALID_ARGUMENT', '/graph/nodes/0/args', /op "sin" takes 1 argument, got 2/) },
   { name: 'a graph op with too few arguments', endpoint: 'grad', body: graphOf([{ id: 'z', op: 'add', args: ['x'] }]), expect: inBody('INVALID_ARGUMENT', '/graph/nodes/0/args', /op "add" takes 2 arguments, got 1/) },
   { name: 'a graph reading an input not in "at"', endpoint: 'grad', body: graphOf([{ id: 'z', op: 'sin', args: ['w'] }]), expect: inBody('UNKNOWN_NAME', '/graph/nodes/0', /unknown variable `w`/, /"at"/, /make it a node/) },

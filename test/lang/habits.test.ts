@@ -57,6 +57,19 @@ t.test('each habit gets a hint of what to write, at its line and column', (t) =>
   t.end();
 });
 
+t.test("names of the functions added may still name a program's own variables and functions, as mathjs allows", (t) => {
+  for (const [program, value] of [
+    ['count(n) = n == 0 ? 0 : 1 + count(n - 1); count(5)', 5],
+    ['diff = 5 - 2; diff^2', 9],
+    ['range = 3; range * 2', 6],
+    ['sort(v) = v + 1; sort(2)', 3],
+  ] as const) {
+    t.same((computeSync('eval', { program, at: {} }) as { value: unknown }).value, value, program);
+  }
+  assertProblem(t, '`sin = 3` is still refused', outcomeOf(() => computeSync('eval', { program: 'sin = 3', at: {} })), located('PARSE_ERROR', 1, 1, /cannot assign to `sin`/));
+  t.end();
+});
+
 t.test('what people call from MATLAB and NumPy now runs', (t) => {
   for (const [program, value] of [
     ['diff([1, 4, 9, 16])', [3, 5, 7]],
