@@ -1,8 +1,11 @@
 /**
- * Reads a course document (examples/lab2/README.md) as the tests replay it: every `curl` line in
- * a fenced block is a request, the lines right after it (up to a blank line, a `#` comment, the
- * next command or the end of the block) are the output the document shows; a `$ node <script>`
- * line is a run of an example script, and the rest of its block is the script's output.
+ * Reads a document (examples/lab2/README.md, README.md) as the tests replay it: every `curl`
+ * command in a fenced block is a request, the lines right after it (up to a blank line, a `#`
+ * comment, the next command or the end of the block) are the output the document shows; a
+ * `$ node <script>` line is a run of an example script, and the rest of its block is the
+ * script's output. A command may continue over lines ending in `\`, use a variable that a line
+ * `NAME='value'` of the document set (`-H "$H"`), and be piped into other commands (`| jq -r
+ * .dot`): then what it shows is not the answer, and the pipeline is kept for the test to judge.
  */
 
 /** One curl command of the document and the output shown below it. */
@@ -15,6 +18,8 @@ export interface CurlCommand {
   readonly path: string;
   readonly headers: Record<string, string>;
   readonly body: string | undefined;
+  /** The commands curl's output is piped into, each as its words (empty: the answer is shown as it is). */
+  readonly pipeline: readonly (readonly string[])[];
   /** 0-based indices [from, to) of the output lines in the document. */
   readonly output: readonly [number, number];
   readonly shown: readonly string[];
@@ -39,10 +44,11 @@ export interface Document {
 /**
  * Splits a command line into words as a POSIX shell does for the quoting a document uses:
  * 'single quotes', "double quotes" with backslash escapes, and words joined across them
- * ('"'"' is a single quote inside a single-quoted argument). Unquoted pipes, redirections,
- * substitutions and variables are refused: the test could not replay them.
+ * ('"'"' is a single quote inside a single-quoted argument); `$NAME` inside double quotes is
+ * the value of one of `variables`. Unquoted pipes, redirections, other substitutions and
+ * unknown variables are refused: the test could not replay them.
  */
-export function shellWords(line: string): string[] {
+export function shellWords(line: string, variables: Readonly<Record<string, string>> = {}): string[] {
   const words: string[] = [];
   let word: string | null = null;
   for (let i = 0; i < line.length; i++) {
@@ -59,7 +65,14 @@ export function shellWords(line: string): string[] {
       let text = '';
       let j = i + 1;
       for (; j < line.length && line[j] !== '"'; j++) {
-        if (line[j] === '$' || line[j] === '`') throw new Error(`a substitution inside double quotes at column ${j + 1}`);
+        if (line[j] === '$') {
+          const name = /^\$([A-Za-z_]\w*)/.exec(line.slice(j))?.[1];
+          if (name === undefined || !(name in variables)) throw new Error(`a substitution inside double quotes at column ${j + 1}`);
+          text += variables[name];
+          j += name.length;
+          continue;
+        }
+        if (line[j] === '`') throw new Error(`a substitution inside double quotes at column ${j + 1}`);
         if (line[j] === '\\' && '"\\$`'.includes(line[j + 1] ?? '')) j++;
         text += line[j];
       }
@@ -76,9 +89,30 @@ export function shellWords(line: string): string[] {
   return words;
 }
 
+/** A command line cut at its unquoted pipes: `curl ... | jq -r .dot` is ['curl ...', 'jq -r .dot']. */
+export function pipelineOf(line: string): string[] {
+  const parts: string[] = [];
+  let quote: string | null = null;
+  let from = 0;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (quote !== null) {
+      if (c === quote) quote = null;
+      else if (quote === '"' && c === '\\') i++;
+    } else if (c === "'" || c === '"') {
+      quote = c;
+    } else if (c === '|') {
+      parts.push(line.slice(from, i).trim());
+      from = i + 1;
+    }
+  }
+  parts.push(line.slice(from).trim());
+  return parts;
+}
+
 /** The request a curl line makes: only the options a lab's commands need. */
-export function parseCurl(text: string): Pick<CurlCommand, 'method' | 'path' | 'headers' | 'body'> {
-  const words = shellWords(text);
+export function parseCurl(text: string, variables: Readonly<Record<string, string>> = {}): Pick<CurlCommand, 'method' | 'path' | 'headers' | 'body'> {
+  const words = shellWords(text, variables);
   if (words[0] !== 'curl') throw new Error('not a curl command');
   let url: string | undefined;
   let method: string | undefined;
@@ -121,6 +155,7 @@ export function parseDocument(text: string): Document {
   const lines = text.split('\n');
   const commands: CurlCommand[] = [];
   const scripts: ScriptRun[] = [];
+  const variables: Record<string, string> = {};
   let inFence = false;
   for (let i = 0; i < lines.length; i++) {
     if (FENCE.test(lines[i])) {
@@ -128,23 +163,35 @@ export function parseDocument(text: string): Document {
       continue;
     }
     if (!inFence) continue;
-    const line = lines[i].trim();
-    if (line.startsWith('curl ')) {
+    const trimmed = lines[i].trim();
+    const assignment = /^([A-Za-z_]\w*)=('[^']*')$/.exec(trimmed);
+    if (assignment !== null) {
+      variables[assignment[1]] = shellWords(assignment[2]).join('');
+      continue;
+    }
+    if (trimmed.startsWith('curl ')) {
+      // A command continued over lines ending in a backslash is one line.
+      let last = i;
+      let line = trimmed;
+      while (line.endsWith('\\') && last + 1 < lines.length && !FENCE.test(lines[last + 1])) line = `${line.slice(0, -1).trimEnd()} ${lines[++last].trim()}`;
+      const [curl, ...piped] = pipelineOf(line);
       let request: ReturnType<typeof parseCurl>;
+      let pipeline: string[][];
       try {
-        request = parseCurl(line);
+        request = parseCurl(curl, variables);
+        pipeline = piped.map((p) => shellWords(p.replace(/\s*>\s*\S+$/, ''), variables));
       } catch (e) {
         throw new Error(`line ${i + 1}: ${(e as Error).message}: ${line}`);
       }
-      let end = i + 1;
+      let end = last + 1;
       while (end < lines.length && !FENCE.test(lines[end]) && lines[end].trim() !== '' && !lines[end].trim().startsWith('#') && !lines[end].trim().startsWith('curl ')) end++;
-      commands.push({ line: i + 1, text: line, ...request, output: [i + 1, end], shown: lines.slice(i + 1, end) });
+      commands.push({ line: i + 1, text: line, ...request, pipeline, output: [last + 1, end], shown: lines.slice(last + 1, end) });
       i = end - 1;
-    } else if (line.startsWith('$ node ')) {
-      const args = shellWords(line.slice('$ node '.length));
+    } else if (trimmed.startsWith('$ node ')) {
+      const args = shellWords(trimmed.slice('$ node '.length));
       let end = i + 1;
       while (end < lines.length && !FENCE.test(lines[end])) end++;
-      scripts.push({ line: i + 1, text: line, args, output: [i + 1, end], shown: lines.slice(i + 1, end) });
+      scripts.push({ line: i + 1, text: trimmed, args, output: [i + 1, end], shown: lines.slice(i + 1, end) });
       i = end - 1;
     }
   }
