@@ -13,6 +13,6 @@ import { FUZZ_ENV, fuzzSeconds, startHostileServer } from './harness.js';
 
 t.setTimeout(fuzzSeconds(0.4) * 1000 + 120_000);
 const server = await startHostileServer(t, FUZZ_ENV);
-const options = { name: 'mutated bodies', timeoutMs: Number(FUZZ_ENV.TIMEOUT_MS) };
+const options = { name: 'mutated bodies', timeoutMs: Number(FUZZ_ENV.TIMEOUT_MS), bodyLimit: Number(FUZZ_ENV.BODY_LIMIT_BYTES) };
 await t.test('mutated bodies over HTTP', (t) => fuzzHttp(t, server, bodyRequests, { ...options, seconds: fuzzSeconds(0.2) }));
 await t.test('mutated bodies over WebSocket', (t) => fuzzWebSocket(t, server, bodyRequests, { ...options, seconds: fuzzSeconds(0.2) }));

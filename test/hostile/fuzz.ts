@@ -35,6 +35,8 @@ export interface FuzzOptions {
   readonly seconds: number;
   /** TIMEOUT_MS of the server: every answer must come within it and a second. */
   readonly timeoutMs: number;
+  /** BODY_LIMIT_BYTES of the server: a WebSocket message over it closes the socket (1009), as ws does. */
+  readonly bodyLimit: number;
 }
 
 /** Runs `requests` against `server` over HTTP for `seconds`, then reports what broke. */
@@ -72,7 +74,10 @@ export async function fuzzWebSocket(t: Test, server: HostileServer, requests: fc
     const start = performance.now();
     // The fuzz server has one worker: the batch's requests may run one after the other.
     const within = batch.length * options.timeoutMs + 1000;
-    const broken = await session.settle(within + 5000);
+    const size = (m: string | Uint8Array): number => (typeof m === 'string' ? Buffer.byteLength(m) : m.byteLength);
+    const oversized = batch.some((r) => size(r.message!) > options.bodyLimit);
+    const broken = await session.settle(within + 5000, { mayClose: oversized });
+    if (oversized && session.closed !== null && session.closed.code !== 1009) broken.push(`a message over the body limit closed the socket with ${session.closed.code}, not 1009`);
     const ms = performance.now() - start;
     const shown = batch.map((r) => show(r, 'WebSocket')).join('\n    ');
     for (const what of broken) violations.push({ what, request: shown });

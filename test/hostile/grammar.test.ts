@@ -18,6 +18,6 @@ const catalogue = (JSON.parse(listed.ok ? listed.text : '{}') as { functions?: C
 t.ok(catalogue.length > 50, `GET /v1/functions lists the catalogue (${catalogue.length} functions)`);
 
 const requests = programRequests(catalogue);
-const options = { name: 'random programs', timeoutMs: Number(FUZZ_ENV.TIMEOUT_MS) };
+const options = { name: 'random programs', timeoutMs: Number(FUZZ_ENV.TIMEOUT_MS), bodyLimit: Number(FUZZ_ENV.BODY_LIMIT_BYTES) };
 await t.test('random programs over HTTP', (t) => fuzzHttp(t, server, requests, { ...options, seconds: fuzzSeconds(0.35) }));
 await t.test('random programs over WebSocket', (t) => fuzzWebSocket(t, server, requests, { ...options, seconds: fuzzSeconds(0.25) }));

@@ -60,8 +60,11 @@ export interface HostileServer extends Server {
   healthz(): Promise<number>;
 }
 
-/** A server with `env` (one worker unless said), closed when `t` ends. */
-export async function startHostileServer(t: Test, env: Record<string, string> = {}): Promise<HostileServer> {
+/**
+ * A server with `env` (one worker unless said), closed when `t` ends; warmed with a request of
+ * every endpoint ('all'), one request ('one': the worker has loaded) or none.
+ */
+export async function startHostileServer(t: Test, env: Record<string, string> = {}, warmUp: 'all' | 'one' | 'none' = 'all'): Promise<HostileServer> {
   const server = await startServer(t, { WORKERS: '1', ...env });
   const http = new HttpClient(server.base, 16, 120_000);
   t.teardown(() => http.close());
@@ -75,8 +78,9 @@ export async function startHostileServer(t: Test, env: Record<string, string> = 
       if (reply.ok && reply.status === 200) return;
     }
   };
-  for (const [endpoint, body] of WARM_UP) await answer(endpoint, body);
   const warm = (): Promise<void> => answer(...WARM_UP[0]);
+  if (warmUp === 'all') for (const [endpoint, body] of WARM_UP) await answer(endpoint, body);
+  else if (warmUp === 'one') await warm();
   return { ...server, http, warm, healthz };
 }
 
