@@ -29,7 +29,7 @@ import { run, type RunLimits } from '../lang/interpret.js';
 import { parseProgram } from '../lang/parse.js';
 import { DEFAULT_LIMITS, prepare, type ComputeLimits, type ComputeOptions, type Evaluation } from './compute.js';
 import { Problem, toProblem, type ProblemBody, type ProblemCode } from './problem.js';
-import { tensorField } from './request.js';
+import { NAME_RULE, isName, tensorField, type EndpointFields } from './request.js';
 import { traceEndpoint } from './trace.js';
 import { decodeValue, encodeValue } from './values.js';
 
@@ -43,15 +43,14 @@ export const GRADCHECK_ATOL = 1e-5;
 /** The most failures a response lists. */
 export const MAX_FAILURES = 10;
 
-const CHECK_FIELDS = ['answer', 'gradcheck', 'points', 'random', 'rtol', 'atol', 'tangents', 'cotangent'];
+/** The fields `check` takes beyond the common ones; its options are the common ones. */
+export const CHECK_ENDPOINT: EndpointFields = { fields: ['answer', 'gradcheck', 'points', 'random', 'rtol', 'atol', 'tangents', 'cotangent'], options: [] };
 
 /**
  * Random point i draws from stream 2^31 + i of the seed: streams the program's own draws (the
  * sample index, 0 outside `sample`) do not reach.
  */
 const POINT_STREAMS = 2 ** 31;
-
-const NAME = /^[A-Za-z_][A-Za-z_0-9]*$/;
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -121,9 +120,8 @@ function parseCheck(body: Record<string, unknown>, limits: Readonly<Required<Com
       if (!isObject(answer.grad) || Object.keys(answer.grad).length === 0) {
         throw new Problem('INVALID_REQUEST', '"answer.grad" must be an object {input name: number, tensor or expression}, with at least one input', { path: '/answer/grad' });
       }
-      for (const [name, json] of Object.entries(answer.grad)) {
-        if (!NAME.test(name)) throw new Problem('INVALID_REQUEST', `"${name}" is not a valid input name`, { path: `/answer/grad${pointer(name)}` });
-        grads.push({ name, quantity: `grad.${name}`, given: givenOf(json, `/answer/grad/${name}`, limits) });
+      for (const [name, json] of inputEntries(answer.grad, '/answer/grad', limits)) {
+        grads.push({ name, quantity: `grad.${name}`, given: givenOf(json, `/answer/grad${pointer(name)}`, limits) });
       }
     }
     if (answer.trace !== undefined) trace = parseTrace(answer.trace, limits);
@@ -139,9 +137,8 @@ function parseCheck(body: Record<string, unknown>, limits: Readonly<Required<Com
     points = body.points.map((point: unknown, i) => {
       if (!isObject(point)) throw new Problem('INVALID_REQUEST', 'a point must be an object {input name: value}', { path: `/points/${i}` });
       const values = new Map<string, Tensor>();
-      for (const [name, json] of Object.entries(point)) {
-        if (!NAME.test(name)) throw new Problem('INVALID_REQUEST', `"${name}" is not a valid input name`, { path: `/points/${i}${pointer(name)}` });
-        values.set(name, decodeValue(json, `/points/${i}/${name}`, { maxElements: limits.maxTensorElements }));
+      for (const [name, json] of inputEntries(point, `/points/${i}`, limits)) {
+        values.set(name, decodeValue(json, `/points/${i}${pointer(name)}`, { maxElements: limits.maxTensorElements }));
       }
       return values;
     });
@@ -159,9 +156,8 @@ function parseCheck(body: Record<string, unknown>, limits: Readonly<Required<Com
     if (!isObject(r.ranges) || Object.keys(r.ranges).length === 0) {
       throw new Problem('INVALID_REQUEST', '"random.ranges" must be an object {input name: [lo, hi]} with at least one input', { path: '/random/ranges' });
     }
-    const ranges = Object.entries(r.ranges).map(([name, range]): [string, number, number] => {
+    const ranges = inputEntries(r.ranges, '/random/ranges', limits).map(([name, range]): [string, number, number] => {
       const path = `/random/ranges${pointer(name)}`;
-      if (!NAME.test(name)) throw new Problem('INVALID_REQUEST', `"${name}" is not a valid input name`, { path });
       if (!Array.isArray(range) || range.length !== 2 || !range.every((v) => typeof v === 'number' && Number.isFinite(v)) || !(range[0] <= range[1])) {
         throw new Problem('INVALID_REQUEST', 'a range must be [lo, hi], two finite numbers with lo <= hi', { path });
       }
@@ -170,23 +166,37 @@ function parseCheck(body: Record<string, unknown>, limits: Readonly<Required<Com
     random = { n, ranges };
   }
 
-  // Numbers are the answer at one point: the request's `at`.
-  if (points !== null || random !== null) {
+  // Numbers are the answer at one point: `at`, or the one entry of `points` (an autograder sends its point so).
+  if ((points !== null && points.length > 1) || random !== null) {
     const numeric = [value, ...grads].find((g) => g !== null && g.given.kind === 'numbers');
     const where = points !== null ? '/points' : '/random';
+    const several = points !== null ? `the ${points.length} points` : 'random points';
     if (numeric !== undefined && numeric !== null) {
-      throw new Problem('INVALID_REQUEST', `the answer's ${numeric.quantity} is a number, compared at "at" alone; give it as an expression of the inputs to compare it at "${where.slice(1)}"`, { path: where });
+      throw new Problem('INVALID_REQUEST', `the answer's ${numeric.quantity} is a number, the answer at one point: it cannot be compared at ${several}; send one point, or give it as an expression of the inputs`, { path: where });
     }
-    if (trace !== null) throw new Problem('INVALID_REQUEST', `a trace is graded at "at" alone; leave out "${where.slice(1)}"`, { path: where });
+    if (trace !== null) throw new Problem('INVALID_REQUEST', `a trace is graded at one point: "at", or a single entry of "points", not ${several}`, { path: where });
   }
   const rtol = tolerance(body, 'rtol', gradcheck ? GRADCHECK_RTOL : CHECK_RTOL);
   const atol = tolerance(body, 'atol', gradcheck ? GRADCHECK_ATOL : CHECK_ATOL);
   return { gradcheck, value, grads, trace, points, random, rtol, atol };
 }
 
-function parseTrace(json: unknown, limits: ComputeLimits): TraceEntry[] {
+/** The entries of an object keyed by input names: names checked, at most `maxInputs` of them. */
+function inputEntries(json: Record<string, unknown>, path: string, limits: Readonly<Required<ComputeLimits>>): [string, unknown][] {
+  const names = Object.keys(json);
+  if (names.length > limits.maxInputs) throw new Problem('TOO_LARGE', `${path.slice(1).replace(/\//g, '.')} has ${names.length} inputs, over the limit of ${limits.maxInputs}`, { path });
+  return names.map((name) => {
+    if (!isName(name)) throw new Problem('INVALID_REQUEST', `${JSON.stringify(name.slice(0, 40))} is not a valid input name: an input name is ${NAME_RULE}`, { path: `${path}${pointer(name)}` });
+    return [name, json[name]];
+  });
+}
+
+function parseTrace(json: unknown, limits: Readonly<Required<ComputeLimits>>): TraceEntry[] {
   if (!Array.isArray(json) || json.length === 0) {
     throw new Problem('INVALID_REQUEST', '"answer.trace" must be a list of steps such as {"id": "v1", "tangent": 4.2} or {"id": "v1", "adjoint": 1}', { path: '/answer/trace' });
+  }
+  if (json.length > limits.maxTraceEntries) {
+    throw new Problem('TOO_LARGE', `"answer.trace" has ${json.length} entries, over the limit of ${limits.maxTraceEntries}`, { path: '/answer/trace' });
   }
   return json.map((entry: unknown, i) => {
     const path = `/answer/trace/${i}`;
@@ -195,7 +205,7 @@ function parseTrace(json: unknown, limits: ComputeLimits): TraceEntry[] {
     for (const [key, v] of Object.entries(entry)) {
       if (key === 'id') continue;
       if (!(TRACE_FIELDS as readonly string[]).includes(key)) throw new Problem('INVALID_REQUEST', `unknown field "${key}" in a trace entry; it takes id, value, tangent, adjoint`, { path: `${path}${pointer(key)}` });
-      fields.set(key as TraceField, decodeValue(v, `${path}/${key}`, { maxElements: limits.maxTensorElements }));
+      fields.set(key as TraceField, decodeValue(v, `${path}${pointer(key)}`, { maxElements: limits.maxTensorElements }));
     }
     if (fields.size === 0) throw new Problem('INVALID_REQUEST', 'a trace entry needs at least one of value, tangent, adjoint', { path });
     return { id: entry.id, fields };
@@ -206,12 +216,19 @@ function parseTrace(json: unknown, limits: ComputeLimits): TraceEntry[] {
  * The body with every input `at` lacks added to it: a point's value, or a range's low end (a
  * scalar input), so that `wrt` may name it and its gradient be taken. The points override them.
  */
-function withInputs(body: Record<string, unknown>, spec: CheckSpec): Record<string, unknown> {
+function withInputs(body: Record<string, unknown>, spec: CheckSpec, limits: Readonly<Required<ComputeLimits>>): Record<string, unknown> {
   if (body.at !== undefined && !isObject(body.at)) return body;
   const at: Record<string, unknown> = { ...(body.at as Record<string, unknown> | undefined) };
+  const given = Object.keys(at).length;
+  let count = given;
   // Defined, not assigned: a name such as "__proto__" is an input like any other.
   const add = (name: string, value: unknown): void => {
-    if (!Object.hasOwn(at, name)) Object.defineProperty(at, name, { value, enumerable: true, writable: true, configurable: true });
+    if (Object.hasOwn(at, name)) return;
+    Object.defineProperty(at, name, { value, enumerable: true, writable: true, configurable: true });
+    // "at" over the limit is parseRequest's to refuse; the points' or ranges' names are refused here.
+    if (++count > limits.maxInputs && given <= limits.maxInputs) {
+      throw new Problem('TOO_LARGE', `the points name more than ${limits.maxInputs} inputs in all, over the limit of ${limits.maxInputs}`, { path: spec.points !== null ? '/points' : '/random/ranges' });
+    }
   };
   for (const [name, lo] of spec.random?.ranges ?? []) add(name, lo);
   for (const point of (body.points as Record<string, unknown>[] | undefined) ?? []) for (const [name, json] of Object.entries(point)) add(name, json);
@@ -428,7 +445,7 @@ export function checkEndpoint(body: unknown, options: ComputeOptions): unknown {
   const spec = parseCheck(body, limits);
   let ev: Evaluation | null = null;
   try {
-    ev = prepare(CHECK_FIELDS, withInputs(body, spec), { ...options, limits });
+    ev = prepare(CHECK_ENDPOINT, withInputs(body, spec, limits), { ...options, limits });
     const given = new Set(isObject(body.at) ? Object.keys(body.at) : []);
     const points = pointsOf(ev, spec, given);
     const outcome = spec.gradcheck ? gradcheckPoints(ev, spec, points) : gradeAnswers(ev, spec, points);
@@ -499,7 +516,7 @@ function gradeAnswers(ev: Evaluation, spec: CheckSpec, points: readonly Map<stri
       if (!close) fail({ got: encode(got), error: error === null ? null : encode(Tensor.scalar(error)), ...(reason === undefined ? {} : { reason, code: 'SHAPE_MISMATCH' as const }) });
     });
     if (spec.trace !== null) {
-      const traced = gradeTrace(ev, spec.trace, spec, encodePoint(point), failures);
+      const traced = gradeTrace(ev, spec.trace, spec, point, encodePoint(point), failures);
       if (!traced.ok) ok = false;
       extra.trace = traced.summary;
     }
@@ -527,17 +544,31 @@ interface TableRow {
 }
 
 /**
- * A student's Wengert list against the true one (the table `/v1/trace` gives for the same body),
+ * A student's Wengert list against the true one (the table `/v1/trace` gives for the same body at the point `at`),
  * entry by entry in the order the table is filled in: values and tangents from the inputs
  * forwards, then adjoints from the output backwards. Ids the table does not have come first.
  */
-function gradeTrace(ev: Evaluation, entries: readonly TraceEntry[], spec: CheckSpec, point: Record<string, unknown>, failures: Failure[]): { ok: boolean; summary: unknown } {
-  const table = traceEndpoint({ ...ev, request: { ...ev.request, options: { ...ev.request.options, format: 'table' } } }) as {
+function gradeTrace(
+  ev: Evaluation,
+  entries: readonly TraceEntry[],
+  spec: CheckSpec,
+  at: ReadonlyMap<string, Tensor>,
+  point: Record<string, unknown>,
+  failures: Failure[],
+): { ok: boolean; summary: unknown } {
+  const table = traceEndpoint({ ...ev, request: { ...ev.request, at, options: { ...ev.request.options, format: 'table' } } }) as {
     inputs: { name: string; value: unknown; tangent: unknown; adjoint: unknown }[];
     steps: TableRow[];
   };
   const rows: TableRow[] = [...table.inputs.map(({ name, ...cells }) => ({ id: name, op: 'input', ...cells })), ...table.steps];
   const ids = new Set(rows.map((r) => r.id));
+  // The student's entries by id, in their order: each (id, field) below meets only its own.
+  const byId = new Map<string, TraceEntry[]>();
+  for (const e of entries) {
+    const list = byId.get(e.id);
+    if (list === undefined) byId.set(e.id, [e]);
+    else list.push(e);
+  }
   const order: { id: string; field: TraceField; row: TableRow | null }[] = [
     ...entries.filter((e) => !ids.has(e.id)).flatMap((e) => [...e.fields.keys()].map((field) => ({ id: e.id, field, row: null }))),
     ...rows.flatMap((row) => (['value', 'tangent'] as const).map((field) => ({ id: row.id, field, row }))),
@@ -555,8 +586,8 @@ function gradeTrace(ev: Evaluation, entries: readonly TraceEntry[], spec: CheckS
     const key = `${id}\u0000${field}\u0000${row === null ? 'unknown' : 'row'}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    for (const entry of entries) {
-      if (entry.id !== id || !entry.fields.has(field)) continue;
+    for (const entry of byId.get(id) ?? []) {
+      if (!entry.fields.has(field)) continue;
       graded++;
       const got = entry.fields.get(field)!;
       const expected = row === null ? null : cell(row[field]);

@@ -30,10 +30,10 @@ import type { Program } from '../lang/ir.js';
 import { parseProgram } from '../lang/parse.js';
 import { MAX_CACHED_PLAN_ELEMENTS, ProgramCache } from './cache.js';
 import { Problem, toProblem } from './problem.js';
-import { optionOf, parseRequest, tensorField, tensorsField, type ParsedRequest, type RequestLimits } from './request.js';
+import { COMMON_OPTIONS, optionOf, parseRequest, tensorField, tensorsField, type EndpointFields, type ParsedRequest, type RequestLimits } from './request.js';
 import { batchError, batchItems, deadlinePassed } from './batch.js';
 import { derivativeEndpoint } from './derivative.js';
-import { checkEndpoint } from './check.js';
+import { CHECK_ENDPOINT, checkEndpoint } from './check.js';
 import { traceEndpoint } from './trace.js';
 import { loadSvgRenderer, wantsSvg } from './svg.js';
 import { optimize, optimizeBody, type OptimizeProgress } from './optimize.js';
@@ -56,12 +56,15 @@ export interface ComputeLimits extends RequestLimits, RunLimits {
   maxSamples?: number;
   /** The most points one `check` request may grade at. */
   maxCheckPoints?: number;
+  /** The most entries of a `check` answer's trace. */
+  maxTraceEntries?: number;
   /** The most steps of one `optimize` request. */
   maxSteps?: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Required<ComputeLimits>> = Object.freeze({
   maxProgramLength: 100_000,
+  maxInputs: 1000,
   maxTensorElements: 1_000_000,
   maxGraphNodes: 10_000,
   maxOperations: 10_000_000,
@@ -73,6 +76,7 @@ export const DEFAULT_LIMITS: Readonly<Required<ComputeLimits>> = Object.freeze({
   maxBatch: 100,
   maxSamples: 10_000_000,
   maxCheckPoints: 1000,
+  maxTraceEntries: 10_000,
   maxSteps: 1_000_000,
 });
 
@@ -121,11 +125,11 @@ export interface Evaluation {
 
 const defaultCache = new ProgramCache();
 
-export function prepare(endpointFields: readonly string[], body: unknown, options: ComputeOptions): Evaluation {
+export function prepare(endpoint: EndpointFields, body: unknown, options: ComputeOptions): Evaluation {
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const cache = options.cache ?? defaultCache;
   const clock = options.clock ?? (() => performance.now());
-  const request = parseRequest(body, endpointFields, limits);
+  const request = parseRequest(body, endpoint, limits);
   const cacheKey = request.program !== null ? `p:${request.program}` : `g:${JSON.stringify(request.body.graph)}`;
   const program = cache.program(`${cacheKey}\u0000${limits.maxNesting}`, () =>
     request.program !== null ? parseProgram(request.program, { maxNesting: limits.maxNesting }) : graphProgram(request.graph!),
@@ -171,7 +175,8 @@ export function prepare(endpointFields: readonly string[], body: unknown, option
     }
     return value;
   };
-  const fixed = new Map<string, LangValue>([...request.at].filter(([name]) => !request.wrt.includes(name)));
+  const differentiated = new Set(request.wrt);
+  const fixed = new Map<string, LangValue>([...request.at].filter(([name]) => !differentiated.has(name)));
   const fn: Fn = (cx, xs) => {
     const inputs = new Map(fixed);
     request.wrt.forEach((name, i) => inputs.set(name, xs[i]));
@@ -225,7 +230,8 @@ function compiledGradient(ev: Evaluation): { value: number; grads: number[] } | 
     throw e;
   }
   const { value, grads } = result;
-  return { value: value[0], grads: request.wrt.map((w) => grads[names.indexOf(w)][0]) };
+  const position = new Map(names.map((n, i) => [n, i]));
+  return { value: value[0], grads: request.wrt.map((w) => grads[position.get(w)!][0]) };
 }
 
 /**
@@ -350,7 +356,7 @@ function sampleEndpoint(ev: Evaluation): unknown {
 export function sampleChunkSync(body: unknown, from: number, count: number, options: ComputeOptions = {}): SampleChunk {
   let ev: Evaluation | null = null;
   try {
-    ev = prepare(endpoints.sample.fields, body, options);
+    ev = prepare(endpoints.sample, body, options);
     const spec = sampleRequest(ev, ev.limits.maxSamples);
     if (!(Number.isInteger(from) && Number.isInteger(count) && from >= 0 && count >= 1 && from + count <= spec.n && from % BLOCK === 0)) {
       throw new RangeError(`a chunk of samples must be whole blocks within n: from ${from}, count ${count}`);
@@ -363,9 +369,8 @@ export function sampleChunkSync(body: unknown, from: number, count: number, opti
   }
 }
 
-interface Endpoint {
-  /** The request fields the endpoint takes beyond the common ones. */
-  readonly fields: readonly string[];
+/** An endpoint: the request fields and options it takes beyond the common ones (request.ts), and its work. */
+interface Endpoint extends EndpointFields {
   readonly handle: (ev: Evaluation) => unknown;
 }
 
@@ -379,13 +384,16 @@ const rawEndpoints: Readonly<Record<string, RawEndpoint>> = {
   optimize: optimizeEndpoint,
 };
 
+/** `optimize` takes the common fields and options; its own fields are optimizeBody's. */
+const OPTIMIZE_ENDPOINT: EndpointFields = { fields: [], options: [] };
+
 /** `optimize`: the parameters become inputs, differentiated; the data in `at` stays fixed. */
 function optimizeEndpoint(body: unknown, options: ComputeOptions): unknown {
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const { body: merged, request } = optimizeBody(body, limits.maxTensorElements);
   let ev: Evaluation | null = null;
   try {
-    ev = prepare([], merged, options);
+    ev = prepare(OPTIMIZE_ENDPOINT, merged, options);
     const result = optimize(ev, request, limits.maxSteps, options.onProgress);
     return ev.randomUsed() ? { ...result, seed: ev.seed } : result;
   } finally {
@@ -412,14 +420,20 @@ function batchEndpoint(body: unknown, options: ComputeOptions): unknown {
 }
 
 const endpoints: Readonly<Record<string, Endpoint>> = {
-  eval: { fields: [], handle: evalEndpoint },
-  grad: { fields: ['cotangent'], handle: gradEndpoint },
-  jvp: { fields: ['tangents'], handle: jvpEndpoint },
-  jacobian: { fields: [], handle: jacobianEndpoint },
-  hessian: { fields: [], handle: hessianEndpoint },
-  trace: { fields: ['tangents', 'cotangent'], handle: traceEndpoint },
-  sample: { fields: ['n', 'cotangent'], handle: sampleEndpoint },
+  eval: { fields: [], options: [], handle: evalEndpoint },
+  grad: { fields: ['cotangent'], options: ['mode'], handle: gradEndpoint },
+  jvp: { fields: ['tangents'], options: [], handle: jvpEndpoint },
+  jacobian: { fields: [], options: ['mode'], handle: jacobianEndpoint },
+  hessian: { fields: [], options: [], handle: hessianEndpoint },
+  trace: { fields: ['tangents', 'cotangent'], options: ['format'], handle: traceEndpoint },
+  sample: { fields: ['n', 'cotangent'], options: ['samples', 'estimator'], handle: sampleEndpoint },
 };
+
+/** The options an endpoint takes, the common ones included (its schema in server/schemas.ts documents exactly these), or null: it takes none. */
+export function endpointOptions(endpoint: string): readonly string[] | null {
+  const all: Readonly<Record<string, EndpointFields>> = { ...endpoints, check: CHECK_ENDPOINT, optimize: OPTIMIZE_ENDPOINT };
+  return Object.hasOwn(all, endpoint) ? [...COMMON_OPTIONS, ...all[endpoint].options] : null;
+}
 
 /** The endpoints `compute` serves. */
 export const computeEndpoints: readonly string[] = [...Object.keys(endpoints), ...Object.keys(rawEndpoints)];
@@ -450,7 +464,7 @@ export function computeSync(endpoint: string, body: unknown, options: ComputeOpt
   if (handler === undefined) throw new Problem('NOT_FOUND', `there is no endpoint "${endpoint}"; the endpoints are ${computeEndpoints.join(', ')}`);
   let ev: Evaluation | null = null;
   try {
-    ev = prepare(handler.fields, body, options);
+    ev = prepare(handler, body, options);
     const result = handler.handle(ev) as Record<string, unknown>;
     // A fresh seed is reported so that the draws can be repeated; a given one is echoed.
     return ev.randomUsed() ? { ...result, seed: ev.seed } : result;

@@ -18,6 +18,7 @@ import type { Program } from '../lang/ir.js';
 import { parseProgram } from '../lang/parse.js';
 import type { ComputeLimits, ComputeOptions } from './compute.js';
 import { Problem } from './problem.js';
+import { isName } from './request.js';
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -34,7 +35,7 @@ export function derivativeEndpoint(body: unknown, limits: Readonly<Required<Comp
   const { program, wrt } = body;
   if (typeof program !== 'string') throw new Problem('INVALID_REQUEST', '"program" must be one scalar expression, such as "x^2 * sin(x)"', { path: '/program' });
   if (program.length > maxProgramLength) throw new Problem('TOO_LARGE', `the program has ${program.length} characters, over the limit of ${maxProgramLength}`, { path: '/program' });
-  if (!Array.isArray(wrt) || wrt.length !== 1 || typeof wrt[0] !== 'string' || !/^[A-Za-z_]\w*$/.test(wrt[0])) {
+  if (!Array.isArray(wrt) || wrt.length !== 1 || typeof wrt[0] !== 'string' || !isName(wrt[0])) {
     throw new Problem('INVALID_REQUEST', '"wrt" must name exactly one variable, as ["x"]', { path: '/wrt' });
   }
   const parsed = parseProgram(program, { maxNesting: limits.maxNesting });

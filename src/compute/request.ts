@@ -12,6 +12,8 @@ import { decodeValue, type Layout } from './values.js';
 export interface RequestLimits {
   /** The longest program text, in characters. */
   maxProgramLength?: number;
+  /** The most inputs (entries of `at`) of a request. */
+  maxInputs?: number;
   /** The most elements of any one tensor in the request. */
   maxTensorElements?: number;
   /** The most nodes of an expression graph. */
@@ -35,11 +37,34 @@ export interface ParsedRequest {
 
 const COMMON_FIELDS = ['program', 'graph', 'at', 'wrt', 'output', 'seed', 'options'];
 
+/** The options every endpoint takes (SPEC.md section 3); an endpoint adds its own. */
+export const COMMON_OPTIONS: readonly string[] = ['layout', 'timeoutMs'];
+
+/** What an endpoint takes beyond the common fields and options. */
+export interface EndpointFields {
+  readonly fields: readonly string[];
+  readonly options: readonly string[];
+}
+
 function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-const NAME = /^[A-Za-z_][A-Za-z_0-9]*$/;
+/**
+ * A letter as mathjs's parser has it (`parse.isAlpha`): ASCII letters, `_`, `$`, Latin-1 to
+ * IPA letters (é), Greek (α), letter-like symbols (ℏ), and the mathematical alphanumeric
+ * symbols (𝑥, a surrogate pair) but for the code points Unicode leaves unassigned there.
+ */
+const LETTER = String.raw`(?:[A-Za-z_$\u00C0-\u02AF\u0370-\u03FF\u2100-\u214F]|\uD835(?![\uDC55\uDC9D\uDCA0\uDCA1\uDCA3\uDCA4\uDCA7\uDCA8\uDCAD\uDCBA\uDCBC\uDCC4\uDD06\uDD0B\uDD0C\uDD15\uDD1D\uDD3A\uDD3F\uDD45\uDD47-\uDD49\uDD51\uDEA6\uDEA7\uDFCC\uDFCD])[\uDC00-\uDFFF])`;
+const NAME = new RegExp(`^${LETTER}(?:${LETTER}|[0-9])*$`);
+
+/** Whether `s` is a name a program can use: a letter, then letters and digits (test/compute/validation.test.ts holds it to mathjs's parser). */
+export function isName(s: string): boolean {
+  return NAME.test(s);
+}
+
+/** What a name is, for messages. */
+export const NAME_RULE = 'a name: a letter (Latin, Greek such as α, _ or $), then letters and digits, as in programs';
 
 /** A JSON pointer's reference token for a key the client chose (RFC 6901: `~` and `/` escaped). */
 function pointer(key: string): string {
@@ -57,14 +82,14 @@ function parseGraph(json: unknown, limits: RequestLimits): Graph {
     const path = `/graph/nodes/${i}`;
     if (!isObject(node)) throw new Problem('INVALID_REQUEST', 'a node must be an object {"id", "op", "args"} or {"id", "op": "const", "value"}', { path });
     const { id, op, args, value } = node;
-    if (typeof id !== 'string' || !NAME.test(id)) throw new Problem('INVALID_REQUEST', 'a node id must be a name (letters, digits, _)', { path: `${path}/id` });
+    if (typeof id !== 'string' || !isName(id)) throw new Problem('INVALID_REQUEST', `a node id must be ${NAME_RULE}`, { path: `${path}/id` });
     if (typeof op !== 'string') throw new Problem('INVALID_REQUEST', 'a node needs "op", a function name or "const"', { path: `${path}/op` });
     if (op === 'const') {
       if (value === undefined) throw new Problem('INVALID_REQUEST', 'a const node needs "value"', { path: `${path}/value` });
       const decoded = typeof value === 'string' && !['NaN', 'Infinity', '-Infinity'].includes(value) ? value : decodeValue(value, `${path}/value`, { maxElements: limits.maxTensorElements });
       return { id, op, value: decoded };
     }
-    if (args !== undefined && (!Array.isArray(args) || !args.every((a) => typeof a === 'string' && NAME.test(a)))) {
+    if (args !== undefined && (!Array.isArray(args) || !args.every((a) => typeof a === 'string' && isName(a)))) {
       throw new Problem('INVALID_REQUEST', '"args" must be a list of node ids or input names', { path: `${path}/args` });
     }
     return { id, op, args: (args as string[] | undefined) ?? [] };
@@ -72,12 +97,13 @@ function parseGraph(json: unknown, limits: RequestLimits): Graph {
   return { nodes: parsed, output };
 }
 
-/** Validates a request body; `extra` lists the endpoint's own fields. */
-export function parseRequest(body: unknown, extra: readonly string[], limits: RequestLimits = {}): ParsedRequest {
+/** Validates a request body; `endpoint` lists the endpoint's own fields and options. */
+export function parseRequest(body: unknown, endpoint: EndpointFields, limits: RequestLimits = {}): ParsedRequest {
   if (!isObject(body)) throw new Problem('INVALID_REQUEST', 'the request body must be a JSON object', { path: '' });
+  const fields = [...COMMON_FIELDS, ...endpoint.fields];
   for (const key of Object.keys(body)) {
-    if (!COMMON_FIELDS.includes(key) && !extra.includes(key)) {
-      throw new Problem('INVALID_REQUEST', `unknown field "${key}"; this endpoint takes ${[...COMMON_FIELDS, ...extra].join(', ')}`, { path: pointer(key) });
+    if (!fields.includes(key)) {
+      throw new Problem('INVALID_REQUEST', `unknown field "${key}"; this endpoint takes ${fields.join(', ')}`, { path: pointer(key) });
     }
   }
   const hasProgram = body.program !== undefined;
@@ -94,10 +120,13 @@ export function parseRequest(body: unknown, extra: readonly string[], limits: Re
 
   const atJson = body.at ?? {};
   if (!isObject(atJson)) throw new Problem('INVALID_REQUEST', '"at" must be an object of input values, {"x": 0.5}', { path: '/at' });
+  const names = Object.keys(atJson);
+  const maxInputs = limits.maxInputs ?? Infinity;
+  if (names.length > maxInputs) throw new Problem('TOO_LARGE', `"at" has ${names.length} inputs, over the limit of ${maxInputs}`, { path: '/at' });
   const at = new Map<string, Tensor>();
-  for (const [name, value] of Object.entries(atJson)) {
-    if (!NAME.test(name)) throw new Problem('INVALID_REQUEST', `"${name}" is not a valid input name`, { path: `/at${pointer(name)}` });
-    at.set(name, decodeValue(value, `/at/${name}`, { maxElements: limits.maxTensorElements }));
+  for (const name of names) {
+    if (!isName(name)) throw new Problem('INVALID_REQUEST', `${JSON.stringify(name.slice(0, 40))} is not a valid input name: an input name is ${NAME_RULE}`, { path: `/at${pointer(name)}` });
+    at.set(name, decodeValue(atJson[name], `/at${pointer(name)}`, { maxElements: limits.maxTensorElements }));
   }
 
   let wrt: string[];
@@ -122,7 +151,7 @@ export function parseRequest(body: unknown, extra: readonly string[], limits: Re
 
   let output: string | null = null;
   if (body.output !== undefined) {
-    if (typeof body.output !== 'string' || !NAME.test(body.output)) throw new Problem('INVALID_REQUEST', '"output" must be a variable name', { path: '/output' });
+    if (typeof body.output !== 'string' || !isName(body.output)) throw new Problem('INVALID_REQUEST', `"output" must be a variable name: ${NAME_RULE}`, { path: '/output' });
     if (hasGraph) throw new Problem('INVALID_REQUEST', '"output" is for programs; a graph names its output in "graph.output"', { path: '/output' });
     output = body.output;
   }
@@ -133,6 +162,12 @@ export function parseRequest(body: unknown, extra: readonly string[], limits: Re
 
   const options = body.options ?? {};
   if (!isObject(options)) throw new Problem('INVALID_REQUEST', '"options" must be an object', { path: '/options' });
+  const known = [...COMMON_OPTIONS, ...endpoint.options];
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) {
+      throw new Problem('INVALID_REQUEST', `unknown option "${key}"; this endpoint's options are ${known.join(', ')}`, { path: `/options${pointer(key)}` });
+    }
+  }
   const form = options.layout ?? 'nested';
   if (form !== 'nested' && form !== 'flat') throw new Problem('INVALID_REQUEST', '"options.layout" must be "nested" or "flat"', { path: '/options/layout' });
   const layout: Layout = { form, maxElements: limits.maxTensorElements ?? Infinity };
@@ -170,7 +205,7 @@ export function tensorsField(request: ParsedRequest, name: string, limits: Reque
   if (!isObject(v)) throw new Problem('INVALID_REQUEST', `"${name}" must be an object {input name: value}`, { path: `/${name}` });
   for (const [key, value] of Object.entries(v)) {
     if (!request.at.has(key)) throw new Problem('INVALID_ARGUMENT', `"${name}" gives "${key}", which is not an input in "at"`, { path: `/${name}${pointer(key)}` });
-    const t = decodeValue(value, `/${name}/${key}`, { maxElements: limits.maxTensorElements });
+    const t = decodeValue(value, `/${name}${pointer(key)}`, { maxElements: limits.maxTensorElements });
     const x = request.at.get(key)!;
     if (!sameShape(t.shape, x.shape)) {
       throw new Problem('SHAPE_MISMATCH', `the ${name.replace(/s$/, '')} of "${key}" has shape ${formatShape(t.shape)}, but "${key}" has shape ${formatShape(x.shape)}`, {

@@ -14,9 +14,10 @@
  * draw and differentiates the surrogate f + stop(f)(Σ log p - stop(Σ log p)) instead, the
  * score-function (REINFORCE) estimator, unbiased for programs that use `sample` too.
  */
-import { EngineError, NotCompilable, Tensor, compileGradient, concrete, formatShape, grad as gradient, sameShape, sizeOf, type CompiledGradient, type Fn, type Value } from '../engine/index.js';
+import { EngineError, NotCompilable, Tape, TapeTracer, Tensor, compileGradient, concrete, formatShape, grad as gradient, sameShape, sizeOf, type CompiledGradient, type Fn, type Value } from '../engine/index.js';
 import { Random, fillNoise } from '../engine/random.js';
-import { ScoreFunctionSource, scoreSurrogate } from '../distributions/index.js';
+import { Distribution, ScoreFunctionSource, scoreSurrogate } from '../distributions/index.js';
+import type { LangValue } from '../lang/catalogue.js';
 import { ProgramError } from '../lang/errors.js';
 import { Problem } from './problem.js';
 import { optionOf, tensorField } from './request.js';
@@ -43,6 +44,8 @@ export interface SampleMeta {
   readonly estimator: SampleRequest['estimator'];
   readonly listSamples: boolean;
   readonly seed: number;
+  /** What the response warns of (`drawWarnings`); the first chunk's speak for the request. */
+  readonly warnings: readonly string[];
 }
 
 /** What one chunk of samples gives: its blocks' statistics in order, and its samples when listed. */
@@ -161,6 +164,55 @@ function estimand(ev: Evaluation, estimator: SampleRequest['estimator']): Fn {
  * block at a time; anything else runs sample by sample through the engine.
  */
 export function sampleChunk(ev: Evaluation, spec: SampleRequest, from: number, count: number): SampleChunk {
+  const warnings = from === 0 ? drawWarnings(ev) : [];
+  const chunk = samplesOf(ev, spec, from, count);
+  return warnings.length === 0 ? chunk : { ...chunk, meta: { ...chunk.meta, warnings } };
+}
+
+/** The most warnings a response lists. */
+const MAX_WARNINGS = 10;
+
+/**
+ * A gradient asked through `sample(d)`, which carries none, with no estimator chosen: where
+ * d's parameters depend on the inputs differentiated, the gradient silently leaves out that
+ * path (it may be all zeros). One run of the program with draws of sample 0, its inputs on a
+ * tape, finds such draws. Anything the run fails on, the samples report.
+ */
+function drawWarnings(ev: Evaluation): string[] {
+  const { request } = ev;
+  if (request.options.estimator !== undefined || request.wrt.length === 0) return [];
+  const cx = ev.transientContext();
+  cx.random = new Random(ev.seed, 0);
+  const tape = new Tape(cx);
+  const inputs = new Map<string, LangValue>(request.at);
+  for (const name of request.wrt) inputs.set(name, tape.leaf(request.at.get(name)!));
+  const warnings = new Map<string, string>();
+  try {
+    ev.output(cx, inputs, (fn, args, _out, loc) => {
+      const d = args[0];
+      if (fn !== 'sample' || !(d instanceof Distribution) || !d.params.some((p) => p instanceof TapeTracer && p.trace === tape)) return;
+      const where = loc.path !== undefined ? `at ${loc.path}` : `at line ${loc.line}, column ${loc.column}`;
+      if (warnings.size < MAX_WARNINGS && !warnings.has(where)) {
+        const remedy =
+          d.family.rsample === undefined
+            ? `${d.family.name} has no reparameterised draw: choose options.estimator "score" (the score-function estimator)`
+            : 'draw with rsample(...) to differentiate through it, or choose options.estimator "score"';
+        warnings.set(
+          where,
+          `the draw sample(${d.family.name}(...)) ${where} carries no gradient, but its parameters depend on the inputs differentiated: ` +
+            `the gradient leaves out its part (it may be all zero); ${remedy} (options.estimator "reparam" keeps this and silences the warning)`,
+        );
+      }
+    });
+  } catch {
+    // The samples meet the same error and report it.
+  } finally {
+    ev.countOperations(cx);
+  }
+  return [...warnings.values()];
+}
+
+function samplesOf(ev: Evaluation, spec: SampleRequest, from: number, count: number): SampleChunk {
   const fast = compiledSampler(ev, spec);
   if (fast !== null) {
     try {
@@ -212,7 +264,7 @@ function compiledChunk(ev: Evaluation, spec: SampleRequest, compiled: CompiledGr
 }
 
 function metaOf(ev: Evaluation, spec: SampleRequest): SampleMeta {
-  return { wrt: ev.request.wrt, layout: ev.request.layout, estimator: spec.estimator, listSamples: spec.listSamples, seed: ev.seed };
+  return { wrt: ev.request.wrt, layout: ev.request.layout, estimator: spec.estimator, listSamples: spec.listSamples, seed: ev.seed, warnings: [] };
 }
 
 function generalChunk(ev: Evaluation, spec: SampleRequest, from: number, count: number): SampleChunk {
@@ -281,6 +333,7 @@ export function summarise(chunks: readonly SampleChunk[], withSamples = true): R
   const stderr = all.mean.map((_, c) => Math.sqrt(all.m2[c] / (all.count - 1) / all.count));
   result.mean = coordinates(meta, shapes, all.mean);
   result.stderr = coordinates(meta, shapes, stderr);
+  if (meta.warnings.length > 0) result.warnings = meta.warnings;
   result.seed = meta.seed;
   return result;
 }

@@ -49,9 +49,15 @@ export function traceEndpoint(ev: Evaluation): unknown {
   const steps: Step[] = [];
   // Step ids v1, v2, … and constant ids c1, c2, … unless an input has such a name: then the
   // prefix grows (v_1, c_1) until no id can be mistaken for an input.
-  const inputNames = [...request.at.keys()];
-  let suffix = '';
-  while (inputNames.some((n) => new RegExp(`^[vc]${suffix}\\d+$`).test(n))) suffix += '_';
+  // The fewest underscores no such input has, found in one pass over the inputs.
+  const taken = new Set<number>();
+  for (const name of request.at.keys()) {
+    const m = /^[vc](_*)\d+$/.exec(name);
+    if (m !== null) taken.add(m[1].length);
+  }
+  let underscores = 0;
+  while (taken.has(underscores)) underscores++;
+  const suffix = '_'.repeat(underscores);
   const stepPrefix = `v${suffix}`;
   const constPrefix = `c${suffix}`;
   const ref = (v: LangValue): Ref =>

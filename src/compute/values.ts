@@ -38,11 +38,24 @@ function overLimit(shape: Shape, max: number): string {
 
 const NON_FINITE: Record<string, number> = { NaN: NaN, Infinity: Infinity, '-Infinity': -Infinity };
 
-function element(v: unknown, path: string): number {
-  if (typeof v === 'number') return v;
-  if (typeof v === 'string' && v in NON_FINITE) return NON_FINITE[v];
+/** An element's number, or undefined when it is not one (see `notAnElement`). */
+function element(v: unknown): number | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
+  if (typeof v === 'string') return Object.hasOwn(NON_FINITE, v) ? NON_FINITE[v] : undefined;
   if (typeof v === 'boolean') return v ? 1 : 0;
-  throw new Problem('INVALID_REQUEST', `expected a number (or "NaN", "Infinity", "-Infinity"), got ${JSON.stringify(v)?.slice(0, 40)}`, { path });
+  return undefined;
+}
+
+/**
+ * Why `v` is not an element. A JSON number too large for float64 (1e400) is parsed as an
+ * infinity, which JSON cannot otherwise carry: say so, rather than that it is not a number.
+ */
+function notAnElement(v: unknown, path: string): Problem {
+  if (typeof v === 'number' && !Number.isNaN(v)) {
+    return new Problem('INVALID_REQUEST', `the number overflows float64 (its magnitude is over 1.8e308); send "${v > 0 ? 'Infinity' : '-Infinity'}" (a string) for an infinite value`, { path });
+  }
+  const shown = typeof v === 'number' ? 'NaN (send the string "NaN")' : JSON.stringify(v)?.slice(0, 40);
+  return new Problem('INVALID_REQUEST', `expected a number (or "NaN", "Infinity", "-Infinity"), got ${shown}`, { path });
 }
 
 /** The most dimensions a tensor in a request may have (NumPy 2 allows 64). */
@@ -56,7 +69,11 @@ export interface DecodeLimits {
 /** Decodes a JSON value at a JSON pointer `path` of the request. */
 export function decodeValue(json: unknown, path: string, limits: DecodeLimits = {}): Tensor {
   const max = limits.maxElements ?? Infinity;
-  if (typeof json === 'number' || typeof json === 'string' || typeof json === 'boolean') return Tensor.scalar(element(json, path));
+  if (typeof json === 'number' || typeof json === 'string' || typeof json === 'boolean') {
+    const x = element(json);
+    if (x === undefined) throw notAnElement(json, path);
+    return Tensor.scalar(x);
+  }
   if (json !== null && typeof json === 'object' && !Array.isArray(json)) {
     const { shape, data } = json as { shape?: unknown; data?: unknown };
     if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
@@ -69,7 +86,13 @@ export function decodeValue(json: unknown, path: string, limits: DecodeLimits = 
     if (data.length !== size) {
       throw new Problem('INVALID_REQUEST', `shape [${shape.join(', ')}] needs ${size} numbers in "data", got ${data.length}`, { path: `${path}/data` });
     }
-    return new Tensor(shape as number[], Float64Array.from(data, (v, i) => element(v, `${path}/data/${i}`)));
+    const values = new Float64Array(size);
+    for (let i = 0; i < size; i++) {
+      const x = element(data[i]);
+      if (x === undefined) throw notAnElement(data[i], `${path}/data/${i}`);
+      values[i] = x;
+    }
+    return new Tensor(shape as number[], values);
   }
   if (!Array.isArray(json)) throw new Problem('INVALID_REQUEST', 'expected a number, a nested array or {"shape", "data"}', { path });
   const shape: number[] = [];
@@ -85,11 +108,14 @@ export function decodeValue(json: unknown, path: string, limits: DecodeLimits = 
   const data = new Float64Array(sizeOf(shape));
   let k = 0;
   // An explicit stack rather than recursion: the depth of the array is the client's to choose.
-  const stack: { items: unknown[]; depth: number; next: number; path: string }[] = [{ items: json, depth: 0, next: 0, path }];
+  // Each level keeps its index in its parent: paths are made only for an error.
+  const stack: { items: unknown[]; index: number; next: number }[] = [{ items: json, index: 0, next: 0 }];
+  const pathTo = (last?: number): string => stack.slice(1).reduce((p, level) => `${p}/${level.index}`, path) + (last === undefined ? '' : `/${last}`);
   while (stack.length > 0) {
     const top = stack[stack.length - 1];
-    if (top.items.length !== shape[top.depth]) {
-      throw new Problem('INVALID_REQUEST', `the nested array is not rectangular: expected ${shape[top.depth]} entries here, got ${top.items.length}`, { path: top.path });
+    const depth = stack.length - 1;
+    if (top.items.length !== shape[depth]) {
+      throw new Problem('INVALID_REQUEST', `the nested array is not rectangular: expected ${shape[depth]} entries here, got ${top.items.length}`, { path: pathTo() });
     }
     if (top.next === top.items.length) {
       stack.pop();
@@ -97,13 +123,14 @@ export function decodeValue(json: unknown, path: string, limits: DecodeLimits = 
     }
     const i = top.next++;
     const item = top.items[i];
-    const itemPath = `${top.path}/${i}`;
-    if (top.depth === shape.length - 1) {
-      if (Array.isArray(item)) throw new Problem('INVALID_REQUEST', 'the nested array is not rectangular: too deep here', { path: itemPath });
-      data[k++] = element(item, itemPath);
+    if (depth === shape.length - 1) {
+      if (Array.isArray(item)) throw new Problem('INVALID_REQUEST', 'the nested array is not rectangular: too deep here', { path: pathTo(i) });
+      const x = element(item);
+      if (x === undefined) throw notAnElement(item, pathTo(i));
+      data[k++] = x;
     } else {
-      if (!Array.isArray(item)) throw new Problem('INVALID_REQUEST', 'the nested array is not rectangular: expected an array here', { path: itemPath });
-      stack.push({ items: item, depth: top.depth + 1, next: 0, path: itemPath });
+      if (!Array.isArray(item)) throw new Problem('INVALID_REQUEST', 'the nested array is not rectangular: expected an array here', { path: pathTo(i) });
+      stack.push({ items: item, index: i, next: 0 });
     }
   }
   return new Tensor(shape, data);

@@ -17,6 +17,8 @@ export interface Config {
   readonly logLevel: string;
   /** Largest request body, in bytes. */
   readonly bodyLimit: number;
+  /** The deepest nesting of arrays and objects in a JSON body or message. */
+  readonly maxJsonDepth: number;
   readonly limits: {
     readonly maxProgramLength: number;
     readonly maxTensorElements: number;
@@ -28,6 +30,8 @@ export interface Config {
     readonly maxBatch: number;
     readonly maxSamples: number;
     readonly maxCheckPoints: number;
+    readonly maxInputs: number;
+    readonly maxTraceEntries: number;
     readonly maxSteps: number;
   };
   /** Memory of one worker's JavaScript heap, in MiB. */
@@ -143,6 +147,7 @@ export function loadConfig(env: Env = process.env): Config {
     queueTimeoutMs: integer(env, 'QUEUE_TIMEOUT_MS', 10_000, 1),
     logLevel,
     bodyLimit: integer(env, 'BODY_LIMIT_BYTES', 10 * 1024 * 1024, 1024),
+    maxJsonDepth: integer(env, 'MAX_JSON_DEPTH', 100, 8, 10_000),
     limits: {
       maxProgramLength: integer(env, 'MAX_PROGRAM_LENGTH', 100_000, 1),
       maxTensorElements: integer(env, 'MAX_TENSOR_ELEMENTS', 1_000_000, 1),
@@ -154,6 +159,8 @@ export function loadConfig(env: Env = process.env): Config {
       maxBatch: integer(env, 'MAX_BATCH', 100, 1),
       maxSamples: integer(env, 'MAX_SAMPLES', 10_000_000, 1),
       maxCheckPoints: integer(env, 'MAX_CHECK_POINTS', 1000, 1),
+      maxInputs: integer(env, 'MAX_INPUTS', 1000, 1),
+      maxTraceEntries: integer(env, 'MAX_TRACE_ENTRIES', 10_000, 1),
       maxSteps: integer(env, 'MAX_STEPS', 1_000_000, 1),
     },
     workerMemoryMb: integer(env, 'WORKER_MEMORY_MB', 512, 16),

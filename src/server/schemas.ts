@@ -91,9 +91,11 @@ const common = {
   seed: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Seed for every random draw (rand, randn, rsample, sample): the same request and seed give the same numbers. Default: a fresh seed, reported in the response.' },
 } as const;
 
+/** An endpoint's options: the common ones and its own, and no other (compute's `endpointOptions` lists the same). */
 function options(extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     type: 'object',
+    additionalProperties: false,
     properties: {
       layout: { type: 'string', enum: ['nested', 'flat'], description: 'Tensors in the response as nested arrays (default) or {"shape", "data"}.' },
       timeoutMs: { type: 'number', exclusiveMinimum: 0, description: 'A time limit lower than the server\'s.' },
@@ -176,7 +178,11 @@ const guardedProblems = {
 const computeProblems = {
   400: problem('INVALID_REQUEST: the body is not JSON, or not of the schema; path points at the offending field.'),
   ...guardedProblems,
-  413: problem('TOO_LARGE: the body, the program or a tensor is over the limits.'),
+  413: problem(
+    'TOO_LARGE: over the limits: the body (BODY_LIMIT_BYTES, decoded; nested past MAX_JSON_DEPTH; an object of more than MAX_INPUTS members), ' +
+      'the program, a tensor, the inputs (MAX_INPUTS) or an answer\'s trace (MAX_TRACE_ENTRIES).',
+  ),
+  415: problem('INVALID_REQUEST with status 415: a content-encoding other than gzip, deflate or br (bodies so encoded are decoded).'),
   422: problem(
     'The program cannot be evaluated as asked: PARSE_ERROR, UNKNOWN_NAME, SHAPE_MISMATCH, NOT_SCALAR, NOT_DIFFERENTIABLE, INVALID_ARGUMENT or ' +
       'LIMIT_EXCEEDED (limit names the limit: operations, memory, time, recursion depth). line and column locate an error in the program, path one in the body.',
@@ -291,6 +297,11 @@ const sampleSchema: EndpointSchema = {
       estimator: { type: 'string', enum: ['reparam', 'score'] },
       samples: { type: 'array', items: meanAndGradient('One run: its value and gradient.') },
       mean: meanAndGradient('The average value and gradient over the runs.'),
+      warnings: {
+        type: 'array',
+        items: { type: 'string' },
+        description: 'What the numbers may not say: a gradient asked through sample(...), which carries none, with no estimator chosen (its part of the gradient is missing).',
+      },
       stderr: meanAndGradient('The standard error of each average.'),
     },
     ['n', 'estimator', 'mean', 'stderr', 'seed'],
