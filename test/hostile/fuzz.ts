@@ -35,7 +35,7 @@ export interface FuzzOptions {
   readonly seconds: number;
   /** TIMEOUT_MS of the server: every answer must come within it and a second. */
   readonly timeoutMs: number;
-  /** BODY_LIMIT_BYTES of the server: a WebSocket message over it closes the socket (1009), as ws does. */
+  /** BODY_LIMIT_BYTES of the server: a WebSocket message over it is refused TOO_LARGE, over twice it closes the socket (1009). */
   readonly bodyLimit: number;
 }
 
@@ -67,17 +67,19 @@ export async function fuzzWebSocket(t: Test, server: HostileServer, requests: fc
   await runProperty(batches, options.seconds, async ({ batch, cancel }) => {
     runs += batch.length;
     const before = server.app.workers.replaced;
-    for (const r of batch) session.send(r.message!);
+    // Over BODY_LIMIT_BYTES a message is not read: answered TOO_LARGE under the id that leads it,
+    // if any; over twice that, ws closes the socket (1009).
+    const size = (m: string | Uint8Array): number => (typeof m === 'string' ? Buffer.byteLength(m) : m.byteLength);
+    for (const r of batch) session.send(r.message!, size(r.message!) > options.bodyLimit ? leadingId(r.message!) : undefined);
     // A cancel for the first message's id, as a client that gives up would send it.
     const id = cancel ? idOf(batch[0].message!) : null;
     if (id !== null) session.send({ id, type: 'cancel' });
     const start = performance.now();
     // The fuzz server has one worker: the batch's requests may run one after the other.
     const within = batch.length * options.timeoutMs + 1000;
-    const size = (m: string | Uint8Array): number => (typeof m === 'string' ? Buffer.byteLength(m) : m.byteLength);
-    const oversized = batch.some((r) => size(r.message!) > options.bodyLimit);
+    const oversized = batch.some((r) => size(r.message!) > 2 * options.bodyLimit);
     const broken = await session.settle(within + 5000, { mayClose: oversized });
-    if (oversized && session.closed !== null && session.closed.code !== 1009) broken.push(`a message over the body limit closed the socket with ${session.closed.code}, not 1009`);
+    if (oversized && session.closed !== null && session.closed.code !== 1009) broken.push(`a message over twice the body limit closed the socket with ${session.closed.code}, not 1009`);
     const ms = performance.now() - start;
     const shown = batch.map((r) => show(r, 'WebSocket')).join('\n    ');
     for (const what of broken) violations.push({ what, request: shown });
@@ -89,6 +91,18 @@ export async function fuzzWebSocket(t: Test, server: HostileServer, requests: fc
   });
   session.close();
   report(t, `${options.name} over WebSocket`, runs, violations);
+}
+
+/** The id a message too large to read is answered under: a string id (of up to 256 characters) leading it, else none. */
+function leadingId(message: string | Uint8Array): string | null {
+  const start = (typeof message === 'string' ? Buffer.from(message.slice(0, 300)) : Buffer.from(message.subarray(0, 300))).subarray(0, 300).toString('utf8');
+  const m = /^\s*\{\s*"id"\s*:\s*("(?:[^"\\]|\\.){0,256}")/.exec(start);
+  if (m === null) return null;
+  try {
+    return JSON.parse(m[1]) as string;
+  } catch {
+    return null;
+  }
 }
 
 function idOf(message: string | Uint8Array): string | null {

@@ -215,10 +215,14 @@ export class WsSession {
     for (const w of this.waiters.splice(0)) w();
   }
 
-  /** Sends a message (an object as JSON; a string or bytes as they are, bytes in a binary frame). */
-  send(message: unknown): void {
+  /**
+   * Sends a message (an object as JSON; a string or bytes as they are, bytes in a binary frame).
+   * `answeredAs`: the id its final message will carry, when not the one it holds (a message
+   * too large to be read is answered under a leading id alone).
+   */
+  send(message: unknown, answeredAs?: string | null): void {
     const data = typeof message === 'string' || message instanceof Uint8Array ? message : JSON.stringify(message);
-    const key = answerKey(data);
+    const key = answeredAs !== undefined ? answeredAs : answerKey(data);
     if (key !== 'none') this.expected.set(key, (this.expected.get(key) ?? 0) + 1);
     if (key !== 'none' && key !== null && !this.sentAt.has(key)) this.sentAt.set(key, performance.now());
     this.socket.send(data, { binary: typeof data !== 'string' });
