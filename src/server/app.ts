@@ -7,6 +7,9 @@ import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
+import { Transform, type Readable } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import { Problem } from '../compute/problem.js';
 import type { Config } from './config.js';
 import { closeSockets, drainPlugin } from './drain.js';
 import errors from './plugins/errors.js';
@@ -16,6 +19,7 @@ import workers from './plugins/workers.js';
 import computeRoutes from './routes/compute.js';
 import metaRoutes from './routes/meta.js';
 import websocketRoutes, { webSocketErrorHandler } from './routes/websocket.js';
+import { overflowProblem, scanJson, type JsonLimits } from './json-scan.js';
 import { openapiTransform, securitySchemes, sharedSchemas } from './schemas.js';
 
 export const API_VERSION = '0.1.0';
@@ -30,6 +34,56 @@ declare module 'fastify' {
     /** A JSON body's text, as it came: what a worker is sent in place of the parsed body. */
     bodyText: string | null;
   }
+}
+
+/** The most members an object of a body may have is MAX_INPUTS, but never fewer than this (a body's own fields). */
+const MIN_OBJECT_MEMBERS = 100;
+
+const DECODERS: Readonly<Record<string, () => Transform>> = {
+  gzip: createGunzip,
+  'x-gzip': createGunzip,
+  deflate: createInflate,
+  br: createBrotliDecompress,
+};
+
+/**
+ * A body sent with a content-encoding, decoded as it streams in: its decoded bytes are held
+ * to `limit` as they come (a gzip bomb stops there), and its encoded length is reported for
+ * fastify's content-length check. An encoding other than gzip, deflate or br is a 415.
+ */
+function decoded(raw: Readable, encoding: string, limit: number): Readable {
+  const name = encoding.trim().toLowerCase();
+  if (name === '' || name === 'identity') return raw;
+  if (!Object.hasOwn(DECODERS, name)) {
+    const problem = new Problem('INVALID_REQUEST', `content-encoding "${encoding.slice(0, 40)}" is not supported: send the body as it is, or encoded with gzip, deflate or br`);
+    // SPEC.md has no code of its own for 415 Unsupported Media Type: INVALID_REQUEST, with HTTP's status.
+    problem.body.status = 415;
+    throw problem;
+  }
+  const decoder = DECODERS[name]();
+  let size = 0;
+  const out = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      size += chunk.length;
+      if (size > limit) {
+        raw.unpipe(counter);
+        decoder.destroy();
+        callback(new Problem('TOO_LARGE', `the request body is over the size limit of ${limit} bytes once decoded (content-encoding ${name})`));
+        return;
+      }
+      callback(null, chunk);
+    },
+  }) as Transform & { receivedEncodedLength: number };
+  out.receivedEncodedLength = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      out.receivedEncodedLength += chunk.length;
+      callback(null, chunk);
+    },
+  });
+  decoder.on('error', (e: Error) => out.destroy(new Problem('INVALID_REQUEST', `the body is not valid ${name} data (content-encoding ${name}): ${e.message}`)));
+  raw.pipe(counter).pipe(decoder).pipe(out);
+  return out;
 }
 
 /** TRUST_PROXY as fastify takes it: a number of hops becomes "trust the nearest n". */
@@ -58,13 +112,34 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   app.decorate('config', config);
   app.decorateRequest('operations', null);
   app.decorateRequest('bodyText', null);
+  // A compressed body is decoded as it arrives, its decoded size held to the body limit.
+  app.addHook('preParsing', (request, _reply, payload, done) => {
+    const encoding = request.headers['content-encoding'];
+    if (encoding === undefined || request.method === 'GET' || request.method === 'HEAD') return done(null, payload);
+    try {
+      done(null, decoded(payload, encoding, config.bodyLimit));
+    } catch (e) {
+      done(e as Error);
+    }
+  });
   // JSON bodies parsed as fastify parses them (prototype poisoning refused), their text kept: a
   // worker gets the text, one copy of its bytes, rather than the parsed body cloned node by node.
+  // Before the parse, one pass over the text refuses a nesting or an object JSON.parse would
+  // take seconds over on the event loop (json-scan.ts).
   const parseJson = app.getDefaultJsonParser('error', 'error');
+  const jsonLimits: JsonLimits = { maxDepth: config.maxJsonDepth, maxMembers: Math.max(config.limits.maxInputs, MIN_OBJECT_MEMBERS) };
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, text, done) => {
     // The text as the parser reads it: a leading byte-order mark, which it skips, is not JSON.
     request.bodyText = (text as string).charCodeAt(0) === 0xfeff ? (text as string).slice(1) : (text as string);
-    parseJson(request, text as string, done);
+    const scan = scanJson(request.bodyText, jsonLimits);
+    if (scan.problem !== null) return done(scan.problem, undefined);
+    parseJson(request, text as string, (error, body) => {
+      if (error === null && scan.largeNumbers) {
+        const overflow = overflowProblem(body);
+        if (overflow !== null) return done(overflow, undefined);
+      }
+      done(error, body);
+    });
   });
   for (const schema of sharedSchemas) app.addSchema(schema);
 

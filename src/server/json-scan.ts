@@ -1,0 +1,203 @@
+/**
+ * A JSON text checked before it is parsed, in one pass over its characters: how deep its arrays
+ * and objects nest, and how many members an object has. JSON.parse takes seconds over millions
+ * of nested brackets, and far more than linear time over an object of a hundred thousand keys;
+ * on the event loop that stalls every request. No request needs either: tensors nest as deep
+ * as their rank, and objects are keyed by input names, as many as MAX_INPUTS.
+ *
+ * The same pass notes whether a number may overflow float64 (1e400): JSON.parse makes it an
+ * infinity, which a schema then calls "not a number". Only then is the parsed value searched
+ * for it, to say where and why.
+ */
+import { Problem } from '../compute/problem.js';
+
+export interface JsonLimits {
+  /** The deepest nesting of arrays and objects (MAX_JSON_DEPTH). */
+  readonly maxDepth: number;
+  /** The most members of one object. */
+  readonly maxMembers: number;
+}
+
+export interface JsonScan {
+  /** Why the text is refused before parsing, or null. */
+  readonly problem: Problem | null;
+  /** Whether a number literal may be too large for float64: search the parsed value (`overflowProblem`). */
+  readonly largeNumbers: boolean;
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_ARRAY = 0x5b;
+const CLOSE_ARRAY = 0x5d;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_OBJECT = 0x7d;
+const COMMA = 0x2c;
+const ZERO = 0x30;
+const NINE = 0x39;
+const LOWER_E = 0x65;
+const UPPER_E = 0x45;
+const MINUS = 0x2d;
+const PLUS = 0x2b;
+
+/** Digits of a number past which it may exceed float64's largest, about 1.8e308. */
+const MAX_PLAIN_DIGITS = 308;
+/** An exponent from which a number may overflow (a mantissa of up to 308 digits before it). */
+const LARGE_EXPONENT = 300;
+
+/**
+ * Scans a JSON text in linear time and constant space per level: the first place it nests
+ * deeper than `maxDepth` or an object has more than `maxMembers` members is a 413 TOO_LARGE
+ * with the JSON pointer of that array or object. Strings are skipped (escapes included); the
+ * text is not otherwise validated: JSON.parse does that after.
+ */
+export function scanJson(text: string, limits: JsonLimits): JsonScan {
+  const { maxDepth, maxMembers } = limits;
+  // Per open level: the commas seen in an object, or -1 for an array (whose length is not limited here).
+  const commas = new Int32Array(maxDepth + 1);
+  commas[0] = -1;
+  let depth = 0;
+  let digits = 0;
+  let largeNumbers = false;
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= ZERO && c <= NINE) {
+      if (++digits > MAX_PLAIN_DIGITS) largeNumbers = true;
+      continue;
+    }
+    digits = 0;
+    if (c === QUOTE) {
+      // Skip the string: a backslash escapes the next character, whatever it is.
+      for (i++; i < n; i++) {
+        const s = text.charCodeAt(i);
+        if (s === BACKSLASH) i++;
+        else if (s === QUOTE) break;
+      }
+    } else if (c === OPEN_ARRAY || c === OPEN_OBJECT) {
+      if (depth === maxDepth) {
+        return { problem: tooLarge(text, i, `the body nests arrays and objects more than ${maxDepth} deep (MAX_JSON_DEPTH): no request needs so deep a nesting`), largeNumbers };
+      }
+      depth++;
+      commas[depth] = c === OPEN_OBJECT ? 0 : -1;
+    } else if (c === CLOSE_ARRAY || c === CLOSE_OBJECT) {
+      if (depth > 0) depth--;
+    } else if (c === COMMA) {
+      if (commas[depth] >= 0 && ++commas[depth] >= maxMembers) {
+        return { problem: tooLarge(text, i, `an object in the body has more than ${maxMembers} members, over the limit (MAX_INPUTS): objects are keyed by input names`, true), largeNumbers };
+      }
+    } else if ((c === LOWER_E || c === UPPER_E) && !largeNumbers) {
+      // An exponent (true and false end in e too, with no digits after it).
+      let j = i + 1;
+      const sign = text.charCodeAt(j);
+      if (sign === MINUS) continue;
+      if (sign === PLUS) j++;
+      let exponent = 0;
+      for (let d = text.charCodeAt(j); d >= ZERO && d <= NINE && exponent < LARGE_EXPONENT; d = text.charCodeAt(++j)) exponent = exponent * 10 + (d - ZERO);
+      if (exponent >= LARGE_EXPONENT) largeNumbers = true;
+    }
+  }
+  return { problem: null, largeNumbers };
+}
+
+function tooLarge(text: string, offset: number, detail: string, inside = false): Problem {
+  return new Problem('TOO_LARGE', detail, { path: pointerAt(text, offset, inside) });
+}
+
+/**
+ * The JSON pointer of the array or object that opens at `offset` (or, `inside`, the one that
+ * holds `offset`), found by walking the text again up to there: only for a refusal.
+ */
+function pointerAt(text: string, offset: number, inside: boolean): string {
+  const frames: { object: boolean; key: string; index: number; expectKey: boolean }[] = [];
+  for (let i = 0; i < offset; i++) {
+    const c = text.charCodeAt(i);
+    const top = frames[frames.length - 1];
+    if (c === QUOTE) {
+      const start = i;
+      for (i++; i < text.length; i++) {
+        const s = text.charCodeAt(i);
+        if (s === BACKSLASH) i++;
+        else if (s === QUOTE) break;
+      }
+      if (top?.object === true && top.expectKey) {
+        top.key = keyOf(text.slice(start, i + 1));
+        top.expectKey = false;
+      }
+    } else if (c === OPEN_ARRAY || c === OPEN_OBJECT) {
+      frames.push({ object: c === OPEN_OBJECT, key: '', index: 0, expectKey: c === OPEN_OBJECT });
+    } else if (c === CLOSE_ARRAY || c === CLOSE_OBJECT) {
+      frames.pop();
+    } else if (c === COMMA && top !== undefined) {
+      if (top.object) top.expectKey = true;
+      else top.index++;
+    }
+  }
+  // The frames hold the way down to the container at `offset`: each level's key or index in its parent.
+  const way = inside ? frames.slice(0, -1) : frames;
+  return way.map((f) => `/${f.object ? f.key.replace(/~/g, '~0').replace(/\//g, '~1') : f.index}`).join('');
+}
+
+function keyOf(quoted: string): string {
+  try {
+    return String(JSON.parse(quoted));
+  } catch {
+    return quoted.slice(1, -1);
+  }
+}
+
+/**
+ * Where a parsed body holds a number JSON.parse could only make an infinity of (it overflowed
+ * float64), as a 400 problem; null when it holds none. A walk with an explicit stack: the
+ * value is as deep as `scanJson` allowed.
+ */
+export function overflowProblem(value: unknown): Problem | null {
+  if (typeof value === 'number') return Number.isFinite(value) ? null : overflowAt('', value);
+  if (value === null || typeof value !== 'object') return null;
+  // Each open array or object, its keys (null for an array) and the next position in it; paths are made only for a hit.
+  const stack: { items: unknown[]; keys: string[] | null; next: number }[] = [frameOf(value)];
+  const pathTo = (): string =>
+    stack.map((f) => (f.keys === null ? `/${f.next - 1}` : `/${f.keys[f.next - 1].replace(/~/g, '~0').replace(/\//g, '~1')}`)).join('');
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1];
+    if (top.next === top.items.length) {
+      stack.pop();
+      continue;
+    }
+    const v = top.items[top.next++];
+    if (typeof v === 'number') {
+      if (!Number.isFinite(v)) return overflowAt(pathTo(), v);
+    } else if (v !== null && typeof v === 'object') {
+      stack.push(frameOf(v));
+    }
+  }
+  return null;
+}
+
+function frameOf(container: object): { items: unknown[]; keys: string[] | null; next: number } {
+  if (Array.isArray(container)) return { items: container, keys: null, next: 0 };
+  const keys = Object.keys(container);
+  return { items: keys.map((k) => (container as Record<string, unknown>)[k]), keys, next: 0 };
+}
+
+function overflowAt(path: string, v: number): Problem {
+  return new Problem('INVALID_REQUEST', `the number overflows float64 (its magnitude is over 1.8e308); send "${v > 0 ? 'Infinity' : '-Infinity'}" (a string) for an infinite value`, { path });
+}
+
+/**
+ * A JSON text parsed with the checks above, for messages that do not come through fastify's
+ * parser (WebSocket messages): throws the Problem of a text too deep or too wide, not JSON,
+ * or holding a number that overflows.
+ */
+export function parseJsonChecked(text: string, limits: JsonLimits): unknown {
+  const scan = scanJson(text, limits);
+  if (scan.problem !== null) throw scan.problem;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new Problem('INVALID_REQUEST', `the message is not valid JSON: ${(e as Error).message}`);
+  }
+  const overflow = scan.largeNumbers ? overflowProblem(value) : null;
+  if (overflow !== null) throw overflow;
+  return value;
+}
