@@ -125,6 +125,9 @@ t.test('a message over BODY_LIMIT_BYTES: TOO_LARGE on its id, the socket stays o
   t.match(await client.until((m) => m.id === 'big'), { type: 'error', error: { code: 'TOO_LARGE', status: 413, detail: new RegExp(`at most ${limit} bytes`) } }, 'TOO_LARGE on its id');
   client.send({ id: 'next', endpoint: 'eval', program: '1 + 1' });
   t.match(await client.until((m) => m.id === 'next'), { type: 'result', value: 2 }, 'the socket still works');
+  // Scanned before it is parsed, as a body is: nesting past MAX_JSON_DEPTH is refused with its place.
+  client.send(`{"id": "deep", "endpoint": "eval", "program": "1", "at": {"x": ${'['.repeat(150)}1${']'.repeat(150)}}}`);
+  t.match(await client.until((m) => m.id === 'deep'), { type: 'error', error: { code: 'TOO_LARGE', status: 413, path: /^\/at\/x/ } }, 'nesting past MAX_JSON_DEPTH: TOO_LARGE on its id');
   client.send({ id: 'huge', endpoint: 'eval', program: '1', pad: 'x'.repeat(2 * limit + 100) });
   t.equal((await client.closed).code, 1009, 'a message over twice the limit closes the socket: 1009, message too big');
 });

@@ -22,6 +22,7 @@ import { computeEndpoints } from '../../compute/compute.js';
 import { Problem, toProblem } from '../../compute/problem.js';
 import { Cancellation } from '../cancellation.js';
 import { dispatch, type ProgressMessage } from '../dispatch.js';
+import { parseJsonChecked, type JsonLimits } from '../json-scan.js';
 import { clientOf } from '../plugins/security.js';
 
 const MAX_IN_FLIGHT = 64;
@@ -175,6 +176,8 @@ class Connection {
 
 export default async function websocketRoutes(app: FastifyInstance): Promise<void> {
   const { config } = app;
+  // The limits app.ts scans a JSON body with; a message's "id" and "endpoint" fit in the floor of 100 members.
+  const jsonLimits: JsonLimits = { maxDepth: config.maxJsonDepth, maxMembers: Math.max(config.limits.maxInputs, 100) };
   const connections = new Set<Connection>();
   const perClient = new Map<string, number>();
   new Gauge({ name: 'adjoint_ws_connections', help: 'Open WebSocket connections', registers: [app.metrics.registry], collect() { this.set(connections.size); } });
@@ -228,10 +231,12 @@ export default async function websocketRoutes(app: FastifyInstance): Promise<voi
           return fail(leadingId(Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer)), new Problem('TOO_LARGE', `a message may have at most ${config.bodyLimit} bytes (BODY_LIMIT_BYTES); this one has ${size}`));
         }
         let message: unknown;
+        const text = isBinary ? asText(data as Buffer) : String(data);
         try {
-          message = JSON.parse(isBinary ? asText(data as Buffer) : String(data));
-        } catch {
-          return fail(null, new Problem('INVALID_REQUEST', 'a message must be JSON: {"id": "...", "endpoint": "grad", ...body}'));
+          // Scanned before it is parsed, as a body is: a nesting JSON.parse would take seconds over is refused.
+          message = parseJsonChecked(text, jsonLimits);
+        } catch (e) {
+          return fail(leadingId(Buffer.from(text.slice(0, 300))), toProblem(e));
         }
         if (message === null || typeof message !== 'object' || Array.isArray(message)) {
           return fail(null, new Problem('INVALID_REQUEST', 'a message must be a JSON object with "id" and "endpoint"'));
