@@ -170,7 +170,11 @@ const retryAfter = { 'retry-after': { type: 'integer', description: 'Seconds to 
 const guardedProblems = {
   401: problem('UNAUTHORIZED: the server requires an API key (API_KEYS) and the request sent none.'),
   403: problem('FORBIDDEN: the API key sent is not one the server accepts.'),
-  429: problem('RATE_LIMITED: over the rate of RATE_LIMIT requests a minute for this key or client address.', retryAfter),
+  429: problem(
+    'RATE_LIMITED: over RATE_LIMIT requests a minute for this verified key or client address (WebSocket messages count too), ' +
+      'or past AUTH_FAILURE_LIMIT wrong keys a minute from this address; Retry-After: the seconds until the minute\'s window ends.',
+    retryAfter,
+  ),
   500: problem('INTERNAL: a bug in the server, logged as one; nothing a client sends should cause it.'),
 };
 
@@ -187,7 +191,7 @@ const computeProblems = {
     'The program cannot be evaluated as asked: PARSE_ERROR, UNKNOWN_NAME, SHAPE_MISMATCH, NOT_SCALAR, NOT_DIFFERENTIABLE, INVALID_ARGUMENT or ' +
       'LIMIT_EXCEEDED (limit names the limit: operations, memory, time, recursion depth). line and column locate an error in the program, path one in the body.',
   ),
-  503: problem('OVERLOADED: the worker queue is full; try again shortly.', retryAfter),
+  503: problem('OVERLOADED: the worker queue is full; try again shortly. SHUTTING_DOWN: the server is draining (SIGTERM); send it again (to another instance).', retryAfter),
 };
 
 /** Who may call: an API key as a bearer token, when the server has keys (see components.securitySchemes). */
@@ -1149,7 +1153,7 @@ export const readyResponses = {
     'status',
     'workers',
   ]),
-  503: problem('OVERLOADED: the server is draining for shutdown (SIGTERM) and takes no new work.'),
+  503: problem('SHUTTING_DOWN: the server is draining for shutdown (SIGTERM) and takes no new work; OVERLOADED: no worker thread is running.', retryAfter),
 };
 
 export const readyExamples: Examples = { ready: { summary: 'Ready, with WORKERS=1', response: { status: 'ready', workers: 1 } } };
@@ -1169,10 +1173,14 @@ const webSocketResponses = {
     description:
       'Switching Protocols: the connection is a WebSocket carrying JSON messages. A client message is {"id": "any string", "endpoint": "grad", ...body} ' +
       'or {"id", "type": "cancel"}; the answers carry the same id: stream messages, then exactly one {"id", "type": "result", ...the endpoint\'s response} ' +
-      'or {"id", "type": "error", "error": problem}. Closing the socket cancels everything it started.',
+      'or {"id", "type": "error", "error": problem}. Closing the socket cancels everything it started. Each request message counts against RATE_LIMIT. ' +
+      'New requests get OVERLOADED while answers wait unread; past WS_MAX_BUFFERED_BYTES unread the socket is closed with 1013, a message over twice ' +
+      'BODY_LIMIT_BYTES closes it with 1009, and a draining server closes it with 1001 after its last answer.',
     type: 'null',
   },
   ...guardedProblems,
+  403: problem('FORBIDDEN: the API key sent is not one the server accepts, or the page\'s Origin is not in CORS_ORIGINS.'),
+  503: problem('OVERLOADED: MAX_WS_CONNECTIONS sockets are open, in all or for this client. SHUTTING_DOWN: the server is draining.', retryAfter),
 };
 
 /** @fastify/swagger's `transform`: WebSocket routes shown, and every route's examples in its operation. */
