@@ -51,13 +51,17 @@ async function dispatchBatch(
 ): Promise<unknown> {
   const { limits } = app.config;
   const items = batchItems(body, limits.maxBatch);
-  // The items share one deadline: past it, those unfinished are cancelled.
+  // The items share one deadline, from when a worker starts the first of them (time in the
+  // queue before is not the batch's): past it, those unfinished are cancelled.
   const stop = cancel.child();
   let expired = false;
-  const deadline = setTimeout(() => {
-    expired = true;
-    stop.cancel();
-  }, limits.timeoutMs);
+  let deadline: ReturnType<typeof setTimeout> | undefined;
+  const onStart = (): void => {
+    deadline ??= setTimeout(() => {
+      expired = true;
+      stop.cancel();
+    }, limits.timeoutMs);
+  };
   try {
     const results = await Promise.all(
       items.map(async (item, index) => {
@@ -65,7 +69,7 @@ async function dispatchBatch(
         try {
           if ('problem' in item) throw item.problem;
           if (expired) throw deadlinePassed(limits.timeoutMs);
-          result = await app.workers.compute(item.endpoint, item.body, { cancel: stop, stats });
+          result = await app.workers.compute(item.endpoint, item.body, { cancel: stop, stats, onStart });
         } catch (e) {
           if (cancel.cancelled) throw e;
           // An item stopped by the batch's deadline failed for that reason, whatever the pool said.

@@ -60,6 +60,8 @@ export interface TaskOptions {
   readonly bodyText?: string | null;
   /** Filled in once a worker has run it: the milliseconds it ran there. */
   readonly timing?: { runMs: number };
+  /** Called once a worker has started it (seen by the sweep, or at its answer, whichever is first). */
+  readonly onStart?: () => void;
 }
 
 export interface WorkerPool {
@@ -332,6 +334,7 @@ export function createWorkerPool(config: Config, onError: (error: Error) => void
       const outcome = outcomes?.[i] ?? null;
       if (task.settled) return;
       if (outcome !== null) {
+        if (task.startedAt === 0) started(task, performance.now());
         if (task.options.stats !== undefined) task.options.stats.operations += outcome.operations;
         if (task.options.timing !== undefined) task.options.timing.runMs = outcome.runMs;
         if (outcome.ok) settle(task, null, outcome.result);
@@ -362,6 +365,11 @@ export function createWorkerPool(config: Config, onError: (error: Error) => void
       return new Problem('LIMIT_EXCEEDED', `memory limit exceeded: the evaluation needed more than the worker's ${config.workerMemoryMb} MiB`, { limit: 'memory' });
     }
     return error ?? new Error('the worker running the request stopped');
+  }
+
+  function started(task: Task, now: number): void {
+    task.startedAt = now;
+    task.options.onStart?.();
   }
 
   function cancelTask(task: Task): void {
@@ -403,7 +411,7 @@ export function createWorkerPool(config: Config, onError: (error: Error) => void
       for (const task of batch.tasks) {
         if (task.batch !== batch) continue;
         const phase = phaseOf(slots, task.slot, task.tag);
-        if ((phase === STARTED || phase === CANCELLED) && task.startedAt === 0) task.startedAt = now;
+        if ((phase === STARTED || phase === CANCELLED) && task.startedAt === 0) started(task, now);
         if (phase === STARTED && now - task.startedAt > hardLimitMs) stopWorker(batch, 'deadline', task);
         else if (phase === CANCELLED && now - task.cancelledAt > GRACE_MS) stopWorker(batch, 'cancelled', task);
         else if (phase === STARTED && now - task.startedAt > LONG_RUNNING_MS) longRunning = true;

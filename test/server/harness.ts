@@ -23,9 +23,13 @@ export interface Server {
  */
 const clients = new Map<string, Agent>();
 
-/** Builds the app from `env` (silent, on 127.0.0.1, an ephemeral port) and closes it when `t` ends. */
+/**
+ * Builds the app from `env` (silent, on 127.0.0.1, an ephemeral port) and closes it when `t` ends.
+ * A request waits for a worker up to a minute unless `env` says otherwise (QUEUE_TIMEOUT_MS):
+ * on a loaded machine the work ahead of it may take longer than the service's default.
+ */
 export async function startServer(t: Test, env: Record<string, string> = {}): Promise<Server> {
-  const app = await buildApp(loadConfig({ WORKERS: '1', ...env, PORT: '0', LOG_LEVEL: 'silent' }));
+  const app = await buildApp(loadConfig({ WORKERS: '1', QUEUE_TIMEOUT_MS: '60000', ...env, PORT: '0', LOG_LEVEL: 'silent' }));
   const client = new Agent();
   let base = '';
   t.teardown(async () => {

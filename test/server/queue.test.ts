@@ -6,6 +6,7 @@
  * chunks share its limit (each chunk checks it as it goes), and each waits its turn.
  */
 import t from 'tap';
+import { computeSync } from '../../src/index.js';
 import { ConfigError, loadConfig } from '../../src/server/config.js';
 import { assertProblemReply, describe, post, startServer, untilBusy } from './harness.js';
 
@@ -17,12 +18,12 @@ const TENSOR_DRAW = { program: 'z = rsample(normal(mu, sigma), 2); sum(z .^ 2)',
 const GRAD = { program: 'x*y + sin(x)', at: { x: 0.5, y: 4.2 } };
 
 t.test('concurrent samples on one worker queue for it, each with its whole time limit there: none fails for time', async (t) => {
-  const timeoutMs = 4000;
+  const timeoutMs = 8000;
   const { base } = await startServer(t, { WORKERS: '1', TIMEOUT_MS: String(timeoutMs) });
   // How many samples take about 25% of the limit on this machine now: the time of a sample, from
   // two probes' difference (each request has its own overhead; the first one compiles).
   await post(base, 'sample', { ...GAMMA, n: 1000, seed: 1 });
-  const [small, large] = [20_000, 200_000];
+  const [small, large] = [5_000, 50_000];
   const probes = [await post(base, 'sample', { ...GAMMA, n: small, seed: 2 }), await post(base, 'sample', { ...GAMMA, n: large, seed: 3 })];
   probes.forEach((p) => t.equal(p.status, 200, `a probe is answered: ${describe(p)}`));
   const msPerSample = Math.max(1e-6, (probes[1].elapsedMs - probes[0].elapsedMs) / (large - small));
@@ -49,6 +50,17 @@ t.test('a sample too large for its time limit gets 422 (time) within about the l
   }
   t.equal(app.workers.replaced, 0, 'no worker was stopped: every chunk checked the deadline');
   t.equal((await post(base, 'grad', GRAD)).status, 200, 'the worker serves the next request');
+});
+
+t.test('a batch that waits behind other requests has its whole time limit from when a worker starts it', async (t) => {
+  const { base } = await startServer(t, { WORKERS: '1', TIMEOUT_MS: '1500', MAX_ITERATIONS: HUGE });
+  t.equal((await post(base, 'eval', { program: '1 + 1', at: {} })).status, 200, 'the worker is warm');
+  // Two seconds of work ahead of the batch: longer than its limit.
+  const blockers = [1, 2].map(() => post(base, 'eval', { program: 'while 1\nend', at: {}, options: { timeoutMs: 1000 } }));
+  t.ok(await untilBusy(base), 'the first blocker is on the worker');
+  const batch = await post(base, 'batch', { requests: [{ endpoint: 'grad', ...GRAD }, { endpoint: 'eval', program: '2 * 3', at: {} }] });
+  t.strictSame({ status: batch.status, body: batch.json }, { status: 200, body: { results: [computeSync('grad', GRAD), { value: 6 }] } }, `both items answered after waiting ${Math.round(batch.elapsedMs)} ms`);
+  for (const blocker of await Promise.all(blockers)) t.match(blocker, { status: 422, json: { code: 'LIMIT_EXCEEDED', limit: 'time' } }, 'a blocker ran to its own limit');
 });
 
 t.test('QUEUE_TIMEOUT_MS: a request that waits that long behind a busy worker gets 503 OVERLOADED with a Retry-After', async (t) => {
