@@ -158,8 +158,7 @@ t.test('every path: a generic 500 naming the request id, and one error line in t
   t.equal(lines.filter((l) => l.level >= 50).length, CASES.length, 'no other error lines');
 });
 
-// todo until routes/websocket.ts answers a failed message with problemFor(e, request, { messageId: id }).
-t.test('WebSocket: a bug ends its message with a generic error naming the upgrade\'s request id, logged', { todo: 'websocket.ts to call problemFor' }, async (t) => {
+t.test('WebSocket: a bug ends its message with a generic error naming the upgrade\'s request id, logged', async (t) => {
   const { app, base, lines } = await startLogged(t);
   app.workers.compute = async () => {
     throw workerBug();

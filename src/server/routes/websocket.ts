@@ -19,10 +19,11 @@ import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify
 import { Gauge } from 'prom-client';
 import type { WebSocket } from 'ws';
 import { computeEndpoints } from '../../compute/compute.js';
-import { Problem, toProblem } from '../../compute/problem.js';
+import { Problem } from '../../compute/problem.js';
 import { Cancellation } from '../cancellation.js';
 import { dispatch, type ProgressMessage } from '../dispatch.js';
 import { parseJsonChecked, type JsonLimits } from '../json-scan.js';
+import { problemFor } from '../plugins/errors.js';
 import { clientOf } from '../plugins/security.js';
 
 const MAX_IN_FLIGHT = 64;
@@ -236,7 +237,7 @@ export default async function websocketRoutes(app: FastifyInstance): Promise<voi
           // Scanned before it is parsed, as a body is: a nesting JSON.parse would take seconds over is refused.
           message = parseJsonChecked(text, jsonLimits);
         } catch (e) {
-          return fail(leadingId(Buffer.from(text.slice(0, 300))), toProblem(e));
+          return fail(leadingId(Buffer.from(text.slice(0, 300))), problemFor(e, request));
         }
         if (message === null || typeof message !== 'object' || Array.isArray(message)) {
           return fail(null, new Problem('INVALID_REQUEST', 'a message must be a JSON object with "id" and "endpoint"'));
@@ -260,14 +261,14 @@ export default async function websocketRoutes(app: FastifyInstance): Promise<voi
         };
         // The endpoint is the client's string: only known names become metric labels.
         const label = computeEndpoints.includes(endpoint) ? endpoint : 'unknown';
-        dispatch(app, endpoint, body, cancel, emit).then(
+        dispatch(app, endpoint, body, cancel, emit, { request }).then(
           (result) => {
             app.metrics.evaluations.inc({ endpoint: label, outcome: 'ok' });
             connection.finish(id, cancel, { id, type: 'result', ...(result as Record<string, unknown>) });
           },
           (e: unknown) => {
             app.metrics.evaluations.inc({ endpoint: label, outcome: 'error' });
-            const problem = cancel.cancelled ? new Problem('CANCELLED', `request "${id}" was cancelled`) : toProblem(e);
+            const problem = cancel.cancelled ? new Problem('CANCELLED', `request "${id}" was cancelled`) : problemFor(e, request, { messageId: id });
             connection.finish(id, cancel, { id, type: 'error', error: problem.body });
           },
         );
