@@ -128,12 +128,13 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   // take seconds over on the event loop (json-scan.ts).
   const parseJson = app.getDefaultJsonParser('error', 'error');
   const jsonLimits: JsonLimits = { maxDepth: config.maxJsonDepth, maxMembers: Math.max(config.limits.maxInputs, MIN_OBJECT_MEMBERS) };
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, text, done) => {
-    // The text as the parser reads it: a leading byte-order mark, which it skips, is not JSON.
-    request.bodyText = (text as string).charCodeAt(0) === 0xfeff ? (text as string).slice(1) : (text as string);
-    const scan = scanJson(request.bodyText, jsonLimits);
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, bytes, done) => {
+    const scan = scanJson(bytes as Buffer, jsonLimits);
     if (scan.problem !== null) return done(scan.problem, undefined);
-    parseJson(request, text as string, (error, body) => {
+    const text = (bytes as Buffer).toString('utf8');
+    // The text as the parser reads it: a leading byte-order mark, which it skips, is not JSON.
+    request.bodyText = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+    parseJson(request, text, (error, body) => {
       if (error === null && scan.largeNumbers) {
         const overflow = overflowProblem(body);
         if (overflow !== null) return done(overflow, undefined);

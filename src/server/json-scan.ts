@@ -1,9 +1,11 @@
 /**
- * A JSON text checked before it is parsed, in one pass over its characters: how deep its arrays
+ * A JSON text checked before it is parsed, in one pass over its bytes: how deep its arrays
  * and objects nest, and how many members an object has. JSON.parse takes seconds over millions
  * of nested brackets, and far more than linear time over an object of a hundred thousand keys;
  * on the event loop that stalls every request. No request needs either: tensors nest as deep
- * as their rank, and objects are keyed by input names, as many as MAX_INPUTS.
+ * as their rank, and objects are keyed by input names, as many as MAX_INPUTS. The bytes are
+ * scanned as they came (UTF-8: every byte of a multi-byte character is over 0x7f, so none is
+ * taken for a bracket or a quote), and a refused body is never decoded to a string.
  *
  * The same pass notes whether a number may overflow float64 (1e400): JSON.parse makes it an
  * infinity, which a schema then calls "not a number". Only then is the parsed value searched
@@ -50,7 +52,7 @@ const LARGE_EXPONENT = 300;
  * with the JSON pointer of that array or object. Strings are skipped (escapes included); the
  * text is not otherwise validated: JSON.parse does that after.
  */
-export function scanJson(text: string, limits: JsonLimits): JsonScan {
+export function scanJson(text: Uint8Array, limits: JsonLimits): JsonScan {
   const { maxDepth, maxMembers } = limits;
   // Per open level: the commas seen in an object, or -1 for an array (whose length is not limited here).
   const commas = new Int32Array(maxDepth + 1);
@@ -60,7 +62,7 @@ export function scanJson(text: string, limits: JsonLimits): JsonScan {
   let largeNumbers = false;
   const n = text.length;
   for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i);
+    const c = text[i];
     if (c >= ZERO && c <= NINE) {
       if (++digits > MAX_PLAIN_DIGITS) largeNumbers = true;
       continue;
@@ -69,7 +71,7 @@ export function scanJson(text: string, limits: JsonLimits): JsonScan {
     if (c === QUOTE) {
       // Skip the string: a backslash escapes the next character, whatever it is.
       for (i++; i < n; i++) {
-        const s = text.charCodeAt(i);
+        const s = text[i];
         if (s === BACKSLASH) i++;
         else if (s === QUOTE) break;
       }
@@ -88,18 +90,18 @@ export function scanJson(text: string, limits: JsonLimits): JsonScan {
     } else if ((c === LOWER_E || c === UPPER_E) && !largeNumbers) {
       // An exponent (true and false end in e too, with no digits after it).
       let j = i + 1;
-      const sign = text.charCodeAt(j);
+      const sign = text[j];
       if (sign === MINUS) continue;
       if (sign === PLUS) j++;
       let exponent = 0;
-      for (let d = text.charCodeAt(j); d >= ZERO && d <= NINE && exponent < LARGE_EXPONENT; d = text.charCodeAt(++j)) exponent = exponent * 10 + (d - ZERO);
+      for (let d = text[j]; d >= ZERO && d <= NINE && exponent < LARGE_EXPONENT; d = text[++j]) exponent = exponent * 10 + (d - ZERO);
       if (exponent >= LARGE_EXPONENT) largeNumbers = true;
     }
   }
   return { problem: null, largeNumbers };
 }
 
-function tooLarge(text: string, offset: number, detail: string, inside = false): Problem {
+function tooLarge(text: Uint8Array, offset: number, detail: string, inside = false): Problem {
   return new Problem('TOO_LARGE', detail, { path: pointerAt(text, offset, inside) });
 }
 
@@ -107,20 +109,20 @@ function tooLarge(text: string, offset: number, detail: string, inside = false):
  * The JSON pointer of the array or object that opens at `offset` (or, `inside`, the one that
  * holds `offset`), found by walking the text again up to there: only for a refusal.
  */
-function pointerAt(text: string, offset: number, inside: boolean): string {
+function pointerAt(text: Uint8Array, offset: number, inside: boolean): string {
   const frames: { object: boolean; key: string; index: number; expectKey: boolean }[] = [];
   for (let i = 0; i < offset; i++) {
-    const c = text.charCodeAt(i);
+    const c = text[i];
     const top = frames[frames.length - 1];
     if (c === QUOTE) {
       const start = i;
       for (i++; i < text.length; i++) {
-        const s = text.charCodeAt(i);
+        const s = text[i];
         if (s === BACKSLASH) i++;
         else if (s === QUOTE) break;
       }
       if (top?.object === true && top.expectKey) {
-        top.key = keyOf(text.slice(start, i + 1));
+        top.key = keyOf(Buffer.from(text.buffer, text.byteOffset + start, i + 1 - start).toString('utf8'));
         top.expectKey = false;
       }
     } else if (c === OPEN_ARRAY || c === OPEN_OBJECT) {
@@ -188,12 +190,13 @@ function overflowAt(path: string, v: number): Problem {
  * parser (WebSocket messages): throws the Problem of a text too deep or too wide, not JSON,
  * or holding a number that overflows.
  */
-export function parseJsonChecked(text: string, limits: JsonLimits): unknown {
-  const scan = scanJson(text, limits);
+export function parseJsonChecked(text: Uint8Array | string, limits: JsonLimits): unknown {
+  const bytes = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
+  const scan = scanJson(bytes, limits);
   if (scan.problem !== null) throw scan.problem;
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = JSON.parse(typeof text === 'string' ? text : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
   } catch (e) {
     throw new Problem('INVALID_REQUEST', `the message is not valid JSON: ${(e as Error).message}`);
   }
