@@ -92,7 +92,8 @@ function proxyTrust(trust: Config['trustProxy']): boolean | string[] | ((address
   return typeof trust === 'boolean' ? trust : [...trust];
 }
 
-export async function buildApp(config: Config): Promise<FastifyInstance> {
+/** `options.workerFile`: the workers' module, for tests (see compute-worker.ts's `runWith`). */
+export async function buildApp(config: Config, options: { workerFile?: string } = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: { level: config.logLevel },
     // Our own onResponse hook writes the one line per request.
@@ -146,7 +147,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
 
   await app.register(errors);
   await app.register(security, { config });
-  await app.register(workers, { config });
+  await app.register(workers, { config, workerFile: options.workerFile });
   await app.register(metrics);
   await app.register(swagger, {
     openapi: {

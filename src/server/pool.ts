@@ -135,7 +135,7 @@ interface Batch {
   readonly sentAt: number;
 }
 
-const workerFile = new URL(`../worker/compute-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url).href;
+const defaultWorkerFile = new URL(`../worker/compute-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url).href;
 
 const cancelledProblem = (): Problem => new Problem('CANCELLED', 'the request was cancelled');
 
@@ -150,8 +150,11 @@ function workerError(stack: string): Error {
   return error;
 }
 
-/** `onError`: a worker that fails with no task to blame (say, while starting); unheard, it would stop the process. */
-export function createWorkerPool(config: Config, onError: (error: Error) => void = () => {}): WorkerPool {
+/**
+ * `onError`: a worker that fails with no task to blame (say, while starting); unheard, it would
+ * stop the process. `workerFile`: the workers' module (tests give one wrapping compute-worker's `runWith`).
+ */
+export function createWorkerPool(config: Config, onError: (error: Error) => void = () => {}, workerFile: string = defaultWorkerFile): WorkerPool {
   const hardLimitMs = config.limits.timeoutMs + GRACE_MS;
   const allocator = new SlotAllocator(Math.max(1024, config.workers * MAX_BATCH * 4));
   const { slots } = allocator;

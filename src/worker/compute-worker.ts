@@ -4,7 +4,7 @@
  * fastify. Parsed programs and compiled gradients stay cached in the worker between requests.
  */
 import { workerData, type MessagePort } from 'node:worker_threads';
-import { Problem, compute, sampleChunkSync, type ComputeLimits, type ProblemBody } from '../index.js';
+import { Problem, compute, sampleChunkSync, type ComputeLimits, type ComputeOptions, type ProblemBody } from '../index.js';
 import { claim, finish, isCancelled, type Slots } from './slots.js';
 
 /** What every worker is given once, when it starts. */
@@ -47,7 +47,10 @@ export type ComputeOutcome = (
 const { limits, slots: buffer } = workerData as ComputeWorkerData;
 const slots: Slots = new Int32Array(buffer);
 
-async function runItem(item: ComputeItem, progress: MessagePort | undefined): Promise<ComputeOutcome> {
+/** What runs one request: `compute`, or in tests a stand-in around it (see `runWith`). */
+export type Computation = (endpoint: string, body: unknown, options: ComputeOptions) => Promise<unknown>;
+
+async function runItem(item: ComputeItem, progress: MessagePort | undefined, computation: Computation): Promise<ComputeOutcome> {
   const stats = { operations: 0 };
   const started = performance.now();
   // Every deadline check reads this clock: once the pool cancels the item, its deadline has passed.
@@ -56,7 +59,7 @@ async function runItem(item: ComputeItem, progress: MessagePort | undefined): Pr
   try {
     // The text was parsed once already, on the event loop, where prototype poisoning is refused.
     const body: unknown = item.bodyText !== undefined ? JSON.parse(item.bodyText) : item.body;
-    const result = item.chunk === undefined ? await compute(item.endpoint, body, options) : sampleChunkSync(body, item.chunk.from, item.chunk.count, options);
+    const result = item.chunk === undefined ? await computation(item.endpoint, body, options) : sampleChunkSync(body, item.chunk.from, item.chunk.count, options);
     return { ok: true, result: item.json === true ? JSON.stringify(result) : result, operations: stats.operations, runMs: performance.now() - started };
   } catch (e) {
     const runMs = performance.now() - started;
@@ -69,15 +72,24 @@ async function runItem(item: ComputeItem, progress: MessagePort | undefined): Pr
   }
 }
 
-/** The outcome of each item in order; null for an item the pool withdrew before it started. */
-export default async function run(batch: ComputeBatch): Promise<(ComputeOutcome | null)[]> {
-  const outcomes: (ComputeOutcome | null)[] = [];
-  try {
-    for (const item of batch.items) outcomes.push(claim(slots, item.slot, item.tag) ? await runItem(item, batch.progress) : null);
-    return outcomes;
-  } finally {
-    // The end of the progress messages (null): the pool waits for it before answering, so none comes late.
-    batch.progress?.postMessage(null);
-    batch.progress?.close();
-  }
+/**
+ * A worker's entry point running each request with `computation`: the pool's is `run` below;
+ * a test's worker module may wrap `compute` (to stand for a computation that never reads the
+ * clock, which no request can now make).
+ */
+export function runWith(computation: Computation): (batch: ComputeBatch) => Promise<(ComputeOutcome | null)[]> {
+  /** The outcome of each item in order; null for an item the pool withdrew before it started. */
+  return async (batch) => {
+    const outcomes: (ComputeOutcome | null)[] = [];
+    try {
+      for (const item of batch.items) outcomes.push(claim(slots, item.slot, item.tag) ? await runItem(item, batch.progress, computation) : null);
+      return outcomes;
+    } finally {
+      // The end of the progress messages (null): the pool waits for it before answering, so none comes late.
+      batch.progress?.postMessage(null);
+      batch.progress?.close();
+    }
+  };
 }
+
+export default runWith(compute);

@@ -9,12 +9,12 @@ import t, { type Test } from 'tap';
 import { Agent, fetch } from 'undici';
 import { computeSync } from '../../src/index.js';
 import { assertFields } from '../helpers.js';
-import { assertProblemReply, describe, metricValue, post, send, startServer, untilBusy, waitFor, type Reply } from './harness.js';
+import { STALL_WORKER, assertProblemReply, describe, metricValue, post, send, startServer, untilBusy, waitFor, type Reply } from './harness.js';
 
 const HUGE = String(Number.MAX_SAFE_INTEGER);
 const ENDLESS = 'while 1\nend';
-/** One kernel of ~1.6·10^10 multiply-adds that checks no clock: seconds on any machine. */
-const KERNEL = { program: 'sum(ones(2500, 2500) * ones(2500, 2500))', at: {} };
+/** Seconds of work that read no clock (on a server of STALL_WORKER): stopped only with its worker. */
+const KERNEL = { program: '# stall 10000\nsum(ones(3))', at: {} };
 
 /** The lab's expression at (x, y), and its value and gradient worked out by hand. */
 const lab = (x: number, y: number) => ({
@@ -92,7 +92,7 @@ t.test('a request that fails or runs away in a batch does not affect its neighbo
 });
 
 t.test('a request that must be stopped with its worker: the batch\'s other requests run again on the new worker', async (t) => {
-  const { base, app } = await startServer(t, { WORKERS: '1', TIMEOUT_MS: '300', MAX_ITERATIONS: HUGE });
+  const { base, app } = await startServer(t, { WORKERS: '1', TIMEOUT_MS: '300', MAX_ITERATIONS: HUGE }, { workerFile: STALL_WORKER });
   const blocker = await block(t, base, 300);
   // q0 finishes before the kernel starts: its answer dies with the worker and is computed again.
   const [q0, kernel, q1, q2] = await Promise.all([
@@ -120,7 +120,7 @@ t.test('a request that exhausts its worker\'s memory in a batch gets 422; its ne
 });
 
 t.test('cancelled requests stop without costing a worker; one that will not stop is stopped after a grace period', async (t) => {
-  const { base, app } = await startServer(t, { WORKERS: '2', TIMEOUT_MS: '60000', MAX_ITERATIONS: HUGE });
+  const { base, app } = await startServer(t, { WORKERS: '2', TIMEOUT_MS: '60000', MAX_ITERATIONS: HUGE }, { workerFile: STALL_WORKER });
   await Promise.all(POINTS.map((p) => post(base, 'grad', p.body)));
   // Clients that give up at once, as a load generator does at the end of its run.
   const gaveUp = await Promise.all(
@@ -153,7 +153,7 @@ t.test('cancelled requests stop without costing a worker; one that will not stop
 });
 
 t.test('a cancelled request that is still waiting is dropped without running', async (t) => {
-  const { base, app } = await startServer(t, { WORKERS: '1', TIMEOUT_MS: '60000', MAX_ITERATIONS: HUGE });
+  const { base, app } = await startServer(t, { WORKERS: '1', TIMEOUT_MS: '60000', MAX_ITERATIONS: HUGE }, { workerFile: STALL_WORKER });
   const blocker = await block(t, base, 500);
   const queueDepth = async (): Promise<number | null> => metricValue((await send(base, '/metrics')).text, 'adjoint_worker_queue_depth');
   const client = new AbortController();

@@ -6,7 +6,7 @@
  */
 import t, { type Test } from 'tap';
 import { assertFields, type ExpectedProblem } from '../helpers.js';
-import { assertProblemReply, describe, metricValue, post, send, startServer, untilBusy, type Reply } from './harness.js';
+import { STALL_WORKER, assertProblemReply, describe, metricValue, post, send, startServer, untilBusy, type Reply } from './harness.js';
 
 const HUGE = String(Number.MAX_SAFE_INTEGER);
 const quick = { program: 'x*y + sin(x)', at: { x: 0.5, y: 4.2 } };
@@ -46,11 +46,10 @@ t.test('a runaway program is cut by the deadline while the other worker keeps se
 });
 
 t.test('a computation that never checks the clock is stopped by the hard deadline, and its worker replaced', async (t) => {
-  const { base } = await startServer(t, { WORKERS: '1', TIMEOUT_MS: '300' });
+  const { base } = await startServer(t, { WORKERS: '1', TIMEOUT_MS: '300' }, { workerFile: STALL_WORKER });
   assertQuick(t, 'warming the worker', await post(base, 'grad', quick));
-  // One matrix product of 2500 × 2500 matrices: ~1.6·10^10 multiply-adds in one kernel, which
-  // checks no deadline; several seconds on any machine, well past the hard deadline (+1 s).
-  const reply = await post(base, 'eval', { program: 'sum(ones(2500, 2500) * ones(2500, 2500))', at: {} });
+  // Ten seconds that read no clock (see stall-worker.ts), well past the hard deadline (+1 s).
+  const reply = await post(base, 'eval', { program: '# stall 10000\nsum(ones(3))', at: {} });
   assertProblemReply(t, 'the long kernel', reply, { status: 422, code: 'LIMIT_EXCEEDED', limit: 'time', detail: [/time limit exceeded/, /300 ms/, /stopped/] });
   assertQuick(t, 'the next request, on a new worker', await post(base, 'grad', quick));
 });

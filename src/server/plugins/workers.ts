@@ -13,8 +13,8 @@ declare module 'fastify' {
 }
 
 export default fp(
-  async (app: FastifyInstance, opts: { config: Config }) => {
-    const pool = createWorkerPool(opts.config, (err) => app.log.error({ err }, 'a worker failed outside any request'));
+  async (app: FastifyInstance, opts: { config: Config; workerFile?: string }) => {
+    const pool = createWorkerPool(opts.config, (err) => app.log.error({ err }, 'a worker failed outside any request'), opts.workerFile);
     app.decorate('workers', pool);
     app.addHook('onClose', async () => pool.close());
   },
