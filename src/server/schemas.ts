@@ -475,7 +475,7 @@ const checkSchema: EndpointSchema = {
     garbage: {
       summary: 'An answer that does not parse, or calls what a program may not: graded wrong with the reason, not an error',
       request: { program: 'x^2', at: { x: 3 }, answer: { value: 'import("fs")', grad: { x: '2*x +' } } },
-      response: { pass: false, score: 0, points: 1, passed: 0, failures: [{ point: { x: 3 }, quantity: 'value', expected: 9, got: null, error: null, reason: 'the answer does not parse: `import` is not available in adjoint programs (line 1, column 1)', code: 'PARSE_ERROR' }, { point: { x: 3 }, quantity: 'grad.x', expected: 6, got: null, error: null, reason: 'the answer does not parse: syntax error, unexpected end of expression: the statement ends too early (line 1, column 6)', code: 'PARSE_ERROR' }], tolerance: { rtol: 1e-06, atol: 1e-09 } },
+      response: { pass: false, score: 0, points: 1, passed: 0, failures: [{ point: { x: 3 }, quantity: 'value', expected: 9, got: null, error: null, reason: 'the answer does not parse: `import` is not available in adjoint programs: it parses, evaluates or configures code at run time, which a program may not do (line 1, column 1)', code: 'PARSE_ERROR' }, { point: { x: 3 }, quantity: 'grad.x', expected: 6, got: null, error: null, reason: 'the answer does not parse: syntax error, unexpected end of expression: the statement ends too early (line 1, column 6)', code: 'PARSE_ERROR' }], tolerance: { rtol: 1e-06, atol: 1e-09 } },
     },
     trace: {
       summary: 'A student\'s forward tangents and reverse adjoints, graded step by step: the first wrong step',

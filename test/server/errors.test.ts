@@ -98,7 +98,7 @@ const tooLargeRequests: HttpCase[] = [
 /** Programs that cannot be evaluated as asked: 422, each code. */
 const unprocessable: HttpCase[] = [
   { name: 'PARSE_ERROR: an operator where a value belongs', endpoint: 'grad', body: { program: 'x +* 2', at }, expect: inProgram('PARSE_ERROR', 1, 4, /value expected/) },
-  { name: 'PARSE_ERROR: `**` on line 2', endpoint: 'grad', body: { program: 'y = 1\ny = x ** 2', at }, expect: inProgram('PARSE_ERROR', 2, 8, /value expected/) },
+  { name: 'PARSE_ERROR: `**` on line 2', endpoint: 'grad', body: { program: 'y = 1\ny = x ** 2', at }, expect: inProgram('PARSE_ERROR', 2, 7, /`\*\*` is not an operator in mathjs/, /use `\^`/) },
   { name: 'PARSE_ERROR: a `for` without `end`', endpoint: 'grad', body: { program: 'for i = 1:3\n  y = i * x', at }, expect: inProgram('PARSE_ERROR', 1, 1, /`for` block is not closed/) },
   { name: 'UNKNOWN_NAME: a misspelt function', endpoint: 'grad', body: { program: 'y = 2\nz = sigmoud(x) * y', at }, expect: inProgram('UNKNOWN_NAME', 2, 5, /`sigmoud`/, /did you mean `sigmoid`\?/) },
   { name: 'UNKNOWN_NAME: a variable not in "at"', endpoint: 'eval', body: { program: 'x * w', at }, expect: inProgram('UNKNOWN_NAME', 1, 5, /unknown variable `w`/) },
