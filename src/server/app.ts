@@ -12,7 +12,7 @@ import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { Problem } from '../compute/problem.js';
 import type { Config } from './config.js';
 import { closeSockets, drainPlugin } from './drain.js';
-import errors from './plugins/errors.js';
+import errors, { clientErrorHandler } from './plugins/errors.js';
 import metrics from './plugins/metrics.js';
 import security from './plugins/security.js';
 import workers from './plugins/workers.js';
@@ -105,6 +105,8 @@ export async function buildApp(config: Config, options: { workerFile?: string } 
     genReqId: () => randomUUID(),
     // A draining server refuses requests itself, as problems (drain.ts), not fastify's plain 503.
     return503OnClosing: false,
+    // A request Node's HTTP parser refuses is a problem too (errors.ts).
+    clientErrorHandler,
     ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false } },
   });
   // Responses are plain JSON: values nest arbitrarily deep, which JSON.stringify handles best.

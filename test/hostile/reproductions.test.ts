@@ -225,7 +225,9 @@ const groups: Group[] = [
           underlying.resume();
           const violations = await session.settle(60_000, { mayClose: true });
           t.strictSame(violations, [], 'every id: exactly one final message, unless the socket was closed');
-          if (session.closed !== null) t.ok([1008, 1013].includes(session.closed.code), `closed with 1008 or 1013 (got ${session.closed.code})`);
+          // 1013 when its close frame got through; cut (1006) when it sat behind the unread bytes
+          // the server dropped on giving up the socket (a second after closing it).
+          if (session.closed !== null) t.ok([1006, 1008, 1013].includes(session.closed.code), `closed with 1013 or 1008, or cut (got ${session.closed.code})`);
           session.close();
           await pause(200);
         },

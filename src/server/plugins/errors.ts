@@ -4,6 +4,8 @@
  */
 import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import fp from 'fastify-plugin';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import { Problem, toProblem } from '../../compute/problem.js';
 
 /** Seconds a client refused for load (any 503) should wait before trying again. */
@@ -74,3 +76,27 @@ export default fp(
   },
   { name: 'errors' },
 );
+
+/**
+ * Fastify's clientErrorHandler: a request Node's HTTP parser refuses before fastify sees it
+ * (a request line that is not HTTP, a chunk size that is not hexadecimal, two Content-Lengths,
+ * headers past Node's 16 KiB) is answered as a problem too, not as fastify's plain JSON, and
+ * its connection closed. A reset connection gets nothing, as there is no one to answer.
+ */
+export function clientErrorHandler(this: FastifyInstance, error: Error & { code?: string; reason?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const problem =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? new Problem('TOO_LARGE', 'the request\'s headers are over the server\'s 16 KiB')
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? new Problem('INVALID_REQUEST', 'the request did not arrive in time')
+        : new Problem('INVALID_REQUEST', `the request is not valid HTTP/1.1${typeof error.reason === 'string' && error.reason !== '' ? `: ${error.reason.toLowerCase()}` : ''}`);
+  this.log.debug({ err: error }, 'a request the HTTP parser refused');
+  const body = JSON.stringify(problem.body);
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status] ?? ''}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/problem+json\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
+}

@@ -52,9 +52,10 @@ function byteLength(data: Buffer | ArrayBuffer | Buffer[]): number {
   return data.byteLength;
 }
 
-function asText(data: Buffer | ArrayBuffer | Buffer[]): string {
-  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
-  return Buffer.from(data as ArrayBuffer).toString('utf8');
+/** A message's bytes, text or binary alike (both are taken as UTF-8 JSON). */
+function asBytes(data: Buffer | ArrayBuffer | Buffer[]): Buffer {
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.isBuffer(data) ? data : Buffer.from(data);
 }
 
 /**
@@ -225,19 +226,20 @@ export default async function websocketRoutes(app: FastifyInstance): Promise<voi
       const forget = app.inFlight.add(connection);
       const fail = (id: unknown, problem: Problem): void => connection.send({ id: typeof id === 'string' ? id : null, type: 'error', error: problem.body });
 
-      socket.on('message', (data, isBinary) => {
+      socket.on('message', (data) => {
         const size = byteLength(data as Buffer);
         if (size > config.bodyLimit) {
           request.log.warn({ bytes: size, limit: config.bodyLimit }, 'WebSocket message over BODY_LIMIT_BYTES');
-          return fail(leadingId(Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer)), new Problem('TOO_LARGE', `a message may have at most ${config.bodyLimit} bytes (BODY_LIMIT_BYTES); this one has ${size}`));
+          return fail(leadingId(asBytes(data as Buffer | ArrayBuffer | Buffer[])), new Problem('TOO_LARGE', `a message may have at most ${config.bodyLimit} bytes (BODY_LIMIT_BYTES); this one has ${size}`));
         }
         let message: unknown;
-        const text = isBinary ? asText(data as Buffer) : String(data);
+        const bytes = asBytes(data as Buffer | ArrayBuffer | Buffer[]);
         try {
-          // Scanned before it is parsed, as a body is: a nesting JSON.parse would take seconds over is refused.
-          message = parseJsonChecked(text, jsonLimits);
+          // Scanned as bytes before it is decoded and parsed, as a body is: a nesting JSON.parse
+          // would take seconds over is refused.
+          message = parseJsonChecked(bytes, jsonLimits);
         } catch (e) {
-          return fail(leadingId(Buffer.from(text.slice(0, 300))), problemFor(e, request));
+          return fail(leadingId(bytes), problemFor(e, request));
         }
         if (message === null || typeof message !== 'object' || Array.isArray(message)) {
           return fail(null, new Problem('INVALID_REQUEST', 'a message must be a JSON object with "id" and "endpoint"'));
