@@ -23,7 +23,13 @@ function zerosLike(cx: Context, v: Value): Tensor {
 }
 
 /** A one-hot tensor of `shape` with 1 at flat position k. */
-function basis(shape: readonly number[], k: number): Tensor {
+/**
+ * The k-th one-hot seed of `shape`. Not charged to the memory budget (each is garbage once its
+ * pass is done), but counted as work: a Jacobian of m rows writes m seeds of m elements, which
+ * took 40 s for a 10^5-element output with nothing to differentiate and no other work to count.
+ */
+function basis(cx: Context, shape: readonly number[], k: number): Tensor {
+  cx.work('jacobian', sizeOf(shape));
   const t = Tensor.zeros(shape);
   t.data[k] = 1;
   return t;
@@ -108,10 +114,11 @@ function contractOutput(cx: Context, ct: Value, J: Value, inShape: readonly numb
 export function jacobian(cx: Context, f: Fn, primals: readonly Value[], mode: Mode = 'reverse'): { value: Value; jacobians: Value[] } {
   if (mode === 'reverse') {
     const { value, pullback } = vjp(cx, f, primals);
-    const m = sizeOf(value.shape);
+    // With nothing to differentiate (empty inputs) every row is empty: no pass is needed.
+    const m = primals.every((p) => sizeOf(p.shape) === 0) ? 0 : sizeOf(value.shape);
     const rows: Value[][] = primals.map(() => []);
     for (let k = 0; k < m; k++) {
-      const cts = pullback(basis(value.shape, k));
+      const cts = pullback(basis(cx, value.shape, k));
       cts.forEach((c, i) => rows[i].push(c));
     }
     const jacobians = primals.map((p, i) =>
@@ -124,7 +131,7 @@ export function jacobian(cx: Context, f: Fn, primals: readonly Value[], mode: Mo
     const n = sizeOf(p.shape);
     const columns: Value[] = [];
     for (let k = 0; k < n; k++) {
-      const tangents = primals.map((_, j) => (j === i ? basis(p.shape, k) : null));
+      const tangents = primals.map((_, j) => (j === i ? basis(cx, p.shape, k) : null));
       const r = jvp(cx, f, primals, tangents);
       value = r.value;
       columns.push(r.tangent);
@@ -168,7 +175,7 @@ export function hessian(cx: Context, f: Fn, primals: readonly Value[]): { value:
   const columns: Value[][][] = primals.map(() => primals.map(() => []));
   primals.forEach((p, j) => {
     for (let k = 0; k < sizeOf(p.shape); k++) {
-      const r = hvp(cx, scalarF, primals, primals.map((_, i) => (i === j ? basis(p.shape, k) : null)));
+      const r = hvp(cx, scalarF, primals, primals.map((_, i) => (i === j ? basis(cx, p.shape, k) : null)));
       value = r.value;
       grads = r.grads;
       r.hvp.forEach((h, i) => columns[i][j].push(h));

@@ -82,6 +82,10 @@ function decoded(raw: Readable, encoding: string, limit: number): Readable {
     },
   });
   decoder.on('error', (e: Error) => out.destroy(new Problem('INVALID_REQUEST', `the body is not valid ${name} data (content-encoding ${name}): ${e.message}`)));
+  // Fastify listens for the body's errors only while it reads the body: one that comes when it
+  // does not (a request refused for its content type before its body is read) must not go
+  // unheard, or it would stop the process.
+  out.on('error', () => {});
   raw.pipe(counter).pipe(decoder).pipe(out);
   return out;
 }

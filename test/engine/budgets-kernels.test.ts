@@ -17,6 +17,7 @@ import {
   grad,
   identity,
   inv,
+  jacobian,
   lgamma,
   matmul,
   matrixPower,
@@ -74,6 +75,12 @@ const kernelCases: KernelCase[] = [
     name: 'rand of 8·10^6 elements',
     inputs: () => [],
     run: (cx) => new Random(7).uniform(cx, [8_000_000]),
+  },
+  {
+    // The output does not depend on x: each of the 10^5 backward passes does nothing but write its one-hot seed.
+    name: 'a reverse Jacobian of a 10^5-element output that does not depend on its input',
+    inputs: () => [Tensor.scalar(1), filled([100_000])],
+    run: (cx, [x, c]) => jacobian(cx, () => c, [x], 'reverse'),
   },
   // Plans are traced in checkStops, outside the deadline; `run` is then the plan's.
   { name: "a plan's fused product (tanh(X·W)) of 1200×1200 matrices", inputs: () => [filled([1200, 1200]), filled([1200, 1200])], run: () => null },

@@ -63,7 +63,10 @@ export async function fuzzWebSocket(t: Test, server: HostileServer, requests: fc
   const violations: Violation[] = [];
   let runs = 0;
   let session = await WsSession.open(server.base);
-  const batches = fc.record({ batch: fc.array(requests.filter((r) => r.message !== null), { minLength: 1, maxLength: 4 }), cancel: fc.boolean() });
+  // Ids unique within a batch: a second message under an id in flight is refused under that
+  // same id, so its refusal and the first one's answers could not be told apart.
+  const batch = fc.uniqueArray(requests.filter((r) => r.message !== null), { minLength: 1, maxLength: 4, selector: (r) => leadingId(r.message!) ?? r.message! });
+  const batches = fc.record({ batch, cancel: fc.boolean() });
   await runProperty(batches, options.seconds, async ({ batch, cancel }) => {
     runs += batch.length;
     const before = server.app.workers.replaced;

@@ -26,6 +26,11 @@ export const CODE_STATUS: Readonly<Record<string, number>> = {
   SHUTTING_DOWN: 503,
 };
 
+/** The one code documented with a second status: INVALID_REQUEST as 415 for an unsupported content-encoding (the spec has no code of its own for it). */
+const OTHER_STATUS: Readonly<Record<string, number>> = { INVALID_REQUEST: 415 };
+
+const statusFits = (code: string, status: unknown): boolean => status === CODE_STATUS[code] || status === OTHER_STATUS[code];
+
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** Why `problem` is not a problem of a known code (with `status`, when given, its status too), or null. */
@@ -33,8 +38,8 @@ export function problemViolation(problem: unknown, status?: number): string | nu
   if (!isObject(problem)) return `the problem is not a JSON object: ${JSON.stringify(problem)?.slice(0, 120)}`;
   const code = problem.code;
   if (typeof code !== 'string' || !(code in CODE_STATUS)) return `code ${JSON.stringify(code)} is not one of SPEC.md's (${String(problem.detail).slice(0, 160)})`;
-  if (problem.status !== CODE_STATUS[code]) return `code ${code} with status ${String(problem.status)} in the body, not ${CODE_STATUS[code]}`;
-  if (status !== undefined && status !== CODE_STATUS[code]) return `code ${code} sent with HTTP status ${status}, not ${CODE_STATUS[code]}`;
+  if (!statusFits(code, problem.status)) return `code ${code} with status ${String(problem.status)} in the body, not ${CODE_STATUS[code]}`;
+  if (status !== undefined && status !== problem.status) return `code ${code} sent with HTTP status ${status}, its body saying ${String(problem.status)}`;
   if (typeof problem.type !== 'string' || typeof problem.title !== 'string' || typeof problem.detail !== 'string') return `problem ${code} lacks a type, a title or a detail`;
   return null;
 }

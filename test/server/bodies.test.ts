@@ -128,6 +128,10 @@ t.test('content-encoding: gzip, deflate and br are decoded within BODY_LIMIT_BYT
     { name: `a gzip bomb (${bomb.length} bytes, 1 MB decoded)`, bytes: bomb, encoding: 'gzip', expected: tooLarge(undefined, /over the size limit of 65536 bytes once decoded/) },
   ];
   for (const c of refused) assertProblemReply(t, c.name, await postBytes(client, base, 'grad', c.bytes, { 'content-encoding': c.encoding }), c.expected);
+  // Refused for its content type before its body is read: the decoder's error then had no
+  // listener and stopped the process.
+  const unread = await postBytes(client, base, 'grad', body, { 'content-encoding': 'gzip', 'content-type': 'application/x-www-form-urlencoded' });
+  assertProblemReply(t, 'plain text sent as gzip, as a form', unread, invalid(undefined, /the body must be JSON/));
   const after = await post(base, 'grad', body);
   t.equal(after.text, plain.text, 'the server answers as before');
 });
