@@ -9,11 +9,11 @@ import { startServer, type Server } from '../server/harness.js';
 import { HttpClient } from './wire.js';
 
 /**
- * The fuzzers' time in all, in seconds (HOSTILE_SECONDS, default 60: what CI spends), shared
+ * The fuzzers' time in all, in seconds (HOSTILE_SECONDS, default 30: what CI spends), shared
  * out by `share` (a fraction) to each fuzzer.
  */
 export function fuzzSeconds(share: number): number {
-  const total = Number(process.env.HOSTILE_SECONDS ?? 60);
+  const total = Number(process.env.HOSTILE_SECONDS ?? 30);
   if (!(total > 0)) throw new Error(`HOSTILE_SECONDS must be a positive number, got ${process.env.HOSTILE_SECONDS}`);
   return total * share;
 }
