@@ -264,3 +264,10 @@ t.test('settings: a ConfigMap the server accepts, API_KEYS from an optional Secr
   const defaults = configFrom({});
   for (const [name, value] of commented) t.strictSame(configFrom({ [name]: value }), defaults, `# ${name}: "${value}" is its default`);
 });
+
+t.test("README's configuration table lists every setting the server reads, each once", async (t) => {
+  const readme = readText(join(k8sDir, '..', '..', 'README.md'));
+  const rows = [...readme.matchAll(/^\| `([A-Z][A-Z0-9_]*)` \|/gm)].map((m) => m[1]);
+  t.strictSame(settingsRead().filter((k) => !rows.includes(k)), [], 'every setting has a row');
+  t.strictSame(rows.filter((k, i) => rows.indexOf(k) !== i), [], 'no setting has two');
+});
