@@ -19,6 +19,7 @@ import workers from './plugins/workers.js';
 import computeRoutes from './routes/compute.js';
 import metaRoutes from './routes/meta.js';
 import websocketRoutes, { webSocketErrorHandler } from './routes/websocket.js';
+import widgetRoutes from './routes/widget.js';
 import { overflowProblem, scanJson, type JsonLimits } from './json-scan.js';
 import { openapiTransform, securitySchemes, sharedSchemas } from './schemas.js';
 
@@ -206,5 +207,6 @@ export async function buildApp(config: Config, options: { workerFile?: string } 
   await app.register(metaRoutes);
   await app.register(computeRoutes);
   await app.register(websocketRoutes);
+  await app.register(widgetRoutes);
   return app;
 }

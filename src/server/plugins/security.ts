@@ -4,7 +4,7 @@
  * key, else an address: a token nobody verified is no identity), failed authentications limited
  * per address, a CORS allow-list for course web pages (enforced by the server on WebSocket
  * upgrades, which browsers do not check), and the usual security headers. Operations routes
- * (health, readiness, metrics) need no key.
+ * (health, readiness, metrics), the docs, the playground and the widget's files need no key.
  */
 import { timingSafeEqual } from 'node:crypto';
 import cors from '@fastify/cors';
@@ -33,7 +33,8 @@ const OPEN_ROUTES = ['/healthz', '/readyz', '/metrics', '/openapi.json'];
 
 function isOpen(request: FastifyRequest): boolean {
   const path = request.url.split('?')[0];
-  return OPEN_ROUTES.includes(path) || path === '/docs' || path.startsWith('/docs/');
+  // The playground and the widget's files are public like /docs; the API calls they make are not.
+  return OPEN_ROUTES.includes(path) || path === '/' || path === '/docs' || path.startsWith('/docs/') || path.startsWith('/widget/');
 }
 
 /** The bearer token of a request, or null. */

@@ -1,0 +1,106 @@
+/**
+ * The course widgets' files (SPEC.md section 9): `adjoint.js` (the elements), the playground's
+ * page, script and style sheet, and their source maps. `npm run build` bundles them with esbuild
+ * into dist/widget/, each with its gzip and brotli forms beside it; a server run from src/
+ * (tsx, tests) without that build bundles them in memory on the first request, esbuild being a
+ * dev dependency there.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
+
+/** A file as served: its bytes in each encoding, and the tags a conditional request names. */
+export interface WidgetAsset {
+  readonly type: string;
+  readonly identity: Buffer;
+  readonly gzip: Buffer;
+  readonly br: Buffer;
+  /** A strong ETag of the bytes; each encoding's adds its name. */
+  readonly etag: string;
+}
+
+const TYPES: Readonly<Record<string, string>> = {
+  '.js': 'text/javascript; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.html': 'text/html; charset=utf-8',
+};
+
+/** The bundles' entry points (in src/widget/) and the files copied as they are. */
+const ENTRIES = { adjoint: 'adjoint.ts', playground: 'playground.ts' };
+const STATIC = ['index.html', 'playground.css'];
+
+/** The widget's files by name (`adjoint.js`, `adjoint.js.map`, …), bundled from `sourceDir` (src/widget/) by esbuild. */
+export async function bundleWidget(sourceDir: string): Promise<Map<string, Buffer>> {
+  let esbuild: typeof import('esbuild');
+  try {
+    esbuild = await import('esbuild');
+  } catch {
+    throw new Error('the widget is not built (no dist/widget/) and esbuild, a dev dependency, is not installed to build it: run npm run build');
+  }
+  const result = await esbuild.build({
+    entryPoints: Object.fromEntries(Object.entries(ENTRIES).map(([name, file]) => [name, join(sourceDir, file)])),
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    minify: true,
+    sourcemap: 'linked',
+    legalComments: 'none',
+    write: false,
+    outdir: '/widget',
+    logLevel: 'silent',
+  });
+  const files = new Map<string, Buffer>();
+  for (const out of result.outputFiles) files.set(out.path.replace(/^.*[\\/]/, ''), Buffer.from(out.contents));
+  for (const name of STATIC) files.set(name, readFileSync(join(sourceDir, name)));
+  return files;
+}
+
+/** A file's served forms: compressed here (`quality`: brotli's, 11 at build time) unless given. */
+export function asset(name: string, identity: Buffer, precompressed: { gzip?: Buffer; br?: Buffer } = {}, quality = 5): WidgetAsset {
+  const hash = createHash('sha256').update(identity).digest('base64url').slice(0, 22);
+  return {
+    type: TYPES[extname(name)] ?? 'application/octet-stream',
+    identity,
+    gzip: precompressed.gzip ?? gzipSync(identity, { level: 9 }),
+    br: precompressed.br ?? brotliCompressSync(identity, { params: { [constants.BROTLI_PARAM_QUALITY]: quality, [constants.BROTLI_PARAM_SIZE_HINT]: identity.length } }),
+    etag: `"${hash}"`,
+  };
+}
+
+/** The files of a built dist/widget/ directory, with the .gz and .br forms the build wrote. */
+function readBuilt(dir: string): Map<string, WidgetAsset> {
+  const assets = new Map<string, WidgetAsset>();
+  for (const name of readdirSync(dir)) {
+    if (name.endsWith('.gz') || name.endsWith('.br')) continue;
+    const path = join(dir, name);
+    const maybe = (suffix: string): Buffer | undefined => (existsSync(path + suffix) ? readFileSync(path + suffix) : undefined);
+    assets.set(name, asset(name, readFileSync(path), { gzip: maybe('.gz'), br: maybe('.br') }));
+  }
+  return assets;
+}
+
+let loading: Promise<Map<string, WidgetAsset>> | null = null;
+
+/**
+ * The widget's files: dist/widget/ next to the compiled server, else bundled from src/widget/ (a
+ * server run from its sources). Loaded once per process, on first use: the server starts as fast
+ * as before.
+ */
+export function widgetAssets(): Promise<Map<string, WidgetAsset>> {
+  loading ??= (async () => {
+    // From dist/src/server/widget-assets.js, dist/widget/; from src/server/widget-assets.ts, src/widget/.
+    const built = fileURLToPath(new URL('../../widget/', import.meta.url));
+    if (existsSync(join(built, 'adjoint.js'))) return readBuilt(built);
+    const source = fileURLToPath(new URL('../widget/', import.meta.url));
+    if (!existsSync(join(source, 'adjoint.ts'))) throw new Error(`the widget is not built: neither ${built} nor its sources ${source} exist (run npm run build)`);
+    const files = await bundleWidget(source);
+    return new Map([...files].map(([name, bytes]) => [name, asset(name, bytes)]));
+  })();
+  // A failure is not kept: the next request tries again (say, once the build has run).
+  loading.catch(() => (loading = null));
+  return loading;
+}

@@ -1,0 +1,123 @@
+/**
+ * The widgets' requests: JSON answers and NDJSON streams over fetch, and what went wrong told
+ * apart (a program's error, a refusal, an unreachable service, a page whose origin the service
+ * does not allow) so the element can say so and offer a retry where one can help.
+ */
+import { ndjsonMessages } from './ndjson.js';
+import type { ProblemBody } from './wire.js';
+
+export type FailureKind = 'program' | 'request' | 'auth' | 'rate' | 'unavailable' | 'network' | 'cors' | 'stream';
+
+/** A request that failed: `detail` is what `adjoint-error` carries (the problem as the service sent it, or one made here). */
+export class ServiceError extends Error {
+  constructor(
+    readonly kind: FailureKind,
+    readonly detail: ProblemBody | { code: string; detail: string; status?: number },
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ServiceError';
+  }
+
+  /** Whether asking again may help: the service was down, busy or refused for now. */
+  get retryable(): boolean {
+    return ['auth', 'rate', 'unavailable', 'network', 'cors', 'stream'].includes(this.kind);
+  }
+}
+
+const isAbort = (e: unknown): boolean => e instanceof DOMException && e.name === 'AbortError';
+
+/** A problem (application/problem+json) as a ServiceError with a sentence for a student. */
+export function problemError(problem: ProblemBody, retryAfter: string | null = null): ServiceError {
+  const { status, detail } = problem;
+  if (problem.line !== undefined && problem.column !== undefined) {
+    return new ServiceError('program', problem, `Error at line ${problem.line}, column ${problem.column}: ${detail}`);
+  }
+  const wait = retryAfter === null ? '' : ` Retry in ${retryAfter} s.`;
+  if (status === 401 || status === 403) return new ServiceError('auth', problem, `The service refused the request (${status} ${problem.code}): ${detail}`);
+  if (status === 429) return new ServiceError('rate', problem, `Too many requests (429): ${detail}.${wait}`);
+  if (status === 503) return new ServiceError('unavailable', problem, `The service is ${problem.code === 'SHUTTING_DOWN' ? 'shutting down' : 'busy'} (503): ${detail}.${wait}`);
+  if (status >= 500) return new ServiceError('unavailable', problem, `The service failed (${status}): ${detail}`);
+  return new ServiceError(status === 422 ? 'program' : 'request', problem, detail);
+}
+
+function looksLikeProblem(v: unknown): v is ProblemBody {
+  return v !== null && typeof v === 'object' && typeof (v as ProblemBody).status === 'number' && typeof (v as ProblemBody).detail === 'string';
+}
+
+/** Why fetch itself failed: on another origin, a page the service does not allow (CORS_ORIGINS), else an unreachable service. */
+async function fetchFailure(api: string, signal: AbortSignal): Promise<ServiceError> {
+  const origin = new URL(api).origin;
+  const here = globalThis.location?.origin ?? origin;
+  if (origin !== here) {
+    // An opaque request is not subject to CORS: if it gets through, the service is up and refused this page's origin.
+    const reachable = await fetch(`${api}/healthz`, { mode: 'no-cors', signal }).then(
+      () => true,
+      () => false,
+    );
+    if (reachable) {
+      return new ServiceError(
+        'cors',
+        { code: 'CORS', detail: `origin ${here} is not allowed by the service at ${origin}` },
+        `The service at ${origin} does not allow requests from this page (${here}): add "${here}" to the service's CORS_ORIGINS setting.`,
+      );
+    }
+  }
+  return new ServiceError('network', { code: 'NETWORK', detail: `cannot reach ${api}` }, `Cannot reach the service at ${api}: is it running?`);
+}
+
+async function post(api: string, endpoint: string, body: unknown, signal: AbortSignal, accept: string): Promise<Response> {
+  let response: Response;
+  try {
+    response = await fetch(`${api}/v1/${endpoint}`, { method: 'POST', headers: { 'content-type': 'application/json', accept }, body: JSON.stringify(body), signal });
+  } catch (e) {
+    if (isAbort(e) || signal.aborted) throw e;
+    throw await fetchFailure(api, signal);
+  }
+  if (response.ok) return response;
+  const text = await response.text();
+  let json: unknown = null;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    // Not the service's problem: a proxy's page, say.
+  }
+  if (looksLikeProblem(json)) throw problemError(json, response.headers.get('retry-after'));
+  throw problemError({ type: 'about:blank', title: response.statusText, status: response.status, detail: text.slice(0, 200) || response.statusText, code: 'INTERNAL' }, response.headers.get('retry-after'));
+}
+
+/** `POST /v1/<endpoint>` answered as JSON. */
+export async function postJson<T>(api: string, endpoint: string, body: unknown, signal: AbortSignal): Promise<T> {
+  const response = await post(api, endpoint, body, signal, 'application/json');
+  return (await response.json()) as T;
+}
+
+/**
+ * `POST /v1/<endpoint>` streamed as NDJSON (SPEC.md section 4): `onMessage` sees each line
+ * before the result as it arrives; resolves with the result's body. Aborting `signal` closes the
+ * connection, and the service cancels the work.
+ */
+export async function postStream<T>(api: string, endpoint: string, body: unknown, signal: AbortSignal, onMessage: (message: Record<string, unknown>) => void): Promise<T> {
+  const response = await post(api, endpoint, body, signal, 'application/x-ndjson');
+  if (response.body === null) throw new ServiceError('stream', { code: 'STREAM', detail: 'the response has no body' }, 'The service answered without a body.');
+  const reader = response.body.getReader();
+  let result: { value: T } | null = null;
+  try {
+    // Read to the end (the service closes the stream after its result): a stream left unread counts as aborted.
+    for await (const message of ndjsonMessages(reader)) {
+      const m = message as Record<string, unknown> & { type?: unknown };
+      if (m.type === 'result') {
+        const { type: _type, ...body } = m;
+        result = { value: body as T };
+      } else if (m.type === 'error') throw problemError(m.error as ProblemBody);
+      else if (result === null) onMessage(m);
+    }
+  } catch (e) {
+    if (e instanceof ServiceError || isAbort(e) || signal.aborted) throw e;
+    throw new ServiceError('stream', { code: 'STREAM', detail: String(e) }, `The stream broke off: ${e instanceof Error ? e.message : String(e)}`);
+  } finally {
+    reader.releaseLock();
+  }
+  if (result !== null) return result.value;
+  throw new ServiceError('stream', { code: 'STREAM', detail: 'the stream ended without a result' }, 'The stream ended before its result.');
+}
