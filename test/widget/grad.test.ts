@@ -1,0 +1,209 @@
+/**
+ * <adjoint-grad> in Chromium against the real service: the value and gradient it shows are
+ * `/v1/grad`'s at the point its sliders show (full precision, in data-value and data-<input>),
+ * whether moved by the keyboard or typed in the number box; fifty moves in a burst send a
+ * couple of requests, never more than one at a time, and end on the last value; a program's
+ * syntax error is shown at the line and column the service gives; malformed attributes are
+ * shown inside the element with an `adjoint-error`, never as a page error.
+ */
+import t, { type Test } from 'tap';
+import type { Locator, Page } from 'playwright-core';
+import { RECORD_EVENTS, api, part, ready, recordedEvents, tag, until, withBrowser, type Session } from './browser.js';
+
+interface Grad {
+  value: number;
+  grad: Record<string, number>;
+}
+
+/** The numbers the element shows: data-value and each input's partial. */
+async function shown(host: Locator, names: string[]): Promise<{ value: number; grad: Record<string, number> }> {
+  const gradient = part(host, 'gradient');
+  const grad: Record<string, number> = {};
+  for (const name of names) grad[name] = Number(await gradient.getAttribute(`data-${name}`));
+  return { value: Number(await part(host, 'value').getAttribute('data-value')), grad };
+}
+
+/**
+ * Waits until the element shows `/v1/grad`'s answer for the point its number boxes hold, and
+ * checks it number for number; returns that point.
+ */
+async function showsServiceAt(t: Test, session: Session, host: Locator, program: string, names: string[], label: string): Promise<Record<string, number>> {
+  const at: Record<string, number> = {};
+  for (const name of names) at[name] = Number(await part(host, `number-${name}`).inputValue());
+  const oracle = await api<Grad>(session.server.base, 'grad', { program, at });
+  t.equal(oracle.status, 200, `${label}: /v1/grad answers at ${JSON.stringify(at)}`);
+  // The attribute selector waits for the exact string the widget writes: String of the same double.
+  await host.locator(`[part~="value"][data-value="${String(oracle.body.value)}"]`).waitFor({ timeout: 20_000 });
+  const numbers = await shown(host, names);
+  t.strictSame(numbers, { value: oracle.body.value, grad: oracle.body.grad }, `${label}: value and gradient are /v1/grad's at ${JSON.stringify(at)}`);
+  return at;
+}
+
+/** Requests the page sends to the API, counted with the most ever in flight at once. */
+function countRequests(page: Page): { readonly sent: number; readonly maxInFlight: number; readonly inFlight: number; reset(): void } {
+  let sent = 0;
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const isApi = (url: string): boolean => /\/v1\//.test(url);
+  page.on('request', (r) => {
+    if (!isApi(r.url())) return;
+    sent++;
+    inFlight++;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+  });
+  const settled = (r: { url(): string }): void => {
+    if (isApi(r.url())) inFlight--;
+  };
+  page.on('requestfinished', settled);
+  page.on('requestfailed', settled);
+  return {
+    get sent() {
+      return sent;
+    },
+    get maxInFlight() {
+      return maxInFlight;
+    },
+    get inFlight() {
+      return inFlight;
+    },
+    reset() {
+      sent = 0;
+      maxInFlight = inFlight;
+    },
+  };
+}
+
+await withBrowser(t, {}, async (session) => {
+  const LOOP = 'z = 1\nfor i = 0:1\n  z = (z + i) * x * x\nend\nz';
+
+  await session.test('the default element: the lab loop x⁴ + x² at 0.5, its curve and tangent', { html: session.html(tag('adjoint-grad', { id: 'g' })) }, async (t, { page }) => {
+    const host = page.locator('#g');
+    await ready(host);
+    const at = await showsServiceAt(t, session, host, LOOP, ['x'], 'default');
+    t.strictSame(at, { x: 0.5 }, 'starts at x = 0.5');
+    // Closed forms: f = x⁴ + x², f' = 4x³ + 2x.
+    t.equal(Number(await part(host, 'value').getAttribute('data-value')), 0.5 ** 4 + 0.5 ** 2, 'f(0.5) = 0.3125');
+    t.equal(Number(await part(host, 'gradient').getAttribute('data-x')), 4 * 0.5 ** 3 + 2 * 0.5, "f'(0.5) = 1.5");
+    t.equal(await part(host, 'plot').isVisible(), true, 'one scalar input: the plot is drawn');
+    t.equal(await part(host, 'plot').locator('path.curve').count(), 1, 'with the curve');
+    t.equal(await part(host, 'editor').inputValue(), LOOP, 'the editor holds the program');
+    t.equal(await part(host, 'error').isHidden(), true, 'no error shown');
+    t.match(await part(host, 'readout').textContent(), /1\.5/, 'the aria-live readout speaks the gradient');
+    t.equal(await part(host, 'readout').getAttribute('aria-live'), 'polite', 'the readout is a live region');
+  });
+
+  const program = 'x * y + sin(x)';
+  const attributes = { id: 'g', program, inputs: { x: 0.5, y: 4.2 }, ranges: { x: [-3, 3], y: [-5, 5] } };
+
+  await session.test('two inputs: moved by the keyboard and by typing, the numbers follow /v1/grad', { html: session.html(tag('adjoint-grad', attributes)) }, async (t, { page }) => {
+    const host = page.locator('#g');
+    await ready(host);
+    await showsServiceAt(t, session, host, program, ['x', 'y'], 'at first');
+    t.equal(await part(host, 'plot').isVisible(), false, 'two inputs: no plot');
+
+    const slider = part(host, 'slider-x');
+    t.equal(await slider.getAttribute('type'), 'range', 'slider-x is a range input');
+    await slider.focus();
+    await page.keyboard.press('ArrowRight');
+    const moved = Number(await slider.inputValue());
+    t.ok(moved > 0.5, `ArrowRight moves x up (to ${moved})`);
+    t.equal(Number(await part(host, 'number-x').inputValue()), moved, 'the number box follows the slider');
+    await showsServiceAt(t, session, host, program, ['x', 'y'], 'after ArrowRight');
+
+    await part(host, 'number-y').fill('-1.25');
+    t.equal(Number(await part(host, 'slider-y').inputValue()), -1.25, 'the slider follows the number box');
+    const at = await showsServiceAt(t, session, host, program, ['x', 'y'], 'after fill');
+    t.equal(at.y, -1.25, 'at the typed y');
+    t.strictSame(JSON.parse((await host.getAttribute('inputs')) ?? 'null'), at, 'the inputs attribute follows');
+  });
+
+  await session.test('fifty moves in a burst: a couple of requests, one at a time, ending on the last value', { html: session.html(tag('adjoint-grad', attributes)) }, async (t, { page }) => {
+    const host = page.locator('#g');
+    await ready(host);
+    const requests = countRequests(page);
+    // Fifty input events in one task, as a fast drag delivers them between two answers.
+    const values = Array.from({ length: 50 }, (_, i) => Math.round((-2.5 + i * 0.1) * 1000) / 1000);
+    await part(host, 'slider-x').evaluate((slider, vs) => {
+      for (const v of vs) {
+        slider.value = String(v);
+        slider.dispatchEvent(new Event('input', { bubbles: true, composed: true }));
+      }
+    }, values);
+    const at = await showsServiceAt(t, session, host, program, ['x', 'y'], 'after the burst');
+    t.equal(at.x, values[values.length - 1], 'ends on the last value');
+    await until('no request in flight', async () => (requests.inFlight === 0 ? true : undefined));
+    t.ok(requests.sent <= 3, `the burst sent ${requests.sent} requests (the first move, then the latest): at most a handful`);
+    t.equal(requests.maxInFlight, 1, 'never more than one in flight');
+
+    // Fifty key presses, each its own task: as many requests as round trips fit, still one at a time.
+    await part(host, 'number-y').fill('-4.5');
+    await showsServiceAt(t, session, host, program, ['x', 'y'], 'y typed at the low end');
+    await until('no request in flight', async () => (requests.inFlight === 0 ? true : undefined));
+    requests.reset();
+    await part(host, 'slider-y').focus();
+    for (let i = 0; i < 50; i++) await page.keyboard.press(i % 2 === 0 ? 'ArrowRight' : 'ArrowUp');
+    const last = await showsServiceAt(t, session, host, program, ['x', 'y'], 'after fifty key presses');
+    t.ok(last.y > -4.5 && last.y < 5, `fifty presses moved y up to ${last.y}, within its range`);
+    await until('no request in flight', async () => (requests.inFlight === 0 ? true : undefined));
+    t.ok(requests.sent <= 50, `${requests.sent} requests for fifty presses: no queue`);
+    t.equal(requests.maxInFlight, 1, 'never more than one in flight');
+  });
+
+  await session.test("a syntax error is shown at the service's line and column", { html: session.html(tag('adjoint-grad', { id: 'g', program: 'y = x^2\nz = y + * 3\nz', inputs: { x: 1 } })), init: RECORD_EVENTS }, async (t, { page, allow }) => {
+    allow(/status of 422/);
+    const host = page.locator('#g');
+    const error = part(host, 'error');
+    await error.waitFor({ state: 'visible', timeout: 20_000 });
+    const problem = await api<{ line: number; column: number; detail: string; code: string }>(session.server.base, 'grad', { program: 'y = x^2\nz = y + * 3\nz', at: { x: 1 } });
+    t.equal(problem.status, 422, 'the service refuses the program (422)');
+    t.equal(problem.body.line, 2, 'on line 2');
+    const text = (await error.textContent()) ?? '';
+    t.match(text, `line ${problem.body.line}, column ${problem.body.column}`, `the element says line ${problem.body.line}, column ${problem.body.column}`);
+    t.match(text, problem.body.detail, "with the service's message");
+    t.equal(await part(host, 'editor').getAttribute('aria-invalid'), 'true', 'the editor is marked invalid');
+    const events = await recordedEvents(page);
+    const failed = events.find((e) => e.type === 'adjoint-error');
+    t.match(failed, { tag: 'adjoint-grad', bubbles: true, composed: true, detail: { line: problem.body.line, column: problem.body.column, code: problem.body.code } }, 'adjoint-error carries the problem');
+
+    // Corrected in the editor: the error goes and the numbers come.
+    await part(host, 'editor').fill('y = x^2\nz = y + 3 * x\nz');
+    await part(host, 'editor').press('Control+Enter');
+    await error.waitFor({ state: 'hidden', timeout: 20_000 });
+    const fixed = await api<Grad>(session.server.base, 'grad', { program: 'y = x^2\nz = y + 3 * x\nz', at: { x: 1 } });
+    await host.locator(`[part~="value"][data-value="${fixed.body.value}"]`).waitFor({ timeout: 20_000 });
+    t.equal(Number(await part(host, 'gradient').getAttribute('data-x')), fixed.body.grad.x, 'the corrected program: its gradient');
+  });
+
+  const bad: [string, Record<string, unknown>, RegExp][] = [
+    ['inputs that is not JSON', { inputs: '{x: 0.5' }, /inputs.*not JSON/],
+    ['a range with lo > hi', { inputs: { x: 0.5 }, ranges: { x: [3, -3] } }, /ranges.*lo must be less than hi/],
+    ['an unknown theme', { theme: 'sepia' }, /theme="sepia" is not an option/],
+  ];
+  const badPage = bad.map(([, attrs], i) => tag('adjoint-grad', { id: `bad${i}`, ...attrs } as Record<string, string | object>)).join('\n') + tag('adjoint-grad', { id: 'good' });
+  await session.test('bad attributes: a message in the element and adjoint-error, no page error', { html: session.html(badPage), init: RECORD_EVENTS }, async (t, { page }) => {
+    await ready(page.locator('#good'));
+    for (const [i, [label, , pattern]] of bad.entries()) {
+      const host = page.locator(`#bad${i}`);
+      const error = part(host, 'error');
+      await error.waitFor({ state: 'visible', timeout: 10_000 });
+      t.match(await error.textContent(), pattern, `${label}: the element says what is wrong`);
+      t.equal(await part(host, 'retry').isHidden(), true, `${label}: no retry (asking again will not help)`);
+    }
+    const events = await until('an adjoint-error from each bad element', async () => {
+      const all = await recordedEvents(page);
+      return bad.every((_, i) => all.some((e) => e.type === 'adjoint-error' && e.id === `bad${i}`)) ? all : undefined;
+    });
+    for (const [i, [label]] of bad.entries()) {
+      const event = events.find((e) => e.type === 'adjoint-error' && e.id === `bad${i}`);
+      t.match(event, { bubbles: true, composed: true, detail: { code: 'INVALID_ATTRIBUTE' } }, `${label}: adjoint-error, bubbling and composed`);
+    }
+    t.ok(events.some((e) => e.type === 'adjoint-result' && e.id === 'good'), 'the good element on the same page still works');
+
+    // Set right through the property, the element recovers.
+    const host = page.locator('#bad1');
+    await host.evaluate((el) => (el.ranges = { x: [-3, 3] }));
+    await part(host, 'error').waitFor({ state: 'hidden', timeout: 20_000 });
+    t.equal(await host.getAttribute('ranges'), '{"x":[-3,3]}', 'the ranges property is reflected to the attribute');
+    await showsServiceAt(t, session, host, 'z = 1\nfor i = 0:1\n  z = (z + i) * x * x\nend\nz', ['x'], 'fixed by its property');
+  });
+});
