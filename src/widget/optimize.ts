@@ -22,7 +22,7 @@ type Preset = (typeof PRESETS)[number];
 const WIDTH = 560;
 const CURVE_HEIGHT = 200;
 const CONTOUR_SIZE = 360;
-const GRID = 25;
+const GRID = 40;
 const MAX_BATCH = 100;
 const PATH_POINTS = 50;
 
@@ -51,8 +51,8 @@ const PRESET_SPECS: Readonly<Record<Preset, PresetSpec>> = {
     params: () => ({ x: -1.5, y: 2 }),
     data: () => ({}),
     ranges: { x: [-2, 2], y: [-1, 3] },
-    steps: 500,
-    lr: { sgd: 0.0005, momentum: 0.0005, nesterov: 0.0005, adam: 0.05, rmsprop: 0.01, adagrad: 0.5 },
+    steps: 1000,
+    lr: { sgd: 0.001, momentum: 0.001, nesterov: 0.001, adam: 0.1, rmsprop: 0.002, adagrad: 1 },
     optimizer: 'adam',
   },
   iris: {

@@ -25,7 +25,7 @@ export function formatNumber(n: number, digits = 6): string {
   if (n === 0) return '0';
   const abs = Math.abs(n);
   const text = abs >= 1e-4 && abs < 1e9 ? String(Number(n.toPrecision(digits))) : n.toExponential(digits - 1).replace(/\.?0+e/, 'e');
-  return text.replace('-', '−');
+  return text.replace(/-/g, '−');
 }
 
 export interface Scale {
@@ -103,28 +103,23 @@ export function histogram(values: readonly number[], bins: number, domain?: read
   return { lo, hi, edges, counts, outside };
 }
 
-/** The q-quantile of sorted numbers, by linear interpolation (numpy's default). */
-export function quantile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return NaN;
-  const h = (sorted.length - 1) * q;
-  const i = Math.floor(h);
-  return i + 1 < sorted.length ? sorted[i] + (h - i) * (sorted[i + 1] - sorted[i]) : sorted[i];
-}
-
 /**
- * `count` contour levels for the finite values of a grid, spaced evenly in rank (quantiles), so
- * a function that spans decades (Rosenbrock's) shows its valley as well as its walls.
+ * `count` contour levels for the finite values of a grid. A loss (no negative values) that spans
+ * decades, as Rosenbrock's does, gets levels evenly spaced in its logarithm, from its lowest
+ * positive value to its highest, so the valley shows as well as the walls; otherwise levels are
+ * evenly spaced between the extremes. Each level lies strictly inside the range.
  */
 export function contourLevels(values: readonly number[], count: number): number[] {
-  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
-  if (sorted.length === 0) return [];
-  const levels: number[] = [];
-  for (let k = 1; k <= count; k++) {
-    const q = k / (count + 1);
-    const level = quantile(sorted, q * q);
-    if (levels.length === 0 || level > levels[levels.length - 1]) levels.push(level);
+  const range = extent(values);
+  if (range === null || range[0] === range[1] || count < 1) return [];
+  const [lo, hi] = range;
+  const positive = values.filter((v) => Number.isFinite(v) && v > 0);
+  const floor = positive.length === 0 ? 0 : Math.min(...positive);
+  if (lo >= 0 && floor > 0 && hi / floor > 100) {
+    const [a, b] = [Math.log(floor), Math.log(hi)];
+    return Array.from({ length: count }, (_, k) => Math.exp(a + ((b - a) * (k + 1)) / (count + 1)));
   }
-  return levels;
+  return Array.from({ length: count }, (_, k) => lo + ((hi - lo) * (k + 1)) / (count + 1));
 }
 
 /** A segment of a contour line, in the grid's coordinates: [x1, y1, x2, y2]. */

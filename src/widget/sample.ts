@@ -177,7 +177,7 @@ export class AdjointSample extends AdjointElement {
     if (row === undefined) return '…';
     const mean = scalarOf(row.mean[name]);
     const se = scalarOf(row.stderr[name]);
-    return mean === null ? JSON.stringify(row.mean[name]) : `${formatNumber(mean, 4)} ± ${se === null ? '?' : formatNumber(se, 2)}`;
+    return mean === null ? JSON.stringify(row.mean[name]) : `${formatNumber(mean, 4)} ± ${se === null ? '?' : formatNumber(se, 3)}`;
   }
 
   private setCount(n: number): void {
@@ -219,7 +219,7 @@ export class AdjointSample extends AdjointElement {
     }
     const hist = histogram(this.draws, bins, domain[0] === domain[1] ? [domain[0] - 0.5, domain[1] + 0.5] : domain);
     const maxCount = Math.max(1, ...hist.counts);
-    const f = frame(WIDTH, HEIGHT, [hist.lo, hist.hi], [0, maxCount]);
+    const f = frame(WIDTH, HEIGHT, [hist.lo, hist.hi], [0, maxCount * 1.08]);
     fill(
       this.histogramSvg,
       s('title', {}, `Histogram of ${this.draws.length} draws of the program's value, from ${formatNumber(hist.lo)} to ${formatNumber(hist.hi)}`),

@@ -54,12 +54,16 @@ export class LatestWins<T> {
   private start(value: T): void {
     const controller = new AbortController();
     this.started++;
+    const running = { controller, done: Promise.resolve() };
+    this.running = running;
+    let run: Promise<void>;
+    try {
+      run = this.run(value, controller.signal);
+    } catch (e) {
+      run = Promise.reject(e);
+    }
     // A run's failure is its own to report: the scheduler only sequences.
-    const done = Promise.resolve()
-      .then(() => this.run(value, controller.signal))
-      .catch(() => {})
-      .then(() => this.settled());
-    this.running = { controller, done };
+    running.done = run.catch(() => {}).then(() => this.settled());
   }
 
   private settled(): void {

@@ -128,6 +128,8 @@ button:disabled { opacity: 0.55; cursor: default; }
 .readings { font-family: var(--_mono); font-size: 0.95rem; display: grid; gap: 0.15rem; }
 .readings .gradient { display: grid; gap: 0.1rem; }
 svg { display: block; width: 100%; height: auto; overflow: visible; }
+svg[part="graph"] { width: auto; max-width: 100%; }
+svg[part="contours"] { max-width: 28rem; }
 svg text { fill: var(--_muted); font-size: 11px; font-family: var(--_font); }
 svg .axis { stroke: var(--_border); stroke-width: 1; fill: none; }
 svg .gridline { stroke: var(--_grid); stroke-width: 1; }
@@ -150,8 +152,8 @@ svg .edge.current { stroke: var(--_accent-2); stroke-width: 2; }
 table { border-collapse: collapse; font-family: var(--_mono); font-size: 0.85rem; width: 100%; }
 th, td { text-align: right; padding: 0.15rem 0.5rem; border-bottom: 1px solid var(--_grid); }
 th { color: var(--_muted); font-weight: 600; font-family: var(--_font); }
-th:first-child, td:first-child, td.op { text-align: left; }
-tr.current td { background: var(--_highlight); }
+th:first-child, td:first-child, .op { text-align: left; }
+tr.current td, tr.current th { background: var(--_highlight); }
 td.pending { color: var(--_muted); }
 tr { transition: background-color 0.15s; }
 .scroll { overflow-x: auto; }

@@ -93,16 +93,16 @@ export class AdjointTrace extends AdjointElement {
     this.seedSelect = h('select', { part: 'seed', id: `${this.uid}-seed` });
     this.modeSelect.addEventListener('change', () => this.setAttribute('mode', this.modeSelect.value));
     this.seedSelect.addEventListener('change', () => this.setAttribute('seed', this.seedSelect.value));
-    const button = (part: 'first' | 'back' | 'forward' | 'last', text: string, label: string): HTMLButtonElement => {
-      const b = h('button', { type: 'button', part, 'aria-label': label }, text);
+    const button = (part: 'first' | 'back' | 'forward' | 'last', text: string): HTMLButtonElement => {
+      const b = h('button', { type: 'button', part }, text);
       b.addEventListener('click', () => this.move(part));
       return b;
     };
     this.buttons = {
-      first: button('first', '⏮', 'first step'),
-      back: button('back', '◀', 'previous step'),
-      forward: button('forward', '▶', 'next step'),
-      last: button('last', '⏭', 'last step'),
+      first: button('first', '« First'),
+      back: button('back', '‹ Back'),
+      forward: button('forward', 'Forward ›'),
+      last: button('last', 'Last »'),
     };
     this.position = h('span', { part: 'position', class: 'legend' });
     this.tbody = h('tbody');
@@ -110,7 +110,7 @@ export class AdjointTrace extends AdjointElement {
       'table',
       { part: 'table' },
       h('caption', { class: 'sr-only' }, 'The evaluation trace: one row per primitive step'),
-      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'step'), h('th', { scope: 'col' }, 'operation'), h('th', { scope: 'col' }, 'value'), h('th', { scope: 'col' }, 'tangent v̇'), h('th', { scope: 'col' }, 'adjoint v̄'))),
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'step'), h('th', { scope: 'col', class: 'op' }, 'operation'), h('th', { scope: 'col' }, 'value'), h('th', { scope: 'col' }, 'tangent v̇'), h('th', { scope: 'col' }, 'adjoint v̄'))),
       this.tbody,
     );
     this.graph = s('svg', { part: 'graph', role: 'img', 'aria-label': 'the computational graph', viewBox: '0 0 10 10' });
