@@ -8,6 +8,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY scripts/build-widget.ts ./scripts/
 RUN npm run build
 
 FROM node:20-bookworm-slim
@@ -18,6 +19,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist/src ./dist/src
+# The course widgets' bundle (adjoint.js, the playground), with their gzip and brotli forms.
+COPY --from=build /app/dist/widget ./dist/widget
 # The base image's unprivileged user (uid 1000); the app writes nothing to disk.
 USER node
 EXPOSE 8080

@@ -51,7 +51,8 @@ async function fetchFailure(api: string, signal: AbortSignal): Promise<ServiceEr
   const here = globalThis.location?.origin ?? origin;
   if (origin !== here) {
     // An opaque request is not subject to CORS: if it gets through, the service is up and refused this page's origin.
-    const reachable = await fetch(`${api}/healthz`, { mode: 'no-cors', signal }).then(
+    // The widget's own file is the one any origin may load (Cross-Origin-Resource-Policy: cross-origin).
+    const reachable = await fetch(`${api}/widget/adjoint.js`, { method: 'HEAD', mode: 'no-cors', signal }).then(
       () => true,
       () => false,
     );
