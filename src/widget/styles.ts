@@ -153,7 +153,7 @@ table { border-collapse: collapse; font-family: var(--_mono); font-size: 0.85rem
 th, td { text-align: right; padding: 0.15rem 0.5rem; border-bottom: 1px solid var(--_grid); }
 th { color: var(--_muted); font-weight: 600; font-family: var(--_font); }
 th:first-child, td:first-child, .op { text-align: left; }
-tr.current td, tr.current th { background: var(--_highlight); }
+tr.current td, tr.current th { background: var(--_highlight); color: var(--_fg); }
 td.pending { color: var(--_muted); }
 tr { transition: background-color 0.15s; }
 .scroll { overflow-x: auto; }
