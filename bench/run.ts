@@ -406,7 +406,8 @@ sections.language = async () => {
 
 /**
  * Runs `use` against the service started in a child process (two workers), with a function
- * that POSTs a body to an endpoint and returns the median seconds of nine calls after warm-up.
+ * that POSTs a body to an endpoint and returns the median seconds of nine calls after warm-up,
+ * and the service's base URL.
  */
 /** Set for the benchmarks' processes once the parent has built the server. */
 const BUILT = 'ADJOINT_BENCH_BUILT';
@@ -416,7 +417,7 @@ function build(): void {
   if (child.status !== 0) throw new Error('npm run build failed');
 }
 
-async function withServer(use: (timePost: (endpoint: string, body: unknown) => Promise<number>) => Promise<void>): Promise<void> {
+async function withServer(use: (timePost: (endpoint: string, body: unknown) => Promise<number>, base: string) => Promise<void>): Promise<void> {
   const { spawn } = await import('node:child_process');
   const port = 20000 + Math.floor(Math.random() * 20000);
   // The server as deployed (the Docker image runs the build with node): run through tsx, its
@@ -468,7 +469,7 @@ async function withServer(use: (timePost: (endpoint: string, body: unknown) => P
       for (let i = 0; i < 9; i++) times.push(await post(endpoint, text));
       times.sort((x, y) => x - y);
       return times[4];
-    });
+    }, `http://127.0.0.1:${port}`);
   } finally {
     agent.destroy();
     server.kill();
@@ -643,6 +644,13 @@ sections.optimize = async () => {
       mlp <= torchEpochs / 2,
     );
   });
+};
+
+// 8. The course widget (issue 15): adjoint.js's size as served, and in Chromium its first draw
+// and how far its numbers lag a dragged slider (skipped, with a message, without Chromium).
+sections.widget = async () => {
+  const { widgetBench } = await import('./widget.js');
+  await withServer((_timePost, base) => widgetBench(base, report));
 };
 
 const section = process.argv[2];
