@@ -63,7 +63,7 @@ async function size(base: string, report: Report): Promise<void> {
     br += (await get(url, 'br')).length;
   }
   report(
-    `widget: adjoint.js with everything it imports (${graph.size} file${graph.size === 1 ? '' : 's'}), gzipped as served`,
+    `widget: \`adjoint.js\` with everything it imports (${graph.size} file${graph.size === 1 ? '' : 's'}), gzipped as served`,
     `${(gzip / 1000).toFixed(1)} kB`,
     `${(identity / 1000).toFixed(1)} kB minified, ${(br / 1000).toFixed(1)} kB brotli`,
     `${((100 * gzip) / identity).toFixed(0)}% of minified`,
@@ -113,7 +113,7 @@ async function firstDraw(browser: Browser, base: string, report: Report): Promis
   }
   const painted = median(runs.map((r) => r.painted));
   report(
-    'widget: from adjoint.js loaded to the first <adjoint-grad> drawn with the service\'s answer (its curve: a batch of 100 evals), Chromium, Performance API, median of 10 fresh pages',
+    'widget: from adjoint.js loaded to the first `<adjoint-grad>` drawn with the service\'s answer (its curve: a batch of 100 evals), Chromium, Performance API, median of 10 fresh pages',
     `${painted.toFixed(0)} ms`,
     `${median(runs.map((r) => r.event)).toFixed(0)} ms to adjoint-result (the answer in the DOM), ${Math.max(...runs.map((r) => r.painted)).toFixed(0)} ms the slowest`,
     `${(painted / FIRST_DRAW_GOAL_MS).toFixed(2)}x the goal`,
@@ -203,7 +203,7 @@ async function drag(browser: Browser, base: string, report: Report): Promise<voi
   const p95 = quantile(lags.map((l) => l.beyond), 0.95);
   const settle = results[results.length - 1] - moves[moves.length - 1].at;
   report(
-    `widget: <adjoint-grad>'s slider dragged for 2 s (${moves.length} moves, one a frame): how long the numbers shown lag the slider beyond their own round trip, 95th percentile`,
+    `widget: \`<adjoint-grad>\`'s slider dragged for 2 s (${moves.length} moves, one a frame): how long the numbers shown lag the slider beyond their own round trip, 95th percentile`,
     `${p95.toFixed(2)} round trips`,
     `round trip ${trip.toFixed(1)} ms (median, request sent to drawn); ${requests.length} requests for ${moves.length} moves; lag ${median(lags.map((l) => l.total)).toFixed(1)} ms median, ${Math.max(...lags.map((l) => l.total)).toFixed(1)} ms max; the last position shown ${settle.toFixed(1)} ms after the drag ended`,
     `max ${Math.max(...lags.map((l) => l.beyond)).toFixed(2)} round trips`,
