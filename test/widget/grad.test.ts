@@ -4,11 +4,13 @@
  * whether moved by the keyboard or typed in the number box; fifty moves in a burst send a
  * couple of requests, never more than one at a time, and end on the last value; a program's
  * syntax error is shown at the line and column the service gives; malformed attributes are
- * shown inside the element with an `adjoint-error`, never as a page error.
+ * shown inside the element with an `adjoint-error`, never as a page error; a service that is
+ * down or refuses (401) is shown as such, with a retry that asks again.
  */
 import t, { type Test } from 'tap';
 import type { Locator, Page } from 'playwright-core';
-import { RECORD_EVENTS, api, part, ready, recordedEvents, tag, until, withBrowser, type Session } from './browser.js';
+import { startServer } from '../server/harness.js';
+import { RECORD_EVENTS, api, pageHtml, part, ready, recordedEvents, tag, until, withBrowser, type Session } from './browser.js';
 
 interface Grad {
   value: number;
@@ -205,5 +207,34 @@ await withBrowser(t, {}, async (session) => {
     await part(host, 'error').waitFor({ state: 'hidden', timeout: 20_000 });
     t.equal(await host.getAttribute('ranges'), '{"x":[-3,3]}', 'the ranges property is reflected to the attribute');
     await showsServiceAt(t, session, host, 'z = 1\nfor i = 0:1\n  z = (z + i) * x * x\nend\nz', ['x'], 'fixed by its property');
+  });
+  await session.test('a service that is down, or refuses (401): shown as such, with a retry that asks again', { init: RECORD_EVENTS }, async (t, { page, allow }) => {
+    allow(/ERR_CONNECTION_REFUSED|status of 401|Failed to load resource/);
+    const keyed = await startServer(t, { API_KEYS: 'course-key-0123456789' });
+    const url = `${keyed.base}/test/refusing.html`;
+    const html = pageHtml(tag('adjoint-grad', { id: 'keyed' }) + tag('adjoint-grad', { id: 'down', api: 'http://127.0.0.1:9' }), `${keyed.base}/widget/adjoint.js`);
+    await page.route(url, (route) => route.fulfill({ contentType: 'text/html; charset=utf-8', body: html }));
+    const requests = countRequests(page);
+    await page.goto(url);
+    for (const [id, pattern] of [
+      ['keyed', /refused the request \(401/],
+      ['down', /Cannot reach the service at http:\/\/127\.0\.0\.1:9/],
+    ] as const) {
+      const host = page.locator(`#${id}`);
+      await part(host, 'error').waitFor({ state: 'visible', timeout: 20_000 });
+      t.match(await part(host, 'error').textContent(), pattern, `${id}: the element says so`);
+      t.equal(await host.getAttribute('data-state'), 'error', `${id}: its state is error`);
+      const retry = part(host, 'retry');
+      t.equal(await retry.isVisible(), true, `${id}: a retry button`);
+      await until('nothing in flight', async () => (requests.inFlight === 0 ? true : undefined));
+      const sent = requests.sent;
+      await retry.click();
+      await until(`${id}: the retry's request`, async () => (requests.sent > sent ? true : undefined));
+      await part(host, 'retry').waitFor({ state: 'visible', timeout: 20_000 });
+      t.pass(`${id}: retry asked again, and the element says so again`);
+    }
+    const errors = (await recordedEvents(page)).filter((e) => e.type === 'adjoint-error');
+    t.ok(errors.some((e) => e.id === 'keyed' && (e.detail as { status?: number }).status === 401), 'adjoint-error carries the 401 problem');
+    t.ok(errors.some((e) => e.id === 'down'), 'and an adjoint-error for the service that is down');
   });
 });
