@@ -2,8 +2,10 @@
  * The playground (`GET /`) in Chromium: every element starts (scrolled into view, as a reader
  * does) under the page's own strict CSP without a violation; an automated accessibility audit
  * (axe-core injected into the page) finds no serious or critical violation in the light or the
- * dark theme; screenshots of both themes (the page, and each element) are written to test/widget/screenshots/ (git-ignored)
- * for a person to look at; and the state in the URL sets the widgets' attributes.
+ * dark theme; `theme="auto"` follows prefers-color-scheme and `theme="dark"` overrides it;
+ * screenshots of both themes (the page, and each element) are written to
+ * test/widget/screenshots/ (git-ignored) for a person to look at; and the state in the URL sets
+ * the widgets' attributes.
  */
 import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -101,6 +103,12 @@ await withBrowser(t, { WORKERS: '2' }, async (session) => {
     };
     const [light, dark] = [await background('light'), await background('dark')];
     t.not(light, dark, `theme="auto" follows prefers-color-scheme (${light} light, ${dark} dark)`);
+    // The playground's theme menu sets every element's theme attribute: dark on a light system.
+    await page.locator('#theme').selectOption('dark');
+    t.equal(await page.locator('#w-grad').getAttribute('theme'), 'dark', 'the menu sets theme="dark"');
+    t.equal(await background('light'), dark, 'theme="dark" is dark on a light system');
+    await page.locator('#theme').selectOption('auto');
+    t.equal(await background('light'), light, 'and theme="auto" light again');
 
     for (const scheme of ['light', 'dark'] as const) {
       await page.emulateMedia({ colorScheme: scheme, reducedMotion: 'no-preference' });
