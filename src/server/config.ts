@@ -36,6 +36,12 @@ export interface Config {
   };
   /** Memory of one worker's JavaScript heap, in MiB. */
   readonly workerMemoryMb: number;
+  /**
+   * How much lower than the event loop's the workers' scheduling priority is (Linux niceness,
+   * 0 to 19): on a saturated machine the event loop still answers /healthz, refusals and
+   * streams at once.
+   */
+  readonly workerNiceness: number;
   /** How long SIGTERM waits for requests in flight, in milliseconds. */
   readonly shutdownGraceMs: number;
   /** Accepted API keys; a request that sends another gets 403. */
@@ -164,6 +170,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxSteps: integer(env, 'MAX_STEPS', 1_000_000, 1),
     },
     workerMemoryMb: integer(env, 'WORKER_MEMORY_MB', 512, 16),
+    workerNiceness: integer(env, 'WORKER_NICENESS', 10, 0, 19),
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10_000, 0),
     apiKeys,
     requireApiKey: apiKeys.length > 0 && flag(env, 'API_KEYS_REQUIRED', true),

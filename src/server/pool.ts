@@ -158,7 +158,7 @@ export function createWorkerPool(config: Config, onError: (error: Error) => void
   const hardLimitMs = config.limits.timeoutMs + GRACE_MS;
   const allocator = new SlotAllocator(Math.max(1024, config.workers * MAX_BATCH * 4));
   const { slots } = allocator;
-  const workerData: ComputeWorkerData = { limits: config.limits, slots: slots.buffer as SharedArrayBuffer };
+  const workerData: ComputeWorkerData = { limits: config.limits, slots: slots.buffer as SharedArrayBuffer, niceness: config.workerNiceness };
   const pool = new Piscina<ComputeBatch, (ComputeOutcome | null)[]>({
     filename: workerFile,
     minThreads: config.workers,

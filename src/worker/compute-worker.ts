@@ -3,6 +3,7 @@
  * answers their outcomes together (one message each way, however many requests). Imports no
  * fastify. Parsed programs and compiled gradients stay cached in the worker between requests.
  */
+import { getPriority, setPriority } from 'node:os';
 import { workerData, type MessagePort } from 'node:worker_threads';
 import { Problem, compute, sampleChunkSync, type ComputeLimits, type ComputeOptions, type ProblemBody } from '../index.js';
 import { claim, finish, isCancelled, type Slots } from './slots.js';
@@ -12,6 +13,8 @@ export interface ComputeWorkerData {
   readonly limits: ComputeLimits;
   /** The shared slots of the tasks in flight (see slots.ts). */
   readonly slots: SharedArrayBuffer;
+  /** How much lower this thread's CPU priority is than the event loop's (WORKER_NICENESS). */
+  readonly niceness: number;
 }
 
 export interface ComputeItem {
@@ -44,8 +47,24 @@ export type ComputeOutcome = (
   | { readonly ok: false; readonly error: string }
 ) & { readonly operations: number; readonly runMs: number };
 
-const { limits, slots: buffer } = workerData as ComputeWorkerData;
+const { limits, slots: buffer, niceness } = workerData as ComputeWorkerData;
 const slots: Slots = new Int32Array(buffer);
+lowerPriority(niceness);
+
+/**
+ * On Linux a priority set for "process 0" is the calling thread's alone: this worker yields the
+ * CPU to the event loop, which on a saturated machine keeps /healthz, refusals and streams
+ * prompt while the workers still use every cycle left. Elsewhere (or where it is refused) the
+ * worker keeps its priority: niceness is an optimisation, not a contract.
+ */
+function lowerPriority(by: number): void {
+  if (by <= 0 || process.platform !== 'linux') return;
+  try {
+    setPriority(0, Math.min(19, getPriority(0) + by));
+  } catch {
+    // A sandbox that forbids it: run at the inherited priority.
+  }
+}
 
 /** What runs one request: `compute`, or in tests a stand-in around it (see `runWith`). */
 export type Computation = (endpoint: string, body: unknown, options: ComputeOptions) => Promise<unknown>;

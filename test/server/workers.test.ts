@@ -105,3 +105,22 @@ t.test('the same request gives byte-identical responses, on either worker', asyn
     for (const r of replies.slice(1)) t.equal(r.text, replies[0].text, `${endpoint}: the same bytes`);
   }
 });
+
+t.test('the workers run at WORKER_NICENESS below the event loop, which keeps its priority', { skip: process.platform === 'linux' ? false : 'thread priorities are read from /proc (Linux)' }, async (t) => {
+  const { readFile, readdir } = await import('node:fs/promises');
+  /** Each thread's niceness: field 19 of /proc/self/task/<tid>/stat, counted after the command's closing parenthesis. */
+  const niceness = async (): Promise<number[]> => {
+    const tids = await readdir('/proc/self/task');
+    const stats = await Promise.all(tids.map((tid) => readFile(`/proc/self/task/${tid}/stat`, 'utf8').catch(() => null)));
+    return stats.filter((s) => s !== null).map((s) => Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[16]));
+  };
+  const before = await niceness();
+  const main = before[0];
+  const { base } = await startServer(t, { WORKERS: '2', WORKER_NICENESS: '7' });
+  assertQuick(t, 'a request on the niced workers', await post(base, 'grad', quick));
+  // The other worker lowers its priority once its module has loaded, which may be a moment later.
+  const niced = async (): Promise<number> => (await niceness()).filter((n) => n === main + 7).length - before.filter((n) => n === main + 7).length;
+  for (let waited = 0; waited < 30_000 && (await niced()) < 2; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
+  t.equal(await niced(), 2, 'two more threads, the new server\'s workers, run 7 nicer');
+  t.equal((await niceness())[0], main, 'the event loop keeps its priority');
+});
