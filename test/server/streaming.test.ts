@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 import { fetch } from 'undici';
-import { connectSocket as connect, startServer, type Message } from './harness.js';
+import { connectSocket as connect, startServer, untilBusy, waitFor, type Message } from './harness.js';
 
 const LAB = { program: 'x*y + sin(x)', at: { x: 0.5, y: 4.2 } };
 const LAB_ANSWER = { value: 2.579425538604203, grad: { x: 5.077582561890373, y: 0.5 } };
@@ -80,6 +80,39 @@ t.test('WebSocket: cancel stops the work on its worker, and closing the socket c
   other.send({ id: 'fresh', endpoint: 'grad', ...LAB });
   t.same(await other.until((m) => m.id === 'fresh'), { id: 'fresh', type: 'result', ...LAB_ANSWER }, 'served after the closed socket\'s work was cancelled');
   t.equal(app.workers.running, 0, 'nothing left running');
+});
+
+/** adjoint_evaluations_total of `endpoint` by outcome, from /metrics. */
+async function evaluations(base: string, endpoint: string): Promise<Record<string, number>> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const counts: Record<string, number> = {};
+  for (const m of text.matchAll(new RegExp(`^adjoint_evaluations_total\\{endpoint="${endpoint}",outcome="(\\w+)"\\} (\\d+)$`, 'gm'))) counts[m[1]] = Number(m[2]);
+  return counts;
+}
+
+t.test('a run the client cancels is counted as outcome="cancelled", not as an error', async (t) => {
+  const { base } = await startServer(t, { WORKERS: '1', TIMEOUT_MS: '60000', MAX_ITERATIONS: '1000000000000' });
+  const ws = await connect(base);
+  t.teardown(() => ws.socket.close());
+  ws.send({ id: 'endless', endpoint: 'eval', ...ENDLESS });
+  await untilBusy(base);
+  ws.send({ id: 'endless', type: 'cancel' });
+  await ws.until((m) => m.id === 'endless');
+  ws.send({ id: 'bad', endpoint: 'eval', program: 'x +' });
+  await ws.until((m) => m.id === 'bad');
+  t.same(await evaluations(base, 'eval'), { cancelled: 1, error: 1 }, 'WebSocket: the cancel counts as cancelled, the parse error as an error');
+
+  for (const accept of ['application/json', 'application/x-ndjson']) {
+    const before = await evaluations(base, 'eval');
+    const controller = new AbortController();
+    const reply = fetch(`${base}/v1/eval`, { method: 'POST', headers: { 'content-type': 'application/json', accept }, body: JSON.stringify(ENDLESS), signal: controller.signal });
+    await untilBusy(base);
+    controller.abort();
+    await reply.then((r) => r.text()).catch(() => undefined);
+    const counted = await waitFor(async () => ((await evaluations(base, 'eval')).cancelled ?? 0) > (before.cancelled ?? 0));
+    t.ok(counted, `${accept}: a client that goes away is counted as cancelled`);
+    t.equal((await evaluations(base, 'eval')).error, before.error, `${accept}: and not as an error`);
+  }
 });
 
 t.test('a streamed request is counted in /metrics like any other', async (t) => {

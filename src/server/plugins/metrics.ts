@@ -5,11 +5,21 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Problem } from '../../compute/problem.js';
+import type { Cancellation } from '../cancellation.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     metrics: { readonly registry: Registry; readonly evaluations: Counter<'endpoint' | 'outcome'> };
   }
+}
+
+/**
+ * An evaluation's `outcome` label when it failed: `cancelled` when its client cancelled it (went
+ * away, or sent a WebSocket `cancel`), which is no fault of the service's; else `error`.
+ */
+export function failedOutcome(error: unknown, cancel: Cancellation): 'cancelled' | 'error' {
+  return cancel.cancelled || (error instanceof Problem && error.code === 'CANCELLED') ? 'cancelled' : 'error';
 }
 
 export default fp(
@@ -24,7 +34,7 @@ export default fp(
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
       registers: [registry],
     });
-    const evaluations = new Counter({ name: 'adjoint_evaluations_total', help: 'Evaluations by endpoint and outcome', labelNames: ['endpoint', 'outcome'], registers: [registry] });
+    const evaluations = new Counter({ name: 'adjoint_evaluations_total', help: 'Evaluations by endpoint and outcome (ok, error, or cancelled by the client)', labelNames: ['endpoint', 'outcome'], registers: [registry] });
     new Gauge({ name: 'adjoint_worker_queue_depth', help: 'Tasks waiting for a worker', registers: [registry], collect() { this.set(app.workers.queued); } });
     new Gauge({ name: 'adjoint_workers_busy', help: 'Workers computing a task', registers: [registry], collect() { this.set(app.workers.running); } });
     new Counter({

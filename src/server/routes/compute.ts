@@ -9,6 +9,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Cancellation } from '../cancellation.js';
 import { dispatch, type ProgressMessage } from '../dispatch.js';
 import { problemFor } from '../plugins/errors.js';
+import { failedOutcome } from '../plugins/metrics.js';
 import { apiKeySecurity, computeResponses, computeSchemas, otherSchemas } from '../schemas.js';
 
 const NDJSON = 'application/x-ndjson';
@@ -51,7 +52,7 @@ export default async function computeRoutes(app: FastifyInstance): Promise<void>
             if (typeof result === 'string') reply.header('content-type', JSON_TYPE);
             return result;
           } catch (e) {
-            app.metrics.evaluations.inc({ endpoint, outcome: 'error' });
+            app.metrics.evaluations.inc({ endpoint, outcome: failedOutcome(e, cancel) });
             throw e;
           } finally {
             request.operations = stats.operations;
@@ -70,7 +71,7 @@ export default async function computeRoutes(app: FastifyInstance): Promise<void>
           app.metrics.evaluations.inc({ endpoint, outcome: 'ok' });
         } catch (e) {
           line({ type: 'error', error: problemFor(e, request).body });
-          app.metrics.evaluations.inc({ endpoint, outcome: 'error' });
+          app.metrics.evaluations.inc({ endpoint, outcome: failedOutcome(e, cancel) });
         }
         // The onResponse hooks still run for this hijacked reply: the log line gets its count.
         request.operations = stats.operations;

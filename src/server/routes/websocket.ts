@@ -24,6 +24,7 @@ import { Cancellation } from '../cancellation.js';
 import { dispatch, type ProgressMessage } from '../dispatch.js';
 import { parseJsonChecked, type JsonLimits } from '../json-scan.js';
 import { problemFor } from '../plugins/errors.js';
+import { failedOutcome } from '../plugins/metrics.js';
 import { clientOf } from '../plugins/security.js';
 
 const MAX_IN_FLIGHT = 64;
@@ -269,7 +270,7 @@ export default async function websocketRoutes(app: FastifyInstance): Promise<voi
             connection.finish(id, cancel, { id, type: 'result', ...(result as Record<string, unknown>) });
           },
           (e: unknown) => {
-            app.metrics.evaluations.inc({ endpoint: label, outcome: 'error' });
+            app.metrics.evaluations.inc({ endpoint: label, outcome: failedOutcome(e, cancel) });
             const problem = cancel.cancelled ? new Problem('CANCELLED', `request "${id}" was cancelled`) : problemFor(e, request, { messageId: id });
             connection.finish(id, cancel, { id, type: 'error', error: problem.body });
           },
