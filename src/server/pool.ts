@@ -62,6 +62,18 @@ export interface TaskOptions {
   readonly timing?: { runMs: number };
   /** Called once a worker has started it (seen by the sweep, or at its answer, whichever is first). */
   readonly onStart?: () => void;
+  /**
+   * For the parts of one request run one after another (a `sample`'s chunks): the time its parts
+   * have waited for a worker so far, shared by them. A part counts on from it, is refused once it
+   * passes QUEUE_TIMEOUT_MS, and adds what it waited: the request waits that long in all, not
+   * that long per part.
+   */
+  readonly queue?: { waitedMs: number };
+  /**
+   * A part after the first of a request already running: it goes ahead of the requests not yet
+   * started, and is not refused for a full queue (its request was admitted).
+   */
+  readonly continuation?: boolean;
 }
 
 export interface WorkerPool {
@@ -231,7 +243,7 @@ export function createWorkerPool(config: Config, onError: (error: Error) => void
     // Waiting: the pending requests, and all but the running one of each batch sent.
     const waiting = pending.length + Math.max(0, sent - batches.size);
     const idle = Math.max(0, config.workers - batches.size);
-    if (waiting >= config.maxQueue + idle) {
+    if (waiting >= config.maxQueue + idle && options.continuation !== true) {
       return Promise.reject(new Problem('OVERLOADED', `the server is at capacity: ${waiting} requests are waiting; try again shortly`));
     }
     return new Promise((resolve, reject) => {
@@ -242,7 +254,7 @@ export function createWorkerPool(config: Config, onError: (error: Error) => void
         reject,
         settled: false,
         stopListening: () => {},
-        waitedMs: 0,
+        waitedMs: options.queue?.waitedMs ?? 0,
         batch: null,
         slot: -1,
         tag: 0,
@@ -259,12 +271,17 @@ export function createWorkerPool(config: Config, onError: (error: Error) => void
     if (task.settled) return;
     task.settled = true;
     task.stopListening();
+    if (task.options.queue !== undefined) task.options.queue.waitedMs = task.waitedMs;
     if (error === null) task.resolve(value);
     else task.reject(error);
   }
 
   function enqueue(task: Task): void {
-    pending.push(task);
+    if (task.options.continuation === true) {
+      // After the continuations already waiting, ahead of every request not yet started.
+      const first = pending.findIndex((t) => t.options.continuation !== true);
+      pending.splice(first < 0 ? pending.length : first, 0, task);
+    } else pending.push(task);
     if (!flushing) {
       flushing = true;
       setImmediate(flush);

@@ -8,7 +8,7 @@ import t from 'tap';
 import { Problem, computeSync } from '../../src/index.js';
 import { Cancellation } from '../../src/server/cancellation.js';
 import { loadConfig } from '../../src/server/config.js';
-import { createWorkerPool } from '../../src/server/pool.js';
+import { createWorkerPool, type WorkerPool } from '../../src/server/pool.js';
 
 const pool = createWorkerPool(loadConfig({ WORKERS: '2', PORT: '0', LOG_LEVEL: 'silent' }), (e) => t.fail(`pool error: ${String(e)}`));
 t.teardown(() => pool.close());
@@ -57,4 +57,49 @@ t.test('a cancelled request is rejected with 499 CANCELLED, whether it was runni
     t.match((outcome as Problem).body, { status: 499, code: 'CANCELLED', detail: /cancelled/ }, `request ${i}: 499 CANCELLED`);
   }
   t.same(await pool.compute('grad', quick(0.25)), computeSync('grad', quick(0.25)), 'the workers serve the next request');
+});
+
+t.test('the parts of one request (a sample\'s chunks) wait QUEUE_TIMEOUT_MS in all, ahead of requests not yet started', async (t) => {
+  const { STALL_WORKER } = await import('./harness.js');
+  const poolOf = async (env: Record<string, string>): Promise<WorkerPool> => {
+    const p = createWorkerPool(loadConfig({ WORKERS: '1', QUEUE_TIMEOUT_MS: '500', PORT: '0', LOG_LEVEL: 'silent', ...env }), (e) => t.fail(`pool error: ${String(e)}`), STALL_WORKER);
+    t.teardown(() => p.close());
+    // The worker's module loaded, so the stalls below are all the waiting there is.
+    t.same(await p.compute('grad', quick(0.5)), computeSync('grad', quick(0.5)), 'warm');
+    return p;
+  };
+  const stall = (ms: number) => ({ program: `# stall ${ms}\nx`, at: { x: 1 } });
+  const outcome = (p: Promise<unknown>): Promise<unknown> => p.then((v) => v, (e: unknown) => e);
+  const started = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 50));
+  const one = await poolOf({});
+
+  const holding = one.compute('eval', stall(400));
+  await started();
+  const fresh = { waitedMs: 0 };
+  const answered = await outcome(one.compute('grad', quick(1), { queue: fresh }));
+  t.same(answered, computeSync('grad', quick(1)), 'a part that waits 400 ms of a 500 ms allowance is answered');
+  t.ok(fresh.waitedMs >= 200 && fresh.waitedMs <= 500, `and adds what it waited to its request's total (${fresh.waitedMs.toFixed(0)} ms)`);
+  await holding;
+
+  const holdingAgain = one.compute('eval', stall(400));
+  await started();
+  const refused = await outcome(one.compute('grad', quick(1), { queue: { waitedMs: 300 } }));
+  t.match(refused, { body: { status: 503, code: 'OVERLOADED', detail: /within 500 ms/ } }, 'one whose request already waited 300 ms is refused: 700 ms in all');
+  await holdingAgain;
+
+  const first = one.compute('eval', stall(300));
+  await started();
+  const waiting = outcome(one.compute('eval', stall(300)));
+  const ahead = await outcome(one.compute('grad', quick(3), { continuation: true }));
+  t.same(ahead, computeSync('grad', quick(3)), 'a part waits for the request running (300 ms), not also for one that arrived before it (600 ms, past 500)');
+  await first;
+  await waiting;
+
+  // A full queue (MAX_QUEUE 0, the worker busy) refuses new requests, not the parts of one admitted.
+  const full = await poolOf({ MAX_QUEUE: '0' });
+  const busy = full.compute('eval', stall(300));
+  await started();
+  t.match(await outcome(full.compute('eval', stall(300))), { body: { status: 503, code: 'OVERLOADED' } }, 'a new request finds the queue full');
+  t.same(await outcome(full.compute('grad', quick(2), { continuation: true })), computeSync('grad', quick(2)), 'a part of a request already running is taken and answered');
+  await busy;
 });
