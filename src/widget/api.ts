@@ -6,6 +6,12 @@
 import { ndjsonMessages } from './ndjson.js';
 import type { ProblemBody } from './wire.js';
 
+/** Where an element's requests go: the service's base URL, and the API key it sends (`api-key`), if any. */
+export interface Service {
+  readonly url: string;
+  readonly key: string | null;
+}
+
 export type FailureKind = 'program' | 'request' | 'auth' | 'rate' | 'unavailable' | 'network' | 'cors' | 'stream';
 
 /** A request that failed: `detail` is what `adjoint-error` carries (the problem as the service sent it, or one made here). */
@@ -19,22 +25,33 @@ export class ServiceError extends Error {
     this.name = 'ServiceError';
   }
 
-  /** Whether asking again may help: the service was down, busy or refused for now. */
+  /**
+   * Whether asking again as it is may help: the service was down, busy or over a rate for now.
+   * Not a refused key: the same request gets the same 401 until `api-key` changes, which asks again by itself.
+   */
   get retryable(): boolean {
-    return ['auth', 'rate', 'unavailable', 'network', 'cors', 'stream'].includes(this.kind);
+    return ['rate', 'unavailable', 'network', 'cors', 'stream'].includes(this.kind);
   }
 }
 
 const isAbort = (e: unknown): boolean => e instanceof DOMException && e.name === 'AbortError';
 
-/** A problem (application/problem+json) as a ServiceError with a sentence for a student. */
-export function problemError(problem: ProblemBody, retryAfter: string | null = null): ServiceError {
+/**
+ * A problem (application/problem+json) as a ServiceError with a sentence for a student (and, for
+ * a 401, for the page's author). `keyed`: whether the request carried an `api-key`.
+ */
+export function problemError(problem: ProblemBody, retryAfter: string | null = null, keyed = false): ServiceError {
   const { status, detail } = problem;
   if (problem.line !== undefined && problem.column !== undefined) {
     return new ServiceError('program', problem, `Error at line ${problem.line}, column ${problem.column}: ${detail}`);
   }
   const wait = retryAfter === null ? '' : ` Retry in ${retryAfter} s.`;
-  if (status === 401 || status === 403) return new ServiceError('auth', problem, `The service refused the request (${status} ${problem.code}): ${detail}`);
+  // A wrong key is a 403 (FORBIDDEN, "not valid"); a missing one a 401.
+  if ((status === 401 || status === 403) && keyed) {
+    return new ServiceError('auth', problem, `The service did not accept this element's api-key (${status} ${problem.code}): ${detail}. Set the api-key attribute to a key in the service's API_KEYS.`);
+  }
+  if (status === 401) return new ServiceError('auth', problem, `The service requires an API key (401 ${problem.code}): set the element's api-key attribute to a key in the service's API_KEYS.`);
+  if (status === 403) return new ServiceError('auth', problem, `The service refused the request (403 ${problem.code}): ${detail}`);
   if (status === 429) return new ServiceError('rate', problem, `Too many requests (429): ${detail}.${wait}`);
   if (status === 503) return new ServiceError('unavailable', problem, `The service is ${problem.code === 'SHUTTING_DOWN' ? 'shutting down' : 'busy'} (503): ${detail}.${wait}`);
   if (status >= 500) return new ServiceError('unavailable', problem, `The service failed (${status}): ${detail}`);
@@ -67,10 +84,13 @@ async function fetchFailure(api: string, signal: AbortSignal): Promise<ServiceEr
   return new ServiceError('network', { code: 'NETWORK', detail: `cannot reach ${api}` }, `Cannot reach the service at ${api}: is it running?`);
 }
 
-async function post(api: string, endpoint: string, body: unknown, signal: AbortSignal, accept: string): Promise<Response> {
+async function post(service: Service, endpoint: string, body: unknown, signal: AbortSignal, accept: string): Promise<Response> {
+  const api = service.url;
+  const headers: Record<string, string> = { 'content-type': 'application/json', accept };
+  if (service.key !== null) headers.authorization = `Bearer ${service.key}`;
   let response: Response;
   try {
-    response = await fetch(`${api}/v1/${endpoint}`, { method: 'POST', headers: { 'content-type': 'application/json', accept }, body: JSON.stringify(body), signal });
+    response = await fetch(`${api}/v1/${endpoint}`, { method: 'POST', headers, body: JSON.stringify(body), signal });
   } catch (e) {
     if (isAbort(e) || signal.aborted) throw e;
     throw await fetchFailure(api, signal);
@@ -83,13 +103,14 @@ async function post(api: string, endpoint: string, body: unknown, signal: AbortS
   } catch {
     // Not the service's problem: a proxy's page, say.
   }
-  if (looksLikeProblem(json)) throw problemError(json, response.headers.get('retry-after'));
-  throw problemError({ type: 'about:blank', title: response.statusText, status: response.status, detail: text.slice(0, 200) || response.statusText, code: 'INTERNAL' }, response.headers.get('retry-after'));
+  const keyed = service.key !== null;
+  if (looksLikeProblem(json)) throw problemError(json, response.headers.get('retry-after'), keyed);
+  throw problemError({ type: 'about:blank', title: response.statusText, status: response.status, detail: text.slice(0, 200) || response.statusText, code: 'INTERNAL' }, response.headers.get('retry-after'), keyed);
 }
 
 /** `POST /v1/<endpoint>` answered as JSON. */
-export async function postJson<T>(api: string, endpoint: string, body: unknown, signal: AbortSignal): Promise<T> {
-  const response = await post(api, endpoint, body, signal, 'application/json');
+export async function postJson<T>(service: Service, endpoint: string, body: unknown, signal: AbortSignal): Promise<T> {
+  const response = await post(service, endpoint, body, signal, 'application/json');
   return (await response.json()) as T;
 }
 
@@ -98,8 +119,8 @@ export async function postJson<T>(api: string, endpoint: string, body: unknown, 
  * before the result as it arrives; resolves with the result's body. Aborting `signal` closes the
  * connection, and the service cancels the work.
  */
-export async function postStream<T>(api: string, endpoint: string, body: unknown, signal: AbortSignal, onMessage: (message: Record<string, unknown>) => void): Promise<T> {
-  const response = await post(api, endpoint, body, signal, 'application/x-ndjson');
+export async function postStream<T>(service: Service, endpoint: string, body: unknown, signal: AbortSignal, onMessage: (message: Record<string, unknown>) => void): Promise<T> {
+  const response = await post(service, endpoint, body, signal, 'application/x-ndjson');
   if (response.body === null) throw new ServiceError('stream', { code: 'STREAM', detail: 'the response has no body' }, 'The service answered without a body.');
   const reader = response.body.getReader();
   let result: { value: T } | null = null;

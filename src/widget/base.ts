@@ -6,7 +6,7 @@
  * Nothing is ever thrown out of an element: whatever goes wrong is shown inside it.
  */
 import { AttributeError, parseChoice, propertyName } from './attributes.js';
-import { ServiceError } from './api.js';
+import { ServiceError, type Service } from './api.js';
 import { h } from './dom.js';
 import { sheet } from './styles.js';
 
@@ -14,7 +14,7 @@ import { sheet } from './styles.js';
 export const DEFAULT_API = new URL('../', import.meta.url).href.replace(/\/$/, '');
 
 /** Attributes every element takes. */
-export const COMMON_ATTRIBUTES = ['program', 'api', 'theme', 'readonly', 'loading', 'label'] as const;
+export const COMMON_ATTRIBUTES = ['program', 'api', 'api-key', 'theme', 'readonly', 'loading', 'label'] as const;
 
 const THEMES = ['auto', 'light', 'dark'] as const;
 
@@ -144,6 +144,8 @@ export abstract class AdjointElement extends HTMLElement {
       this.start();
       return;
     }
+    // Only the requests wait for the element to come into view: a wrong attribute is shown now.
+    this.queueUpdate();
     this.observer = new IntersectionObserver(
       (entries) => {
         if (entries.some((e) => e.isIntersecting)) this.start();
@@ -183,6 +185,22 @@ export abstract class AdjointElement extends HTMLElement {
     this.setAttribute('api', value);
   }
 
+  /** The API key sent as `Authorization: Bearer <key>`, or null. */
+  get apiKey(): string | null {
+    const key = this.getAttribute('api-key');
+    return key === null || key.trim() === '' ? null : key.trim();
+  }
+
+  set apiKey(value: string | null) {
+    if (value === null || value === undefined) this.removeAttribute('api-key');
+    else this.setAttribute('api-key', String(value));
+  }
+
+  /** Where requests go, and with which key. */
+  protected get service(): Service {
+    return { url: this.api, key: this.apiKey };
+  }
+
   private start(): void {
     if (this.started) return;
     this.started = true;
@@ -199,6 +217,12 @@ export abstract class AdjointElement extends HTMLElement {
       this.updateQueued = false;
       this.render();
       if (this.started) this.guard(() => this.update());
+      else if (this.isConnected) {
+        this.guard(() => {
+          this.validate();
+          this.clearError();
+        });
+      }
     });
   }
 
@@ -237,10 +261,18 @@ export abstract class AdjointElement extends HTMLElement {
     } catch {
       throw new AttributeError('api', `api="${api.slice(0, 60)}" is not a URL; write the service's address, as api="https://adjoint.example.org"`);
     }
+    const key = this.apiKey;
+    // fetch refuses a header value with spaces or characters outside ASCII: said here, not as a service that is down.
+    if (key !== null && !/^[\x21-\x7e]+$/.test(key)) throw new AttributeError('api-key', 'api-key must be one key, in printable ASCII without spaces, as the service\'s API_KEYS lists it');
   }
 
   /** Builds the element's own controls into `this.body` (once). */
   protected abstract build(): void;
+  /**
+   * Reads every attribute that can be wrong and throws an AttributeError for the first that is;
+   * sends nothing. Run before the element starts (while it waits to scroll into view).
+   */
+  protected abstract validate(): void;
   /** Reads the attributes and asks the service what they call for. */
   protected abstract update(): void;
   /** Stops whatever is in flight (the element left the page). */
@@ -275,6 +307,8 @@ export abstract class AdjointElement extends HTMLElement {
    */
   protected fail(e: unknown, retry: (() => void) | null = null): void {
     if (e instanceof DOMException && e.name === 'AbortError') return;
+    // The attribute error already shown, found again (the element scrolled into view): no second event.
+    if (e instanceof AttributeError && !this.errorBox.hidden && this.errorBox.textContent === e.message) return;
     let message: string;
     let detail: unknown;
     let retryable = false;

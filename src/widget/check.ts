@@ -70,6 +70,11 @@ export class AdjointCheck extends AdjointElement {
     };
   }
 
+  protected validate(): void {
+    this.checkCommon();
+    this.job();
+  }
+
   protected update(): void {
     this.checkCommon();
     const job = this.job();
@@ -98,7 +103,7 @@ export class AdjointCheck extends AdjointElement {
   private async send(job: Job, signal: AbortSignal): Promise<void> {
     try {
       const body = { program: job.program, answer: { grad: { [job.wrt]: job.answer } }, wrt: [job.wrt], random: { n: job.n, ranges: job.ranges }, seed: job.seed };
-      const result = await postJson<CheckResponse>(this.api, 'check', body, signal);
+      const result = await postJson<CheckResponse>(this.service, 'check', body, signal);
       if (signal.aborted) return;
       this.clearError();
       this.showVerdict(job, result);

@@ -58,15 +58,24 @@ export class AdjointGrad extends AdjointElement {
     this.body.append(this.controls, h('div', { class: 'readings' }, this.valueBox, this.gradientBox), this.plot);
   }
 
-  protected update(): void {
+  /** The attributes read, each wrong one thrown as an AttributeError. */
+  private read(): { inputsText: string; inputs: Record<string, number | unknown[]>; ranges: Ranges } {
     this.checkCommon();
     const inputsText = this.getAttribute('inputs') ?? '{"x": 0.5}';
     const inputs = parseInputs(inputsText);
     const names = Object.keys(inputs);
     const given = parseRanges(this.getAttribute('ranges') ?? (this.hasAttribute('program') ? '{}' : '{"x": [-1.5, 1.5]}'));
     for (const name of Object.keys(given)) if (!names.includes(name)) throw new AttributeError('ranges', `ranges: "${name}" is not an input (the inputs are ${names.join(', ') || 'none'})`);
-    const ranges = rangesFor(inputs, given);
     parseNames('wrt', this.getAttribute('wrt'), names);
+    return { inputsText, inputs, ranges: rangesFor(inputs, given) };
+  }
+
+  protected validate(): void {
+    this.read();
+  }
+
+  protected update(): void {
+    const { inputsText, inputs, ranges } = this.read();
     if (inputsText !== this.lastInputsAttribute) {
       this.lastInputsAttribute = inputsText;
       this.values = { ...inputs };
@@ -150,7 +159,7 @@ export class AdjointGrad extends AdjointElement {
         const { name, range } = job.curve;
         const xs = linspace(range[0], range[1], CURVE_POINTS);
         const evals = xs.map((x) => ({ endpoint: 'eval', ...body, at: { [name]: x } }));
-        const { results } = await postJson<BatchResponse<GradResponse | EvalResponse>>(this.api, 'batch', { requests: [{ endpoint: 'grad', ...body }, ...evals] }, signal);
+        const { results } = await postJson<BatchResponse<GradResponse | EvalResponse>>(this.service, 'batch', { requests: [{ endpoint: 'grad', ...body }, ...evals] }, signal);
         const first = results[0];
         if ('error' in first) throw problemError(first.error);
         result = first as GradResponse;
@@ -160,7 +169,7 @@ export class AdjointGrad extends AdjointElement {
         });
         this.curve = { key: job.curve.key, points };
       } else {
-        result = await postJson<GradResponse>(this.api, 'grad', body, signal);
+        result = await postJson<GradResponse>(this.service, 'grad', body, signal);
       }
       if (signal.aborted) return;
       this.clearError();

@@ -170,6 +170,11 @@ export class AdjointOptimize extends AdjointElement {
     return { program: this.program, params, data, optimizer: { name, lr }, steps, every, plane };
   }
 
+  protected validate(): void {
+    this.checkCommon();
+    this.job();
+  }
+
   protected update(): void {
     this.checkCommon();
     const job = this.job();
@@ -200,7 +205,7 @@ export class AdjointOptimize extends AdjointElement {
         steps: job.steps,
         every: job.every,
       };
-      const result = await postStream<OptimizeResponse>(this.api, 'optimize', body, signal, (message) => {
+      const result = await postStream<OptimizeResponse>(this.service, 'optimize', body, signal, (message) => {
         const m = message as unknown as ProgressMessage;
         if (m.type !== 'progress') return;
         this.history.push([m.step, toNumber(m.loss)]);
@@ -261,7 +266,7 @@ export class AdjointOptimize extends AdjointElement {
     const values: number[] = [];
     for (let from = 0; from < points.length; from += MAX_BATCH) {
       const requests = points.slice(from, from + MAX_BATCH).map((at) => ({ endpoint: 'eval', program: job.program, at: { ...job.data, ...at } }));
-      const { results } = await postJson<BatchResponse<EvalResponse>>(this.api, 'batch', { requests }, signal);
+      const { results } = await postJson<BatchResponse<EvalResponse>>(this.service, 'batch', { requests }, signal);
       for (const r of results) values.push('error' in r ? NaN : (scalarOf(r.value) ?? NaN));
     }
     this.grid = { key: plane.key, xs, ys, z: ys.map((_, j) => values.slice(j * GRID, (j + 1) * GRID)) };
@@ -283,7 +288,7 @@ export class AdjointOptimize extends AdjointElement {
       every: Math.max(1, steps),
     }));
     const points: ([number, number] | undefined)[] = new Array(stops.length);
-    await postStream<BatchResponse<OptimizeResponse>>(this.api, 'batch', { requests }, signal, (message) => {
+    await postStream<BatchResponse<OptimizeResponse>>(this.service, 'batch', { requests }, signal, (message) => {
       const m = message as { type: string; index?: number; params?: Record<string, Value> };
       if (m.type !== 'item' || m.index === undefined || m.params === undefined) return;
       points[m.index] = [toNumber(m.params[plane.names[0]]), toNumber(m.params[plane.names[1]])];

@@ -69,7 +69,8 @@ export class AdjointSample extends AdjointElement {
     );
   }
 
-  protected update(): void {
+  /** The attributes read, each wrong one thrown as an AttributeError. */
+  private read(): { inputsText: string; inputs: Record<string, number | unknown[]>; ranges: Ranges } {
     this.checkCommon();
     const inputsText = this.getAttribute('inputs') ?? (this.hasAttribute('program') ? '{}' : '{"mu": 0.5, "sigma": 1.5}');
     const inputs = parseInputs(inputsText);
@@ -79,11 +80,20 @@ export class AdjointSample extends AdjointElement {
     parseNumber('n', this.getAttribute('n'), 5000, { min: 1, max: 100_000, integer: true });
     parseNumber('seed', this.getAttribute('seed'), 7, { min: 0, integer: true });
     parseNumber('bins', this.getAttribute('bins'), 40, { min: 1, max: 200, integer: true });
+    return { inputsText, inputs, ranges: rangesFor(inputs, given) };
+  }
+
+  protected validate(): void {
+    this.read();
+  }
+
+  protected update(): void {
+    const { inputsText, inputs, ranges } = this.read();
     if (inputsText !== this.lastInputsAttribute) {
       this.lastInputsAttribute = inputsText;
       this.values = { ...inputs };
     }
-    this.buildControls(rangesFor(inputs, given));
+    this.buildControls(ranges);
     this.clearError();
     this.submit();
   }
@@ -140,7 +150,7 @@ export class AdjointSample extends AdjointElement {
       for (const { key, estimator } of ESTIMATORS) {
         const pathwise = key === 'pathwise';
         const body = { program: job.program, at: job.at as Record<string, Value>, n: job.n, seed: job.seed, options: { estimator, samples: pathwise } };
-        const result = await postStream<SampleResponse>(this.api, 'sample', body, signal, (message) => {
+        const result = await postStream<SampleResponse>(this.service, 'sample', body, signal, (message) => {
           const m = message as unknown as SamplesMessage;
           if (m.type !== 'samples') return;
           if (pathwise) {

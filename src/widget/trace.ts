@@ -154,19 +154,29 @@ export class AdjointTrace extends AdjointElement {
     this.highlight();
   }
 
-  protected update(): void {
+  /** The attributes read, each wrong one thrown as an AttributeError. */
+  private read(): { mode: (typeof MODES)[number]; inputs: Record<string, number | unknown[]>; names: string[]; tangents: Record<string, number | unknown[]>; asked: number | null } {
     this.checkCommon();
     const mode = parseChoice('mode', this.getAttribute('mode'), MODES, 'forwards');
     const inputs = parseInputs(this.getAttribute('inputs') ?? (this.hasAttribute('program') ? '{}' : '{"x": 0.5, "y": 4.2}'));
     const names = Object.keys(inputs);
     const tangents = this.tangents(inputs, names);
+    const stepAttr = this.getAttribute('step');
+    const asked = stepAttr === null || stepAttr === '' ? null : Number(stepAttr);
+    if (asked !== null && !Number.isFinite(asked)) throw new AttributeError('step', `step="${stepAttr}" must be a step's index, from 0`);
+    return { mode, inputs, names, tangents, asked };
+  }
+
+  protected validate(): void {
+    this.read();
+  }
+
+  protected update(): void {
+    const { mode, inputs, names, tangents, asked } = this.read();
     this.modeSelect.value = mode;
     fill(this.seedSelect, ...names.map((n) => h('option', { value: n }, `∂/∂${n}`)));
     const seedName = this.getAttribute('seed');
     if (seedName !== null && names.includes(seedName)) this.seedSelect.value = seedName;
-    const stepAttr = this.getAttribute('step');
-    const asked = stepAttr === null || stepAttr === '' ? null : Number(stepAttr);
-    if (asked !== null && !Number.isFinite(asked)) throw new AttributeError('step', `step="${stepAttr}" must be a step's index, from 0`);
     const job: Job = { program: this.program, at: inputs, tangents, output: this.getAttribute('output') };
     const key = JSON.stringify(job);
     this.clearError();
@@ -200,7 +210,7 @@ export class AdjointTrace extends AdjointElement {
   private async send(job: Job, signal: AbortSignal): Promise<void> {
     try {
       const body = { program: job.program, at: job.at as Record<string, Value>, tangents: job.tangents as Record<string, Value>, ...(job.output === null ? {} : { output: job.output }) };
-      const trace = await postJson<TraceResponse>(this.api, 'trace', body, signal);
+      const trace = await postJson<TraceResponse>(this.service, 'trace', body, signal);
       if (signal.aborted) return;
       this.trace = trace;
       this.clearError();

@@ -5,11 +5,15 @@
  * couple of requests, never more than one at a time, and end on the last value; a program's
  * syntax error is shown at the line and column the service gives; malformed attributes are
  * shown inside the element with an `adjoint-error`, never as a page error; a service that is
- * down or refuses (401) is shown as such, with a retry that asks again.
+ * down, over its rate (429) or busy (503) is shown as such, with a retry that asks again; one
+ * with API_KEYS works with `api-key`, and without it says to set it (no retry: it would get
+ * the same 401); an element below the fold shows a bad attribute at once, and asks the service
+ * nothing until it is scrolled into view.
  */
 import t, { type Test } from 'tap';
 import type { Locator, Page } from 'playwright-core';
-import { startServer } from '../server/harness.js';
+import { fetch } from 'undici';
+import { metricValue, send, startServer, untilBusy, waitFor } from '../server/harness.js';
 import { RECORD_EVENTS, api, pageHtml, part, ready, recordedEvents, tag, until, withBrowser, type Session } from './browser.js';
 
 interface Grad {
@@ -73,6 +77,19 @@ function countRequests(page: Page): { readonly sent: number; readonly maxInFligh
       maxInFlight = inFlight;
     },
   };
+}
+
+/** Clicks the element's retry button, which must be visible, and waits for the request it sends and the answer shown. */
+async function retried(t: Test, host: Locator, requests: ReturnType<typeof countRequests>, label: string): Promise<void> {
+  const retry = part(host, 'retry');
+  t.equal(await retry.isVisible(), true, `${label}: a retry button`);
+  await until('nothing in flight', async () => (requests.inFlight === 0 ? true : undefined));
+  const sent = requests.sent;
+  await retry.click();
+  await until(`${label}: the retry's request`, async () => (requests.sent > sent ? true : undefined));
+  await part(host, 'error').waitFor({ state: 'visible', timeout: 20_000 });
+  await until(`${label}: the retry answered`, async () => (requests.inFlight === 0 ? true : undefined));
+  t.pass(`${label}: retry asked again, and the element says so again`);
 }
 
 await withBrowser(t, {}, async (session) => {
@@ -208,33 +225,132 @@ await withBrowser(t, {}, async (session) => {
     t.equal(await host.getAttribute('ranges'), '{"x":[-3,3]}', 'the ranges property is reflected to the attribute');
     await showsServiceAt(t, session, host, 'z = 1\nfor i = 0:1\n  z = (z + i) * x * x\nend\nz', ['x'], 'fixed by its property');
   });
-  await session.test('a service that is down, or refuses (401): shown as such, with a retry that asks again', { init: RECORD_EVENTS }, async (t, { page, allow }) => {
-    allow(/ERR_CONNECTION_REFUSED|status of 401|Failed to load resource/);
-    const keyed = await startServer(t, { API_KEYS: 'course-key-0123456789' });
-    const url = `${keyed.base}/test/refusing.html`;
-    const html = pageHtml(tag('adjoint-grad', { id: 'keyed' }) + tag('adjoint-grad', { id: 'down', api: 'http://127.0.0.1:9' }), `${keyed.base}/widget/adjoint.js`);
+  await session.test('a service with API_KEYS: without api-key the element says to set it and asks no more; with it, it works', { init: RECORD_EVENTS }, async (t, { page, allow }) => {
+    allow(/status of 40[13]|Failed to load resource/);
+    const key = 'course-key-0123456789';
+    const keyed = await startServer(t, { API_KEYS: key });
+    const url = `${keyed.base}/test/keyed.html`;
+    const html = pageHtml(tag('adjoint-grad', { id: 'keyed', 'api-key': key }) + tag('adjoint-grad', { id: 'nokey' }) + tag('adjoint-grad', { id: 'wrongkey', 'api-key': 'not-the-key-0123456789' }), `${keyed.base}/widget/adjoint.js`);
     await page.route(url, (route) => route.fulfill({ contentType: 'text/html; charset=utf-8', body: html }));
     const requests = countRequests(page);
     await page.goto(url);
+    await ready(page.locator('#keyed'));
+    await showsServiceAt(t, session, page.locator('#keyed'), LOOP, ['x'], 'api-key set: the service answers');
+
     for (const [id, pattern] of [
-      ['keyed', /refused the request \(401/],
-      ['down', /Cannot reach the service at http:\/\/127\.0\.0\.1:9/],
+      ['nokey', /requires an API key \(401 UNAUTHORIZED\): set the element's api-key attribute/],
+      ['wrongkey', /did not accept this element's api-key \(403 FORBIDDEN\).*Set the api-key attribute/],
     ] as const) {
       const host = page.locator(`#${id}`);
       await part(host, 'error').waitFor({ state: 'visible', timeout: 20_000 });
-      t.match(await part(host, 'error').textContent(), pattern, `${id}: the element says so`);
+      t.match(await part(host, 'error').textContent(), pattern, `${id}: the element says to set api-key`);
       t.equal(await host.getAttribute('data-state'), 'error', `${id}: its state is error`);
-      const retry = part(host, 'retry');
-      t.equal(await retry.isVisible(), true, `${id}: a retry button`);
-      await until('nothing in flight', async () => (requests.inFlight === 0 ? true : undefined));
-      const sent = requests.sent;
-      await retry.click();
-      await until(`${id}: the retry's request`, async () => (requests.sent > sent ? true : undefined));
-      await part(host, 'retry').waitFor({ state: 'visible', timeout: 20_000 });
-      t.pass(`${id}: retry asked again, and the element says so again`);
+      t.equal(await part(host, 'retry').isHidden(), true, `${id}: no retry (the same request would get the same 401)`);
     }
+    await until('nothing in flight', async () => (requests.inFlight === 0 ? true : undefined));
+    const sent = requests.sent;
+    await page.waitForTimeout(1_500);
+    t.equal(requests.sent, sent, 'after the 401s, no request is sent again by itself');
     const errors = (await recordedEvents(page)).filter((e) => e.type === 'adjoint-error');
-    t.ok(errors.some((e) => e.id === 'keyed' && (e.detail as { status?: number }).status === 401), 'adjoint-error carries the 401 problem');
-    t.ok(errors.some((e) => e.id === 'down'), 'and an adjoint-error for the service that is down');
+    t.ok(errors.some((e) => e.id === 'nokey' && (e.detail as { status?: number }).status === 401), 'adjoint-error carries the 401 problem');
+
+    // The key set through the property: the element asks again, and works.
+    const host = page.locator('#nokey');
+    await host.evaluate((el, k) => (el.apiKey = k), key);
+    t.equal(await host.getAttribute('api-key'), key, 'the apiKey property is reflected to the api-key attribute');
+    await part(host, 'error').waitFor({ state: 'hidden', timeout: 20_000 });
+    await showsServiceAt(t, session, host, LOOP, ['x'], 'apiKey set after the 401');
+  });
+
+  await session.test('a service that is down: shown as such, with a retry that asks again', { init: RECORD_EVENTS }, async (t, { page, allow }) => {
+    allow(/ERR_CONNECTION_REFUSED|Failed to load resource/);
+    await page.route(`${session.server.base}/test/down.html`, (route) => route.fulfill({ contentType: 'text/html; charset=utf-8', body: session.html(tag('adjoint-grad', { id: 'down', api: 'http://127.0.0.1:9' })) }));
+    const requests = countRequests(page);
+    await page.goto(`${session.server.base}/test/down.html`);
+    const host = page.locator('#down');
+    await part(host, 'error').waitFor({ state: 'visible', timeout: 20_000 });
+    t.match(await part(host, 'error').textContent(), /Cannot reach the service at http:\/\/127\.0\.0\.1:9/, 'the element says so');
+    t.equal(await host.getAttribute('data-state'), 'error', 'its state is error');
+    await retried(t, host, requests, 'down');
+    t.ok((await recordedEvents(page)).some((e) => e.type === 'adjoint-error' && e.id === 'down'), 'an adjoint-error for the service that is down');
+  });
+
+  const TWO = { program: 'x * y', inputs: { x: 0.5, y: 2 } };
+  await session.test('over the rate limit (429): shown as such with the wait, and a retry that asks again', { init: RECORD_EVENTS }, async (t, { page, allow }) => {
+    allow(/status of 429|Failed to load resource/);
+    const limited = await startServer(t, { RATE_LIMIT: '3' });
+    const url = `${limited.base}/test/limited.html`;
+    await page.route(url, (route) => route.fulfill({ contentType: 'text/html; charset=utf-8', body: pageHtml(tag('adjoint-grad', { id: 'limited', ...TWO }), `${limited.base}/widget/adjoint.js`) }));
+    const requests = countRequests(page);
+    await page.goto(url);
+    const host = page.locator('#limited');
+    await ready(host);
+    // Each move is a request: the fourth in the minute is over RATE_LIMIT=3.
+    for (let k = 1; k <= 4 && (await part(host, 'error').isHidden()); k++) {
+      await until('nothing in flight', async () => (requests.inFlight === 0 ? true : undefined));
+      await part(host, 'number-x').fill(String(0.5 + k / 10));
+      await until('the move answered', async () => (requests.inFlight === 0 && (await host.getAttribute('data-state')) !== 'loading' ? true : undefined));
+    }
+    await part(host, 'error').waitFor({ state: 'visible', timeout: 20_000 });
+    t.match(await part(host, 'error').textContent(), /Too many requests \(429\): .*Retry in \d+ s\./, 'the element says too many requests, and how long to wait');
+    t.equal(await host.getAttribute('data-state'), 'error', 'its state is error');
+    await retried(t, host, requests, '429');
+    t.match(await part(host, 'error').textContent(), /\(429\)/, 'still over the limit within the minute: said again');
+    const errors = (await recordedEvents(page)).filter((e) => e.type === 'adjoint-error' && e.id === 'limited');
+    t.ok(errors.some((e) => (e.detail as { status?: number; code?: string }).code === 'RATE_LIMITED'), 'adjoint-error carries the 429 RATE_LIMITED problem');
+  });
+
+  await session.test('a busy service (503 OVERLOADED): shown as such, and the retry works once a worker is free', { init: RECORD_EVENTS }, async (t, { page, allow }) => {
+    allow(/status of 503|Failed to load resource/);
+    // One worker, held by an endless run; a request waits 300 ms in the queue, then is refused.
+    const busy = await startServer(t, { WORKERS: '1', QUEUE_TIMEOUT_MS: '300', TIMEOUT_MS: '60000', MAX_ITERATIONS: '1000000000000' });
+    const holder = new AbortController();
+    const held = fetch(`${busy.base}/v1/eval`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ program: 'while 1\nend' }), signal: holder.signal }).catch(() => undefined);
+    t.teardown(() => holder.abort());
+    t.ok(await untilBusy(busy.base), 'the only worker is busy');
+    const url = `${busy.base}/test/busy.html`;
+    await page.route(url, (route) => route.fulfill({ contentType: 'text/html; charset=utf-8', body: pageHtml(tag('adjoint-grad', { id: 'busy', ...TWO }), `${busy.base}/widget/adjoint.js`) }));
+    const requests = countRequests(page);
+    await page.goto(url);
+    const host = page.locator('#busy');
+    await part(host, 'error').waitFor({ state: 'visible', timeout: 20_000 });
+    t.match(await part(host, 'error').textContent(), /The service is busy \(503\): .*Retry in \d+ s\./, 'the element says the service is busy, and how long to wait');
+    const errors = (await recordedEvents(page)).filter((e) => e.type === 'adjoint-error' && e.id === 'busy');
+    t.ok(errors.some((e) => (e.detail as { code?: string }).code === 'OVERLOADED'), 'adjoint-error carries the 503 OVERLOADED problem');
+    t.equal(await part(host, 'retry').isVisible(), true, 'a retry button');
+
+    holder.abort();
+    await held;
+    t.ok(await waitFor(async () => metricValue((await send(busy.base, '/metrics')).text, 'adjoint_workers_busy') === 0), 'the worker is free again');
+    await until('nothing in flight', async () => (requests.inFlight === 0 ? true : undefined));
+    await part(host, 'retry').click();
+    await part(host, 'error').waitFor({ state: 'hidden', timeout: 20_000 });
+    const oracle = await api<Grad>(session.server.base, 'grad', { program: TWO.program, at: TWO.inputs });
+    await host.locator(`[part~="value"][data-value="${String(oracle.body.value)}"]`).waitFor({ timeout: 20_000 });
+    t.pass('after retry, the element shows /v1/grad\'s answer');
+  });
+
+  const below = (body: string): string => session.html(`<div id="spacer">above the fold</div>\n${body}`).replace('</head>', '<style>#spacer { height: 3000px; }</style>\n</head>');
+  await session.test('below the fold: a bad attribute is shown at once; requests wait until the element is scrolled into view', { html: below(tag('adjoint-grad', { id: 'lowbad', inputs: '{x: 0.5' }) + tag('adjoint-grad', { id: 'lowgood' })), init: RECORD_EVENTS }, async (t, { page }) => {
+    const requests = countRequests(page);
+    const bad = page.locator('#lowbad');
+    await part(bad, 'error').waitFor({ state: 'visible', timeout: 10_000 });
+    t.match(await part(bad, 'error').textContent(), /inputs.*not JSON/, 'the bad element says what is wrong, unscrolled');
+    t.equal(await bad.evaluate((el) => el.getBoundingClientRect().top > el.ownerDocument.defaultView.innerHeight + 200), true, 'while it is below the fold (and its 200 px margin)');
+    const events = await until('adjoint-error from the bad element', async () => {
+      const all = (await recordedEvents(page)).filter((e) => e.type === 'adjoint-error' && e.id === 'lowbad');
+      return all.length > 0 ? all : undefined;
+    });
+    t.match(events[0].detail, { code: 'INVALID_ATTRIBUTE', attribute: 'inputs' }, 'adjoint-error, INVALID_ATTRIBUTE inputs');
+    await page.waitForTimeout(1_000);
+    t.equal(requests.sent, 0, 'no request while both elements are below the fold');
+    t.equal(await part(page.locator('#lowgood'), 'value').textContent(), '', 'the good element has asked nothing yet');
+
+    await page.locator('#lowgood').scrollIntoViewIfNeeded();
+    await ready(page.locator('#lowgood'));
+    t.ok(requests.sent >= 1, `scrolled into view, it asked (${requests.sent} requests)`);
+    await showsServiceAt(t, session, page.locator('#lowgood'), LOOP, ['x'], 'scrolled into view');
+    const after = (await recordedEvents(page)).filter((e) => e.type === 'adjoint-error' && e.id === 'lowbad');
+    t.equal(after.length, 1, 'the bad element, scrolled into view too, fired its error once');
   });
 });
