@@ -21,7 +21,8 @@ const PRESETS = ['rosenbrock', 'iris'] as const;
 type Preset = (typeof PRESETS)[number];
 const WIDTH = 560;
 const CURVE_HEIGHT = 200;
-const CONTOUR_SIZE = 360;
+/** The contour plot: the curve's width, so the plane is not squeezed into half the element. */
+const CONTOUR_HEIGHT = 360;
 const GRID = 40;
 const MAX_BATCH = 100;
 const PATH_POINTS = 50;
@@ -137,7 +138,7 @@ export class AdjointOptimize extends AdjointElement {
     this.lossBox = h('span', { part: 'loss' }, 'loss —');
     this.stepBox = h('span', { part: 'step', 'data-step': 0 }, 'step 0');
     this.curveSvg = s('svg', { part: 'curve', viewBox: `0 0 ${WIDTH} ${CURVE_HEIGHT}`, role: 'img', 'aria-label': 'the loss by step' });
-    this.contourSvg = s('svg', { part: 'contours', viewBox: `0 0 ${CONTOUR_SIZE + 40} ${CONTOUR_SIZE}`, role: 'img', 'aria-label': "the optimiser's path over the loss's contours", hidden: true });
+    this.contourSvg = s('svg', { part: 'contours', viewBox: `0 0 ${WIDTH} ${CONTOUR_HEIGHT}`, role: 'img', 'aria-label': "the optimiser's path over the loss's contours", hidden: true });
     this.body.append(
       h('div', { class: 'row' }, h('label', { for: selectId }, 'optimiser'), this.optimizerSelect, h('label', { for: lrId }, 'learning rate'), this.lrInput, this.runButton, this.stopButton),
       h('div', { class: 'row readings' }, this.stepBox, this.lossBox),
@@ -307,7 +308,7 @@ export class AdjointOptimize extends AdjointElement {
     const plane = job.plane!;
     this.contourSvg.removeAttribute('hidden');
     const [a, b] = plane.names;
-    const f = frame(CONTOUR_SIZE + 40, CONTOUR_SIZE, plane.ranges[0], plane.ranges[1]);
+    const f = frame(WIDTH, CONTOUR_HEIGHT, plane.ranges[0], plane.ranges[1]);
     const children: SVGElement[] = [s('title', {}, `The loss over ${a} and ${b}, with the path of ${job.optimizer.name}`), axes(f, { x: a, y: b })];
     if (this.grid?.key === plane.key) {
       const { xs, ys, z } = this.grid;

@@ -103,6 +103,48 @@ export function histogram(values: readonly number[], bins: number, domain?: read
   return { lo, hi, edges, counts, outside };
 }
 
+/** The `p`-quantile (0 ≤ p ≤ 1) of ascending `sorted`, interpolated between order statistics. */
+export function quantile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const at = p * (sorted.length - 1);
+  const k = Math.floor(at);
+  return k + 1 < sorted.length ? sorted[k] + (at - k) * (sorted[k + 1] - sorted[k]) : sorted[k];
+}
+
+export interface TailedHistogram extends Histogram {
+  /** Finite values below lo and above hi: counted, drawn as end bins, not stretching the axis. */
+  readonly below: number;
+  readonly above: number;
+  /** The extremes of the finite values. */
+  readonly min: number;
+  readonly max: number;
+}
+
+/**
+ * `values` in `bins` equal bins over their central mass, [the `tail` quantile, the 1 − `tail`
+ * quantile], so a long tail (z² of a normal) does not squeeze every bar to one side; the finite
+ * values beyond are counted in `below` and `above`. A side whose extreme lies within a tenth of
+ * that range of its quantile is binned to its extreme instead. The bins, `below` and `above` together count
+ * every finite value once. Null when no value is finite.
+ */
+export function tailedHistogram(values: readonly number[], bins: number, tail = 0.005): TailedHistogram | null {
+  const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  if (sorted.length === 0) return null;
+  const [min, max] = [sorted[0], sorted[sorted.length - 1]];
+  let [lo, hi] = [quantile(sorted, tail), quantile(sorted, 1 - tail)];
+  // A side whose tail would widen the axis by less than a tenth keeps its extreme: no end bin for nothing.
+  if (lo - min <= 0.1 * (hi - lo)) lo = min;
+  if (max - hi <= 0.1 * (hi - lo)) hi = max;
+  if (!(hi > lo)) [lo, hi] = min < max ? [min, max] : [min - 0.5, max + 0.5];
+  const hist = histogram(sorted, bins, [lo, hi]);
+  let below = 0;
+  for (const v of sorted) {
+    if (v >= lo) break;
+    below++;
+  }
+  return { ...hist, below, above: hist.outside - below, min, max };
+}
+
 /**
  * `count` contour levels for the finite values of a grid. A loss (no negative values) that spans
  * decades, as Rosenbrock's does, gets levels evenly spaced in its logarithm, from its lowest

@@ -10,11 +10,13 @@ import { postStream } from './api.js';
 import { AdjointElement, reflect } from './base.js';
 import { axes, frame } from './chart.js';
 import { fill, h, s } from './dom.js';
-import { extent, formatNumber, histogram, scalarOf } from './plot.js';
+import { formatNumber, scalarOf, tailedHistogram } from './plot.js';
 import { LatestWins } from './schedule.js';
 import type { SampleResponse, SamplesMessage, Value } from './wire.js';
 
 const WIDTH = 560;
+/** The share of draws on each side beyond the histogram's bins, in an end bin of its own. */
+const TAIL_QUANTILE = 0.005;
 const HEIGHT = 200;
 const ESTIMATORS = [
   { key: 'pathwise', estimator: 'reparam', label: 'pathwise (reparameterised)' },
@@ -221,25 +223,41 @@ export class AdjointSample extends AdjointElement {
     );
   }
 
+  /**
+   * The bins span the draws' central 99% (TAIL_QUANTILE each side): the few draws beyond are an
+   * end bin on each side, apart from the axis and labelled, so every draw counted is in a bar.
+   */
   private drawHistogram(bins: number): void {
-    const domain = extent(this.draws);
-    if (domain === null) {
+    const hist = tailedHistogram(this.draws, bins, TAIL_QUANTILE);
+    if (hist === null) {
       fill(this.histogramSvg);
       return;
     }
-    const hist = histogram(this.draws, bins, domain[0] === domain[1] ? [domain[0] - 0.5, domain[1] + 0.5] : domain);
-    const maxCount = Math.max(1, ...hist.counts);
-    const f = frame(WIDTH, HEIGHT, [hist.lo, hist.hi], [0, maxCount * 1.08]);
+    const step = (hist.hi - hist.lo) / bins;
+    const maxCount = Math.max(1, ...hist.counts, hist.below, hist.above);
+    const f = frame(WIDTH, HEIGHT, [hist.below > 0 ? hist.lo - 2 * step : hist.lo, hist.above > 0 ? hist.hi + 2 * step : hist.hi], [0, maxCount * 1.08]);
+    const bar = (lo: number, hi: number, x0: number, x1: number, count: number, tail?: 'below' | 'above'): SVGElement => {
+      const y = f.y(count);
+      const attributes = { x: x0 + 0.5, width: Math.max(0, x1 - x0 - 1), y, height: f.y(0) - y, 'data-count': count, 'data-lo': lo, 'data-hi': hi };
+      return tail === undefined ? s('rect', { class: 'bar-rect', ...attributes }) : s('rect', { class: 'bar-rect tail', 'data-tail': tail, ...attributes }, s('title', {}, `${count} draws from ${formatNumber(lo)} to ${formatNumber(hi)}, beyond the axis`));
+    };
+    const tails: SVGElement[] = [];
+    const notes: string[] = [];
+    if (hist.below > 0) {
+      tails.push(bar(hist.min, hist.lo, f.x(hist.lo - 1.75 * step), f.x(hist.lo - 0.5 * step), hist.below, 'below'));
+      notes.push(`${hist.below} below ${formatNumber(hist.lo, 3)} (min ${formatNumber(hist.min, 3)})`);
+    }
+    if (hist.above > 0) {
+      tails.push(bar(hist.hi, hist.max, f.x(hist.hi + 0.5 * step), f.x(hist.hi + 1.75 * step), hist.above, 'above'));
+      notes.push(`${hist.above} above ${formatNumber(hist.hi, 3)} (max ${formatNumber(hist.max, 3)})`);
+    }
     fill(
       this.histogramSvg,
-      s('title', {}, `Histogram of ${this.draws.length} draws of the program's value, from ${formatNumber(hist.lo)} to ${formatNumber(hist.hi)}`),
-      axes(f, { x: 'value', y: 'count' }),
-      ...hist.counts.map((count, k) => {
-        const x0 = f.x(hist.edges[k]);
-        const x1 = f.x(hist.edges[k + 1]);
-        const y = f.y(count);
-        return s('rect', { class: 'bar-rect', x: x0 + 0.5, width: Math.max(0, x1 - x0 - 1), y, height: f.y(0) - y, 'data-count': count, 'data-lo': hist.edges[k], 'data-hi': hist.edges[k + 1] });
-      }),
+      s('title', {}, `Histogram of ${this.draws.length} draws of the program's value, from ${formatNumber(hist.lo)} to ${formatNumber(hist.hi)}${notes.length === 0 ? '' : `; ${notes.join(', ')}`}`),
+      axes(f, { x: 'value', y: 'count', xTicks: [hist.lo, hist.hi] }),
+      ...hist.counts.map((count, k) => bar(hist.edges[k], hist.edges[k + 1], f.x(hist.edges[k]), f.x(hist.edges[k + 1]), count)),
+      ...tails,
+      ...(notes.length === 0 ? [] : [s('text', { class: 'note', 'data-part': 'tails', x: f.x.range[1], y: f.y.range[1] - 9, 'text-anchor': 'end' }, `end bins: ${notes.join('; ')}`)]),
     );
   }
 

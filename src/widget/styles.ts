@@ -94,6 +94,8 @@ input[type="number"], input[type="text"], select {
 }
 input[type="number"] { width: 6.5rem; font-family: var(--_mono); }
 input[type="text"] { font-family: var(--_mono); }
+/* A box for an answer: the row's width but the button's, room for its placeholder. */
+input.grow { flex: 1 1 20rem; min-width: 0; }
 input[type="range"] { accent-color: var(--_accent); flex: 1; min-width: 8rem; }
 :focus-visible { outline: 2px solid var(--_accent); outline-offset: 1px; }
 button {
@@ -129,7 +131,6 @@ button:disabled { opacity: 0.55; cursor: default; }
 .readings .gradient { display: grid; gap: 0.1rem; }
 svg { display: block; width: 100%; height: auto; overflow: visible; }
 svg[part="graph"] { width: auto; max-width: 100%; }
-svg[part="contours"] { max-width: 28rem; }
 svg text { fill: var(--_muted); font-size: 11px; font-family: var(--_font); }
 svg .axis { stroke: var(--_border); stroke-width: 1; fill: none; }
 svg .gridline { stroke: var(--_grid); stroke-width: 1; }
@@ -137,6 +138,7 @@ svg .curve { stroke: var(--_accent); stroke-width: 2; fill: none; }
 svg .tangent { stroke: var(--_accent-2); stroke-width: 1.5; stroke-dasharray: 5 4; fill: none; }
 svg .point { fill: var(--_accent-2); }
 svg .bar-rect { fill: var(--_accent); opacity: 0.8; }
+svg .bar-rect.tail { fill: var(--_accent-2); }
 svg .contour { stroke: var(--_muted); stroke-width: 0.8; fill: none; opacity: 0.7; }
 svg .path { stroke: var(--_accent-2); stroke-width: 2; fill: none; }
 svg .start { fill: var(--_muted); }

@@ -14,6 +14,7 @@ import type { TraceRef, TraceResponse, Value } from './wire.js';
 
 const MODES = ['forwards', 'reverse'] as const;
 type Mode = (typeof MODES)[number];
+const GRAPH_SCALE = 1.5;
 /** The most steps drawn as a graph (the table shows them all). */
 const MAX_GRAPH_STEPS = 150;
 const NODE_W = 118;
@@ -294,7 +295,8 @@ export class AdjointTrace extends AdjointElement {
       ...trace.steps.map((step, i) => node(step.id, `${step.id} ${OP_SYMBOLS[step.op] ?? step.op}`, `= ${display(step.value)}`, 'step', i)),
     );
     this.graph.setAttribute('viewBox', `0 0 ${width} ${height}`);
-    this.graph.setAttribute('width', String(Math.min(width, 900)));
+    // Drawn half as large again as its units (11 px text reads as 16 px), and no wider than the element.
+    this.graph.setAttribute('width', String(Math.round(Math.min(width * GRAPH_SCALE, 1200))));
   }
 
   /** The current row and node, and what each sweep has computed so far. */

@@ -4,7 +4,7 @@
  * radius √level), contour levels, path data and number formatting.
  */
 import t from 'tap';
-import { contourLevels, contourSegments, extent, formatNumber, histogram, linePath, linearScale, linspace, niceTicks, padded, scalarOf, toNumber } from '../../src/widget/plot.js';
+import { contourLevels, contourSegments, extent, formatNumber, histogram, linePath, linearScale, linspace, niceTicks, padded, quantile, scalarOf, tailedHistogram, toNumber } from '../../src/widget/plot.js';
 
 t.test('linearScale maps the domain onto the range and inverts it', async (t) => {
   const cases: [[number, number], [number, number], number, number][] = [
@@ -57,6 +57,51 @@ t.test('histogram counts as a brute-force count per bin; the maximum falls in th
   const fixed = histogram([0, 0.5, 1, 2], 2, [0, 1]);
   t.strictSame(fixed.counts, [1, 2], 'a given domain: 0 in the first bin, 0.5 and 1 in the second');
   t.equal(fixed.outside, 1, '2 is outside [0, 1]');
+});
+
+/** Deterministic standard normals: Box–Muller over a 32-bit LCG. */
+function normals(n: number, seed = 7): number[] {
+  let state = seed;
+  const uniform = (): number => {
+    state = (Math.imul(1664525, state) + 1013904223) >>> 0;
+    return (state + 0.5) / 2 ** 32;
+  };
+  return Array.from({ length: n }, () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform()));
+}
+
+t.test('quantile interpolates between order statistics', async (t) => {
+  const sorted = [1, 2, 3, 4, 5];
+  for (const [p, expected] of [[0, 1], [0.5, 3], [1, 5], [0.125, 1.5], [0.9, 4.6]] as const) t.ok(Math.abs(quantile(sorted, p) - expected) < 1e-12, `p = ${p}: ${expected} (got ${quantile(sorted, p)})`);
+  t.ok(Number.isNaN(quantile([], 0.5)), 'no values: NaN');
+});
+
+t.test('tailedHistogram: bins over the central 99%, the long tail in an end bin, every finite value counted once', async (t) => {
+  const n = 5000;
+  const cases: { name: string; values: number[]; below: boolean; above: boolean }[] = [
+    // z = 0.5 + 1.5 ε, z²: a long right tail, and a left side that ends at 0 (no end bin there).
+    { name: 'z² of normal(0.5, 1.5)', values: normals(n).map((e) => (0.5 + 1.5 * e) ** 2), below: false, above: true },
+    { name: 'normal(0, 1)', values: normals(n, 11), below: true, above: true },
+    { name: 'uniform on [0, 1)', values: Array.from({ length: n }, (_, k) => k / n), below: false, above: false },
+  ];
+  for (const c of cases) {
+    const values = [...c.values, NaN, Infinity];
+    const hist = tailedHistogram(values, 40)!;
+    const sorted = c.values.slice().sort((a, b) => a - b);
+    const [min, max] = [sorted[0], sorted[n - 1]];
+    t.equal(hist.counts.reduce((a, k) => a + k, 0) + hist.below + hist.above, n, `${c.name}: the bins and the end bins count every finite value once`);
+    t.equal(hist.below, sorted.filter((v) => v < hist.lo).length, `${c.name}: below counts the values under lo`);
+    t.equal(hist.above, sorted.filter((v) => v > hist.hi).length, `${c.name}: above counts the values over hi`);
+    t.equal(hist.below > 0, c.below, `${c.name}: ${c.below ? 'an' : 'no'} end bin below`);
+    t.equal(hist.above > 0, c.above, `${c.name}: ${c.above ? 'an' : 'no'} end bin above`);
+    t.strictSame([hist.min, hist.max], [min, max], `${c.name}: the extremes`);
+    if (c.above) t.ok(hist.above <= 0.006 * n && hist.hi < max, `${c.name}: the axis stops at the 99.5% quantile ${hist.hi}, before the maximum ${max}`);
+    else t.equal(hist.hi, max, `${c.name}: the axis runs to the maximum`);
+  }
+  const squares = tailedHistogram(normals(n).map((e) => (0.5 + 1.5 * e) ** 2), 40)!;
+  const full = histogram(normals(n).map((e) => (0.5 + 1.5 * e) ** 2), 40);
+  t.ok(squares.counts.filter((k) => k > 0).length > full.counts.filter((k) => k > 0).length, `z²: more bins hold draws than over the full extent (${squares.counts.filter((k) => k > 0).length} against ${full.counts.filter((k) => k > 0).length})`);
+  t.strictSame(tailedHistogram([2, 2, 2], 4)?.counts, [0, 0, 3, 0], 'one repeated value: a unit domain around it');
+  t.equal(tailedHistogram([NaN], 4), null, 'no finite value: null');
 });
 
 t.test('contour segments of x² + y² lie on the circle of radius √level', async (t) => {
