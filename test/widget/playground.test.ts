@@ -74,6 +74,42 @@ async function audit(t: Test, page: Page, label: string): Promise<void> {
 await withBrowser(t, { WORKERS: '2' }, async (session) => {
   const { base } = session.server;
 
+  /** What the screenshots showed wrong once, measured: each drawing at a size to read, no label over a curve. */
+  const drawnToSize = async (t: Test, page: Page): Promise<void> => {
+    const box = (key: string, selector: string) =>
+      page.locator(`#w-${key}`).evaluate((el, sel) => {
+        const r = el.shadowRoot.querySelector(sel).getBoundingClientRect();
+        return { width: r.width as number, frame: el.shadowRoot.querySelector('[part~="frame"]').getBoundingClientRect().width as number };
+      }, selector);
+    const answer = await box('check', '[part~="answer"]');
+    t.ok(answer.width >= 0.6 * answer.frame, `adjoint-check's answer box is ${Math.round(answer.width)} px of ${Math.round(answer.frame)}: room for its placeholder`);
+    const placeholder = await page.locator('#w-check').evaluate((el) => {
+      const input = el.shadowRoot.querySelector('[part~="answer"]');
+      const probe = el.ownerDocument.createElement('canvas').getContext('2d');
+      probe.font = el.ownerDocument.defaultView.getComputedStyle(input).font;
+      return { text: probe.measureText(input.placeholder).width as number, box: input.clientWidth as number };
+    });
+    t.ok(placeholder.text < placeholder.box, `the placeholder (${Math.round(placeholder.text)} px) fits the box (${Math.round(placeholder.box)} px)`);
+    const contours = await box('optimize', '[part~="contours"]');
+    const curve = await box('optimize', '[part~="curve"]');
+    t.ok(contours.width >= 0.95 * curve.width, `the contour plot is as wide as the loss curve (${Math.round(contours.width)} and ${Math.round(curve.width)} px)`);
+    const graph = await page.locator('#w-trace').evaluate((el) => {
+      const svg = el.shadowRoot.querySelector('[part~="graph"]');
+      return { width: svg.getBoundingClientRect().width as number, units: svg.viewBox.baseVal.width as number };
+    });
+    t.ok(graph.width >= 1.4 * graph.units, `the trace's graph is drawn at ${(graph.width / graph.units).toFixed(2)} px per unit (11-unit text at 15 px or more)`);
+    const overlaps = await page.locator('#w-optimize').evaluate((el) => {
+      const svg = el.shadowRoot.querySelector('[part~="curve"]');
+      const line = svg.querySelector('path.curve').getBBox();
+      return [...svg.querySelectorAll('g.axes text')].filter((label) => {
+        if (label.textContent !== 'step' && label.textContent !== 'loss') return false;
+        const b = label.getBBox();
+        return b.x < line.x + line.width && line.x < b.x + b.width && b.y < line.y + line.height && line.y < b.y + b.height;
+      }).map((label) => label.textContent as string);
+    });
+    t.strictSame(overlaps, [], 'no axis name of the loss curve lies over the curve');
+  };
+
   await session.test('the playground: every element starts under its own CSP; screenshots and an accessibility audit (axe-core) in light and dark', { init: RECORD_EVENTS, context: { viewport: { width: 1100, height: 900 } } }, async (t, { page }) => {
     await page.emulateMedia({ colorScheme: 'light', reducedMotion: 'reduce' });
     const response = await page.goto(`${base}/`);
@@ -81,6 +117,7 @@ await withBrowser(t, { WORKERS: '2' }, async (session) => {
     await allReady(page);
     t.pass('all five elements drew their first result');
     t.strictSame(await violations(page), [], 'no CSP violation');
+    await drawnToSize(t, page);
     mkdirSync(SCREENSHOTS, { recursive: true });
     for (const scheme of ['light', 'dark'] as const) {
       await page.emulateMedia({ colorScheme: scheme, reducedMotion: 'reduce' });
