@@ -393,6 +393,8 @@ clientLag.enable();
 async function watch(): Promise<void> {
   const prober = new Worker(PROBER, { eval: true, workerData: target.base });
   prober.on('message', (ms: number) => (current().healthzMax = Math.max(current().healthzMax, ms)));
+  // The first collection's lag covers the server's start, its modules loading before it listened.
+  let first = true;
   while (!stopping && performance.now() < endAt && target.exit === null) {
     const m = await http.send({ path: '/metrics' });
     if (m.ok && m.status === 200) {
@@ -401,7 +403,8 @@ async function watch(): Promise<void> {
       current().replaced = metric(m.text, 'adjoint_workers_replaced_total');
       // prom-client's lag figures are since its last collection: this second's.
       const lag = metric(m.text, 'nodejs_eventloop_lag_max_seconds');
-      if (lag !== null) current().serverLagMax = Math.max(current().serverLagMax, lag * 1000);
+      if (lag !== null && !first) current().serverLagMax = Math.max(current().serverLagMax, lag * 1000);
+      first = false;
     }
     current().clientLagMax = Math.max(current().clientLagMax, clientLag.max / 1e6);
     clientLag.reset();
