@@ -91,6 +91,9 @@ const CHUNKS_PER_WORKER = 8;
 const MAX_CHUNK = 256 * SAMPLE_BLOCK;
 
 /** Chunks of whole blocks covering 0..n. */
+/** Milliseconds on the clock every thread shares (a worker's `performance.now()` has its own origin). */
+const now = (): number => performance.timeOrigin + performance.now();
+
 function chunksOf(n: number, workers: number): { from: number; count: number }[] {
   const blocks = Math.ceil(n / SAMPLE_BLOCK);
   const perChunk = Math.min(MAX_CHUNK / SAMPLE_BLOCK, Math.max(1, Math.ceil(blocks / (workers * CHUNKS_PER_WORKER))));
@@ -124,6 +127,11 @@ async function dispatchSample(
   const options = (request.options ?? {}) as { timeoutMs?: unknown };
   const timeoutMs = typeof options.timeoutMs === 'number' && options.timeoutMs > 0 ? Math.min(options.timeoutMs, limits.timeoutMs) : limits.timeoutMs;
   const timeExceeded = (): Problem => new Problem('LIMIT_EXCEEDED', `time limit exceeded: sampling ran past ${timeoutMs} ms on a worker`, { limit: 'time' });
+  // The time a single request may take from here to its answer: its run and its wait, each at
+  // their limit. The chunks' own accounts (time on a worker, time queued) leave out the moments
+  // between them (messages, the next chunk's dispatch), which under load add up: a chunk never
+  // runs past this, whatever its lane has left.
+  const answerBy = now() + timeoutMs + app.config.queueTimeoutMs;
   // Every chunk draws with the same seed: chosen here when the request gives none.
   const seeded = { ...request, seed: request.seed ?? freshSeed() };
   // A chunk that fails stops the others.
@@ -139,15 +147,15 @@ async function dispatchSample(
    * Time in the queue is never taken from the limit: under load a request's chunks wait their
    * turn, they do not fail 422. A lane's chunks after its first go ahead of requests not yet
    * started, and all its chunks together wait QUEUE_TIMEOUT_MS at most (else 503): a sample is
-   * answered within TIMEOUT_MS + QUEUE_TIMEOUT_MS, as any request is.
+   * answered within TIMEOUT_MS + QUEUE_TIMEOUT_MS, as any request is (`answerBy`).
    */
   const runChunk = async (k: number, lane: { ranMs: number; queue: { waitedMs: number }; started: boolean }): Promise<void> => {
-    const remaining = timeoutMs - lane.ranMs;
+    const remaining = Math.floor(Math.min(timeoutMs - lane.ranMs, answerBy - now()));
     if (remaining <= 0) throw timeExceeded();
     const chunkBody = { ...seeded, options: { ...(request.options as object | undefined), timeoutMs: remaining } };
     const timing = { runMs: 0 };
     try {
-      results[k] = await app.workers.sampleChunk(chunkBody, chunks[k].from, chunks[k].count, { cancel: stop, stats, timing, queue: lane.queue, continuation: lane.started });
+      results[k] = await app.workers.sampleChunk(chunkBody, chunks[k].from, chunks[k].count, { cancel: stop, stats, timing, queue: lane.queue, continuation: lane.started, answerBy });
       lane.started = true;
     } catch (e) {
       // The chunk's deadline is what was left of the request's: the request's limit is the one passed.

@@ -74,6 +74,11 @@ export interface TaskOptions {
    * started, and is not refused for a full queue (its request was admitted).
    */
   readonly continuation?: boolean;
+  /**
+   * For a part: the latest its answer may come (milliseconds, `performance.timeOrigin +
+   * performance.now()`); the worker stops it then, as at its time limit, however late it started.
+   */
+  readonly answerBy?: number;
 }
 
 export interface WorkerPool {
@@ -228,7 +233,7 @@ export function createWorkerPool(config: Config, onError: (error: Error) => void
     },
     compute: (endpoint, body, options = {}) =>
       submit(typeof options.bodyText === 'string' ? { endpoint, bodyText: options.bodyText, json: options.json } : { endpoint, body, json: options.json }, options),
-    sampleChunk: (body, from, count, options = {}) => submit({ endpoint: 'sample', body, chunk: { from, count } }, options) as Promise<SampleChunk>,
+    sampleChunk: (body, from, count, options = {}) => submit({ endpoint: 'sample', body, chunk: { from, count }, answerBy: options.answerBy }, options) as Promise<SampleChunk>,
     close: async () => {
       closing = true;
       clearInterval(sweeper);

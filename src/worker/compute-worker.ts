@@ -26,6 +26,8 @@ export interface ComputeItem {
   readonly chunk?: { readonly from: number; readonly count: number };
   /** Answer the result as JSON text, as the response sends it (no second serialisation on the event loop). */
   readonly json?: boolean;
+  /** The latest its answer may come (`performance.timeOrigin + performance.now()`): its time limit ends then if not before. */
+  readonly answerBy?: number;
   /** Where the item's start and cancellation are signalled (see slots.ts). */
   readonly slot: number;
   readonly tag: number;
@@ -74,7 +76,9 @@ async function runItem(item: ComputeItem, progress: MessagePort | undefined, com
   const started = performance.now();
   // Every deadline check reads this clock: once the pool cancels the item, its deadline has passed.
   const clock = (): number => (isCancelled(slots, item.slot, item.tag) ? Infinity : performance.now());
-  const options = { limits, stats, clock, onProgress: progress === undefined ? undefined : (message: unknown) => progress.postMessage(message) };
+  // A part of a request with an answer due: what is left until then, if less than the time limit.
+  const left = item.answerBy === undefined ? Infinity : Math.max(1, Math.floor(item.answerBy - performance.timeOrigin - started));
+  const options = { limits: left < (limits.timeoutMs ?? Infinity) ? { ...limits, timeoutMs: left } : limits, stats, clock, onProgress: progress === undefined ? undefined : (message: unknown) => progress.postMessage(message) };
   try {
     // The text was parsed once already, on the event loop, where prototype poisoning is refused.
     const body: unknown = item.bodyText !== undefined ? JSON.parse(item.bodyText) : item.body;

@@ -239,11 +239,11 @@ export class WsSession {
   }
 
   /** Milliseconds from sending each id to its final message, for those answered so far. */
-  latencies(): number[] {
-    const ms: number[] = [];
+  latencies(): { id: string | null; ms: number }[] {
+    const ms: { id: string | null; ms: number }[] = [];
     for (const [id, at] of this.finalAt) {
       const sent = this.sentAt.get(id);
-      if (sent !== undefined) ms.push(at - sent);
+      if (sent !== undefined) ms.push({ id, ms: at - sent });
     }
     return ms;
   }

@@ -5,7 +5,7 @@
  * answer is the library's.
  */
 import t from 'tap';
-import { Problem, computeSync } from '../../src/index.js';
+import { Problem, computeSync, sampleChunkSync } from '../../src/index.js';
 import { Cancellation } from '../../src/server/cancellation.js';
 import { loadConfig } from '../../src/server/config.js';
 import { createWorkerPool, type WorkerPool } from '../../src/server/pool.js';
@@ -102,4 +102,20 @@ t.test('the parts of one request (a sample\'s chunks) wait QUEUE_TIMEOUT_MS in a
   t.match(await outcome(full.compute('eval', stall(300))), { body: { status: 503, code: 'OVERLOADED' } }, 'a new request finds the queue full');
   t.same(await outcome(full.compute('grad', quick(2), { continuation: true })), computeSync('grad', quick(2)), 'a part of a request already running is taken and answered');
   await busy;
+});
+
+t.test('a part with an answer due (answerBy) stops then, as at its time limit, though its own limit is longer', async (t) => {
+  // Gamma draws of a long program: seconds for 2 million, checked block by block.
+  const body = { program: 'z = rsample(gamma(a, 1)); s = 0; for i = 1:20\n  s = s + sin(z * i)\nend\ns', at: { a: 2 }, n: 2_000_000, seed: 1 };
+  const clock = (): number => performance.timeOrigin + performance.now();
+  const start = clock();
+  const outcome = await pool.sampleChunk(body, 0, 2_000_000, { answerBy: start + 300 }).then(
+    () => null,
+    (e: unknown) => e,
+  );
+  const took = clock() - start;
+  t.match(outcome, { body: { status: 422, code: 'LIMIT_EXCEEDED', limit: 'time' } }, 'refused at the time it was due: 422 LIMIT_EXCEEDED (time)');
+  t.ok(took >= 250 && took < 1500, `stopped near its due time (300 ms), not at TIMEOUT_MS (${took.toFixed(0)} ms)`);
+  const small = await pool.sampleChunk({ ...body, n: 64 }, 0, 64, { answerBy: clock() + 5000 });
+  t.same(small, sampleChunkSync({ ...body, n: 64 }, 0, 64), 'a part due later than it takes is answered, as the library answers it');
 });
