@@ -5,12 +5,16 @@
  * benchmarks run without the language loaded: its 35 MB of heap (mathjs) would make every full
  * collection, which large tensors trigger often, several milliseconds slower.
  *
+ * A full run writes its table into docs/performance.md (record.ts); `npx tsx bench/run.ts <name>`
+ * runs one benchmark and writes nothing.
+ *
  * `npm run bench` runs the build (dist/bench/run.js, with dist/src), as the service is deployed:
  * run through tsx, the same code is slower, by a fifth to a half depending on the benchmark.
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { file, root } from './paths.js';
+import { record } from './record.js';
 import {
   Context,
   ReusableStorage,
@@ -670,7 +674,7 @@ if (section !== undefined) {
       else if (line !== '') console.log(line);
     }
   }
-  console.log('\n| benchmark | measured | baseline (same run) | ratio | goal | |');
-  console.log('| --- | --- | --- | --- | --- | --- |');
-  for (const r of rows) console.log(`| ${r.join(' | ')} |`);
+  const table = ['| benchmark | measured | baseline (same run) | ratio | goal | |', '| --- | --- | --- | --- | --- | --- |', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+  console.log(`\n${table}`);
+  record('bench', table);
 }

@@ -11,7 +11,8 @@
  * to travel and for a busy event loop), /healthz under 100 ms throughout
  * (asked from a thread of its own; the server's and the soak's event-loop lag printed beside);
  * with --sigterm, a SIGTERM under load that must answer every request in flight and exit 0.
- * Exits 1 when a goal fails.
+ * Exits 1 when a goal fails. A run of ten minutes or more against the server it started writes
+ * its summary into docs/performance.md (record.ts).
  *
  *   npm run soak -- --seconds 180 [--concurrency 32] [--sigterm] [--url http://127.0.0.1:8080]
  *
@@ -20,6 +21,7 @@
  * other address is refused. It stops by itself.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { record as recordInDocs } from './record.js';
 import { once } from 'node:events';
 import { lookup } from 'node:dns/promises';
 import { createServer } from 'node:net';
@@ -61,6 +63,8 @@ const SIGTERM = argument('sigterm') === 'true' || process.env.SOAK_SIGTERM === '
 const GIVEN_URL = argument('url') ?? process.env.SOAK_URL;
 const SEED = numberArgument('seed', 'SOAK_SEED', Math.floor(Math.random() * 2 ** 31), 0, 2 ** 31);
 const INTERVAL_S = 10;
+/** A run this long (the issue's ten minutes) against a server it started writes its summary into docs/performance.md. */
+const RECORD_AFTER_S = 600;
 /** What the started server gets unless the environment says otherwise: heavy bad requests hold a worker this long. */
 const DEFAULT_TIMEOUT_MS = '5000';
 /**
@@ -540,11 +544,19 @@ if (drain !== null) {
 
 const statuses = new Map<string, number>();
 for (const [s, n] of all) statuses.set(s, (statuses.get(s) ?? 0) + n);
-console.log(`\nsoak summary: ${elapsed.toFixed(0)} s, ${total} requests (${(total / elapsed).toFixed(0)} req/s), statuses ${[...statuses].sort().map(([s, n]) => `${s}:${n}`).join(' ')}, workers replaced ${replaced}, server error log lines ${target.errorLines.length}`);
-for (const [goal, met, detail] of goals) console.log(`  ${met ? 'met    ' : 'NOT MET'}  ${goal}: ${detail}`);
-for (const [what, n] of [...violations].slice(0, 10)) console.log(`  broken (${n}x): ${what}`);
-for (const line of target.errorLines.slice(0, 5)) console.log(`  server error log: ${line}`);
-if (drain !== null) for (const what of drain.unanswered.slice(0, 10)) console.log(`  not answered on drain: ${what}`);
+const summary = [
+  `soak summary: ${elapsed.toFixed(0)} s, ${total} requests (${(total / elapsed).toFixed(0)} req/s), statuses ${[...statuses].sort().map(([s, n]) => `${s}:${n}`).join(' ')}, workers replaced ${replaced}, server error log lines ${target.errorLines.length}`,
+  ...goals.map(([goal, met, detail]) => `  ${met ? 'met    ' : 'NOT MET'}  ${goal}: ${detail}`),
+  ...[...violations].slice(0, 10).map(([what, n]) => `  broken (${n}x): ${what}`),
+  ...target.errorLines.slice(0, 5).map((line) => `  server error log: ${line}`),
+  ...(drain === null ? [] : drain.unanswered.slice(0, 10).map((what) => `  not answered on drain: ${what}`)),
+];
+console.log(`\n${summary.join('\n')}`);
+// Ten minutes, the issue's measure, against the server started here with the soak's settings.
+if (elapsed >= RECORD_AFTER_S && target.child !== null) {
+  const settings = `\`npm run soak -- --seconds ${SECONDS}${drain === null ? '' : ' --sigterm'}\`: ${CONCURRENCY} at once, TIMEOUT_MS ${target.timeoutMs}, QUEUE_TIMEOUT_MS ${target.queueTimeoutMs}, seed ${SEED}.`;
+  recordInDocs('soak', `${settings}\n\n\`\`\`\n${summary.join('\n')}\n\`\`\``);
+}
 
 await http.close();
 if (target.child !== null && target.exit === null) {
