@@ -5,7 +5,7 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, errorCodes, type FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { Transform, type Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
@@ -20,7 +20,7 @@ import computeRoutes from './routes/compute.js';
 import metaRoutes from './routes/meta.js';
 import websocketRoutes, { webSocketErrorHandler } from './routes/websocket.js';
 import widgetRoutes from './routes/widget.js';
-import { overflowProblem, scanJson, type JsonLimits } from './json-scan.js';
+import { JsonScanner, overflowProblem, type JsonLimits } from './json-scan.js';
 import { openapiTransform, securitySchemes, sharedSchemas } from './schemas.js';
 
 export const API_VERSION = '0.1.0';
@@ -130,25 +130,63 @@ export async function buildApp(config: Config, options: { workerFile?: string } 
       done(e as Error);
     }
   });
-  // JSON bodies parsed as fastify parses them (prototype poisoning refused), their text kept: a
+  // JSON bodies read and parsed as fastify reads and parses them (its limits and errors,
+  // prototype poisoning refused), their text kept: a
   // worker gets the text, one copy of its bytes, rather than the parsed body cloned node by node.
-  // Before the parse, one pass over the text refuses a nesting or an object JSON.parse would
-  // take seconds over on the event loop (json-scan.ts).
+  // As the body arrives, one pass over its bytes refuses a nesting or an object JSON.parse would
+  // take seconds over on the event loop (json-scan.ts): a refused body's later chunks are read
+  // and dropped, never kept, joined or decoded, and it is answered once it has all come (an
+  // answer while the client still sends can be lost to the connection's reset).
   const parseJson = app.getDefaultJsonParser('error', 'error');
   const jsonLimits: JsonLimits = { maxDepth: config.maxJsonDepth, maxMembers: Math.max(config.limits.maxInputs, MIN_OBJECT_MEMBERS) };
-  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, bytes, done) => {
-    const scan = scanJson(bytes as Buffer, jsonLimits);
-    if (scan.problem !== null) return done(scan.problem, undefined);
-    const text = (bytes as Buffer).toString('utf8');
-    // The text as the parser reads it: a leading byte-order mark, which it skips, is not JSON.
-    request.bodyText = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-    parseJson(request, text, (error, body) => {
-      if (error === null && scan.largeNumbers) {
-        const overflow = overflowProblem(body);
-        if (overflow !== null) return done(overflow, undefined);
+  app.addContentTypeParser('application/json', (request, payload, done) => {
+    const declared = Number(request.headers['content-length']);
+    if (declared > config.bodyLimit) return done(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE(), undefined);
+    const scanner = new JsonScanner(jsonLimits);
+    let received = 0;
+    const stop = (): void => {
+      payload.removeListener('data', onData);
+      payload.removeListener('end', onEnd);
+      payload.removeListener('error', onEnd);
+    };
+    function onData(chunk: Buffer | string): void {
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      received += bytes.length;
+      const encoded = (payload as { receivedEncodedLength?: number }).receivedEncodedLength ?? 0;
+      if (received > config.bodyLimit || encoded > config.bodyLimit) {
+        stop();
+        done(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE(), undefined);
+        return;
       }
-      done(error, body);
-    });
+      scanner.push(bytes);
+    }
+    function onEnd(error?: Error): void {
+      stop();
+      if (error !== undefined && error !== null) {
+        const status = (error as { statusCode?: unknown }).statusCode;
+        if (!(error instanceof Problem) && !(typeof status === 'number' && status >= 400)) Object.assign(error, { statusCode: 400 });
+        return done(error, undefined);
+      }
+      const encoded = (payload as { receivedEncodedLength?: number }).receivedEncodedLength;
+      if (!Number.isNaN(declared) && (encoded ?? received) !== declared) {
+        return done(new errorCodes.FST_ERR_CTP_INVALID_CONTENT_LENGTH(), undefined);
+      }
+      if (scanner.problem !== null) return done(scanner.problem, undefined);
+      const text = scanner.bytes().toString('utf8');
+      // The text as the parser reads it: a leading byte-order mark, which it skips, is not JSON.
+      request.bodyText = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+      parseJson(request, text, (error, body) => {
+        if (error === null && scanner.largeNumbers) {
+          const overflow = overflowProblem(body);
+          if (overflow !== null) return done(overflow, undefined);
+        }
+        done(error, body);
+      });
+    }
+    payload.on('data', onData);
+    payload.on('end', onEnd);
+    payload.on('error', onEnd);
+    payload.resume();
   });
   for (const schema of sharedSchemas) app.addSchema(schema);
 

@@ -38,7 +38,6 @@ const ZERO = 0x30;
 const NINE = 0x39;
 const LOWER_E = 0x65;
 const UPPER_E = 0x45;
-const MINUS = 0x2d;
 const PLUS = 0x2b;
 
 /** Digits of a number past which it may exceed float64's largest, about 1.8e308. */
@@ -46,63 +45,125 @@ const MAX_PLAIN_DIGITS = 308;
 /** An exponent from which a number may overflow (a mantissa of up to 308 digits before it). */
 const LARGE_EXPONENT = 300;
 
+/** Where an exponent is, as the scanner goes: not in one, just after its `e`, or in its digits. */
+const NO_EXPONENT = 0;
+const AFTER_E = 1;
+const EXPONENT_DIGITS = 2;
+
 /**
- * Scans a JSON text in linear time and constant space per level: the first place it nests
- * deeper than `maxDepth` or an object has more than `maxMembers` members is a 413 TOO_LARGE
- * with the JSON pointer of that array or object. Strings are skipped (escapes included); the
+ * Scans a JSON text in linear time and constant space per level, a chunk at a time as it
+ * arrives: the first place it nests deeper than `maxDepth` or an object has more than
+ * `maxMembers` members is a 413 TOO_LARGE with the JSON pointer of that array or object, and
+ * the chunks after it are neither kept nor scanned. Strings are skipped (escapes included); the
  * text is not otherwise validated: JSON.parse does that after.
  */
-export function scanJson(text: Uint8Array, limits: JsonLimits): JsonScan {
-  const { maxDepth, maxMembers } = limits;
-  // Per open level: the commas seen in an object, or -1 for an array (whose length is not limited here).
-  const commas = new Int32Array(maxDepth + 1);
-  commas[0] = -1;
-  let depth = 0;
-  let digits = 0;
-  let largeNumbers = false;
-  const n = text.length;
-  for (let i = 0; i < n; i++) {
-    const c = text[i];
-    if (c >= ZERO && c <= NINE) {
-      if (++digits > MAX_PLAIN_DIGITS) largeNumbers = true;
-      continue;
-    }
-    digits = 0;
-    if (c === QUOTE) {
-      // Skip the string: a backslash escapes the next character, whatever it is.
-      for (i++; i < n; i++) {
-        const s = text[i];
-        if (s === BACKSLASH) i++;
-        else if (s === QUOTE) break;
-      }
-    } else if (c === OPEN_ARRAY || c === OPEN_OBJECT) {
-      if (depth === maxDepth) {
-        return { problem: tooLarge(text, i, `the body nests arrays and objects more than ${maxDepth} deep (MAX_JSON_DEPTH): no request needs so deep a nesting`), largeNumbers };
-      }
-      depth++;
-      commas[depth] = c === OPEN_OBJECT ? 0 : -1;
-    } else if (c === CLOSE_ARRAY || c === CLOSE_OBJECT) {
-      if (depth > 0) depth--;
-    } else if (c === COMMA) {
-      if (commas[depth] >= 0 && ++commas[depth] >= maxMembers) {
-        return { problem: tooLarge(text, i, `an object in the body has more than ${maxMembers} members, over the limit (MAX_INPUTS): objects are keyed by input names`, true), largeNumbers };
-      }
-    } else if ((c === LOWER_E || c === UPPER_E) && !largeNumbers) {
-      // An exponent (true and false end in e too, with no digits after it).
-      let j = i + 1;
-      const sign = text[j];
-      if (sign === MINUS) continue;
-      if (sign === PLUS) j++;
-      let exponent = 0;
-      for (let d = text[j]; d >= ZERO && d <= NINE && exponent < LARGE_EXPONENT; d = text[++j]) exponent = exponent * 10 + (d - ZERO);
-      if (exponent >= LARGE_EXPONENT) largeNumbers = true;
-    }
+export class JsonScanner {
+  /** Why the text is refused, once it is. */
+  problem: Problem | null = null;
+  /** Whether a number literal may be too large for float64 (`overflowProblem` says where). */
+  largeNumbers = false;
+  /** The bytes kept: every chunk up to a refusal. */
+  private readonly chunks: Uint8Array[] = [];
+  private length = 0;
+  /** Per open level: the commas seen in an object, or -1 for an array (whose length is not limited here). */
+  private readonly commas: Int32Array;
+  private depth = 0;
+  private digits = 0;
+  private inString = false;
+  private escaped = false;
+  private exponentState = NO_EXPONENT;
+  private exponent = 0;
+
+  constructor(private readonly limits: JsonLimits) {
+    this.commas = new Int32Array(limits.maxDepth + 1);
+    this.commas[0] = -1;
   }
-  return { problem: null, largeNumbers };
+
+  /** The bytes received so far, scanned or not. */
+  get received(): number {
+    return this.length;
+  }
+
+  /** Scans the next chunk; false once the text is refused (`problem`). */
+  push(chunk: Uint8Array): boolean {
+    if (this.problem !== null) return false;
+    const base = this.length;
+    this.chunks.push(chunk);
+    this.length += chunk.length;
+    const { maxDepth, maxMembers } = this.limits;
+    const commas = this.commas;
+    let { depth, digits, inString, escaped, exponentState, exponent, largeNumbers } = this;
+    const n = chunk.length;
+    let refusal: { at: number; detail: string; inside: boolean } | null = null;
+    for (let i = 0; i < n; i++) {
+      const c = chunk[i];
+      if (inString) {
+        // Skip the string: a backslash escapes the next character, whatever it is.
+        if (escaped) escaped = false;
+        else if (c === BACKSLASH) escaped = true;
+        else if (c === QUOTE) inString = false;
+        continue;
+      }
+      if (exponentState !== NO_EXPONENT) {
+        // An exponent's digits (true and false end in e too, with no digits after it).
+        if (c >= ZERO && c <= NINE) {
+          exponent = exponent * 10 + (c - ZERO);
+          exponentState = EXPONENT_DIGITS;
+          if (exponent >= LARGE_EXPONENT) {
+            largeNumbers = true;
+            exponentState = NO_EXPONENT;
+          }
+        } else if (c === PLUS && exponentState === AFTER_E) {
+          exponentState = EXPONENT_DIGITS;
+        } else {
+          exponentState = NO_EXPONENT;
+        }
+      }
+      if (c >= ZERO && c <= NINE) {
+        if (++digits > MAX_PLAIN_DIGITS) largeNumbers = true;
+        continue;
+      }
+      digits = 0;
+      if (c === QUOTE) {
+        inString = true;
+      } else if (c === OPEN_ARRAY || c === OPEN_OBJECT) {
+        if (depth === maxDepth) {
+          refusal = { at: base + i, detail: `the body nests arrays and objects more than ${maxDepth} deep (MAX_JSON_DEPTH): no request needs so deep a nesting`, inside: false };
+          break;
+        }
+        depth++;
+        commas[depth] = c === OPEN_OBJECT ? 0 : -1;
+      } else if (c === CLOSE_ARRAY || c === CLOSE_OBJECT) {
+        if (depth > 0) depth--;
+      } else if (c === COMMA) {
+        if (commas[depth] >= 0 && ++commas[depth] >= maxMembers) {
+          refusal = { at: base + i, detail: `an object in the body has more than ${maxMembers} members, over the limit (MAX_INPUTS): objects are keyed by input names`, inside: true };
+          break;
+        }
+      } else if ((c === LOWER_E || c === UPPER_E) && !largeNumbers) {
+        exponentState = AFTER_E;
+        exponent = 0;
+      }
+    }
+    Object.assign(this, { depth, digits, inString, escaped, exponentState, exponent, largeNumbers });
+    if (refusal !== null) {
+      this.problem = new Problem('TOO_LARGE', refusal.detail, { path: pointerAt(this.bytes(), refusal.at, refusal.inside) });
+      return false;
+    }
+    return true;
+  }
+
+  /** The bytes kept, as one buffer. */
+  bytes(): Buffer {
+    return this.chunks.length === 1 ? Buffer.from(this.chunks[0].buffer, this.chunks[0].byteOffset, this.chunks[0].byteLength) : Buffer.concat(this.chunks, this.length);
+  }
 }
 
-function tooLarge(text: Uint8Array, offset: number, detail: string, inside = false): Problem {
-  return new Problem('TOO_LARGE', detail, { path: pointerAt(text, offset, inside) });
+/** A whole text scanned at once (see JsonScanner). */
+export function scanJson(text: Uint8Array, limits: JsonLimits): JsonScan {
+  const scanner = new JsonScanner(limits);
+  scanner.push(text);
+  return { problem: scanner.problem, largeNumbers: scanner.largeNumbers };
 }
 
 /**
