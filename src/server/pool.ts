@@ -304,11 +304,19 @@ export function createWorkerPool(config: Config, onError: (error: Error) => void
       const free = config.workers - batches.size;
       const share = recentMs > SPLIT_ABOVE_MS ? Math.ceil(pending.length / free) : pending.length;
       const most = Math.min(MAX_BATCH, share, allocator.available);
-      // A stream goes alone: its batch's progress channel is its own.
       let n = 1;
-      if (pending[0].options.onProgress === undefined) while (n < most && pending[n].options.onProgress === undefined) n++;
+      if (!alone(pending[0])) while (n < most && !alone(pending[n])) n++;
       send(pending.splice(0, n));
     }
+  }
+
+  /**
+   * A stream goes alone: its batch's progress channel is its own. So does a part of a request
+   * with an answer due: a batch answers when its last item is done, and a part followed in its
+   * batch by a long request would be answered only after it, past its due time.
+   */
+  function alone(task: Task): boolean {
+    return task.options.onProgress !== undefined || task.options.answerBy !== undefined;
   }
 
   function send(tasks: Task[]): void {

@@ -119,3 +119,16 @@ t.test('a part with an answer due (answerBy) stops then, as at its time limit, t
   const small = await pool.sampleChunk({ ...body, n: 64 }, 0, 64, { answerBy: clock() + 5000 });
   t.same(small, sampleChunkSync({ ...body, n: 64 }, 0, 64), 'a part due later than it takes is answered, as the library answers it');
 });
+
+t.test('a part with an answer due goes to a worker alone: batched ahead of a long request, it would be answered after it', async (t) => {
+  // Lately quick, so that requests arriving together would share one batch.
+  for (let k = 0; k < 20; k++) await together(Array.from({ length: 48 }, (_, i) => quick(i / 48)));
+  const clock = (): number => performance.timeOrigin + performance.now();
+  const body = { program: 'rsample(normal(mu, 1))^2', at: { mu: 0.5 }, n: 64, seed: 3 };
+  const part = pool.sampleChunk(body, 0, 64, { answerBy: clock() + 5000 });
+  const others = Promise.all([pool.compute('grad', quick(0.1)), pool.compute('grad', quick(0.2))]);
+  await turn();
+  t.equal(pool.batches, 2, 'the part in a batch of its own, the two quick requests in another');
+  t.same(await part, sampleChunkSync(body, 0, 64), 'the part answered as the library answers it');
+  t.same(await others, [computeSync('grad', quick(0.1)), computeSync('grad', quick(0.2))], 'and the others');
+});
