@@ -11,7 +11,6 @@
  */
 import { EngineError } from './errors.js';
 import { MAX_TENSOR_ELEMENTS, Tensor, allocationSize, type Shape } from './tensor.js';
-import type { ScalarVjp, TensorVjp } from './compile.js';
 import { TensorStorage } from './storage.js';
 import type { RandomSource } from './random.js';
 
@@ -200,7 +199,32 @@ export interface Primitive<P> {
   /** For element-wise scalar primitives: the JavaScript expression of one element, over argument expressions. */
   readonly scalarSource?: (args: readonly string[], params: P) => string;
   /** Code the compiler derives from this primitive's rules, filled in on first use. */
-  readonly compiled: { scalarVjp?: ScalarVjp | null; tensorVjp?: TensorVjp | null };
+  readonly compiled: CompiledRules;
+}
+
+/**
+ * A primitive's VJP on plain numbers: `run(g, a, b, c, y, partials)` writes the cotangent of each
+ * argument for the output cotangent g, given the arguments and the output y. `flows[k]` is false
+ * where the rule gives argument k no cotangent at all (null: stop_gradient, a comparison's
+ * arguments): nothing reaches it, not even a zero, which an infinite derivative further back
+ * would turn into NaN.
+ */
+export interface ScalarVjp {
+  readonly run: (g: number, a: number, b: number, c: number, y: number, partials: Float64Array) => void;
+  readonly flows: readonly boolean[];
+}
+
+/** A unary primitive's VJP over whole arrays: `out[i]` is the cotangent of `a[i]` for `g[i]`, given y = f(a). */
+export type TensorVjp = (g: Float64Array, a: Float64Array, y: Float64Array, out: Float64Array) => void;
+
+/**
+ * The code compiled from a primitive's VJP rule (by `scalarVjpOf` and `tensorVjpOf` in
+ * codegen.ts), kept on the primitive: undefined until first asked for, null where the rule
+ * cannot be compiled. Declared here so that a primitive depends on no compiler.
+ */
+export interface CompiledRules {
+  scalarVjp?: ScalarVjp | null;
+  tensorVjp?: TensorVjp | null;
 }
 
 const registry = new Map<string, Primitive<unknown>>();

@@ -18,7 +18,7 @@
  */
 import { Context, Tracer, WORK_PER_DEADLINE_CHECK, bind, type Primitive, type Trace, type Value } from './core.js';
 import { grad, type Fn } from './ad.js';
-import { NotCompilable } from './compile.js';
+import { NotCompilable } from './codegen.js';
 import { ELEMENTS_PER_DEADLINE_CHECK, compileKernel } from './kernels.js';
 import type { MatmulParams } from './ops/linalg.js';
 import type { RandomSource } from './random.js';

@@ -4,12 +4,13 @@
  * of a million operations needs no deep stack) and accumulates cotangents with `add` where a
  * value fans out. VJP rules run with engine operations on the recorded primals, so when those
  * primals are themselves tracers of an enclosing transformation the backward pass is recorded
- * or differentiated in turn: that is how higher derivatives arise.
+ * or differentiated in turn: that is how higher derivatives arise. Records of concrete scalars
+ * are walked back by their rules' compiled scalar code (`scalarVjpOf`, codegen.ts), on numbers.
  */
-import { Tracer, bind, type Context, type Primitive, type Trace, type Value } from './core.js';
+import { Tracer, bind, type Context, type Primitive, type ScalarVjp, type Trace, type Value } from './core.js';
 import { EngineError } from './errors.js';
 import { Tensor, formatShape, sameShape } from './tensor.js';
-import { scalarVjpOf, type ScalarVjp } from './compile.js';
+import { scalarVjpOf } from './codegen.js';
 import { add } from './ops/elementwise.js';
 
 export class TapeTracer extends Tracer {

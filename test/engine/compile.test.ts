@@ -36,7 +36,7 @@ import {
   type Fn,
   type Value,
 } from '../../src/engine/index.js';
-import { scalarVjpOf, tensorVjpOf } from '../../src/engine/compile.js';
+import { scalarVjpOf, tensorVjpOf } from '../../src/engine/codegen.js';
 import { assertClose } from '../helpers.js';
 
 const cases: { name: string; arity: number; f: Fn }[] = [

@@ -2,13 +2,14 @@
  * How element-wise primitives are defined. A unary primitive states its scalar expression and
  * its derivative f'(x) once; a binary one its expression and its two partial derivatives.
  * Both modes are built from those: JVP = f'(x)·t, VJP = sumTo(g·f'(x)). Broadcasting is left
- * to `expand` and `sumTo` (ops/shape.ts), the only places that know about it.
+ * to `expand` and `sumTo` (ops/shape.ts), the only places that know about it. At first order a
+ * unary VJP runs as one loop compiled from the rule itself (`tensorVjpOf`, codegen.ts).
  */
 import { bind, definePrimitive, type Context, type Primitive, type Value } from '../core.js';
 import { ELEMENTS_PER_DEADLINE_CHECK, binaryKernel, binaryMode, broadcastStrides, inPieces, scalarBinary, scalarUnary, unaryKernel, type BinaryKernel } from '../kernels.js';
 import { Tensor, broadcastShapes, sameShape } from '../tensor.js';
 import { expand, sumTo } from './shape.js';
-import { tensorVjpOf } from '../compile.js';
+import { tensorVjpOf } from '../codegen.js';
 
 /** Engine operations accept plain numbers wherever a scalar tensor would do. */
 export type Operand = Value | number;
