@@ -4,6 +4,9 @@
  * `compute` runs the items one after another; the service spreads them over its workers and
  * streams them as they finish, with the same items and the same answers.
  */
+import type { BodyEndpoint, ComputeFn } from './endpoint.js';
+import type { ComputeOptions } from './evaluation.js';
+import { withDefaults } from './limits.js';
 import { Problem, toProblem, type ProblemBody } from './problem.js';
 
 /** An item ready to compute, or the problem that makes it invalid. */
@@ -39,4 +42,24 @@ export function batchError(e: unknown, index: number): { error: ProblemBody } {
 
 export function deadlinePassed(timeoutMs: number): Problem {
   return new Problem('LIMIT_EXCEEDED', `time limit exceeded: the batch ran past ${timeoutMs} ms before this item`, { limit: 'time' });
+}
+
+export const batchEndpoint: BodyEndpoint = { name: 'batch', fields: null, run: runBatch };
+
+/** `batch` in-process: the items one after another, under one deadline (see batch.ts). */
+function runBatch(body: unknown, options: ComputeOptions, computeSync: ComputeFn): unknown {
+  const limits = withDefaults(options.limits);
+  const clock = options.clock ?? (() => performance.now());
+  const deadline = clock() + limits.timeoutMs;
+  const results = batchItems(body, limits.maxBatch).map((item, i) => {
+    try {
+      if ('problem' in item) throw item.problem;
+      const remaining = deadline - clock();
+      if (remaining <= 0) throw deadlinePassed(limits.timeoutMs);
+      return computeSync(item.endpoint, item.body, { ...options, limits: { ...limits, timeoutMs: remaining } });
+    } catch (e) {
+      return batchError(e, i);
+    }
+  });
+  return { results };
 }

@@ -27,7 +27,9 @@ import type { LangValue } from '../lang/catalogue.js';
 import type { Program } from '../lang/ir.js';
 import { run, type RunLimits } from '../lang/interpret.js';
 import { parseProgram } from '../lang/parse.js';
-import { DEFAULT_LIMITS, prepare, type ComputeLimits, type ComputeOptions, type Evaluation } from './compute.js';
+import type { BodyEndpoint } from './endpoint.js';
+import { countOperations, prepare, type ComputeOptions, type Evaluation } from './evaluation.js';
+import { withDefaults, type ComputeLimits } from './limits.js';
 import { Problem, toProblem, type ProblemBody, type ProblemCode } from './problem.js';
 import { NAME_RULE, isName, tensorField, type EndpointFields } from './request.js';
 import { traceEndpoint } from './trace.js';
@@ -439,9 +441,12 @@ interface Outcome {
   readonly extra: Record<string, unknown>;
 }
 
-export function checkEndpoint(body: unknown, options: ComputeOptions): unknown {
+/** `check`: a student's answer (value, gradient, trace entries) graded against the program, or the program's gradient against finite differences. */
+export const checkEndpoint: BodyEndpoint = { name: 'check', fields: CHECK_ENDPOINT, run: check };
+
+function check(body: unknown, options: ComputeOptions): unknown {
   if (!isObject(body)) throw new Problem('INVALID_REQUEST', 'the request body must be a JSON object', { path: '' });
-  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const limits = withDefaults(options.limits);
   const spec = parseCheck(body, limits);
   let ev: Evaluation | null = null;
   try {
@@ -461,7 +466,7 @@ export function checkEndpoint(body: unknown, options: ComputeOptions): unknown {
       ...(drew ? { seed: ev.seed } : {}),
     };
   } finally {
-    if (options.stats !== undefined && ev !== null) options.stats.operations += ev.released.operations + ev.contexts.reduce((sum, cx) => sum + cx.operations, 0);
+    countOperations(options.stats, ev);
   }
 }
 
@@ -556,7 +561,7 @@ function gradeTrace(
   point: Record<string, unknown>,
   failures: Failure[],
 ): { ok: boolean; summary: unknown } {
-  const table = traceEndpoint({ ...ev, request: { ...ev.request, at, options: { ...ev.request.options, format: 'table' } } }) as {
+  const table = traceEndpoint.handle({ ...ev, request: { ...ev.request, at, options: { ...ev.request.options, format: 'table' } } }) as {
     inputs: { name: string; value: unknown; tangent: unknown; adjoint: unknown }[];
     steps: TableRow[];
   };

@@ -16,7 +16,9 @@ import { ProgramError } from '../lang/errors.js';
 import { run } from '../lang/interpret.js';
 import type { Program } from '../lang/ir.js';
 import { parseProgram } from '../lang/parse.js';
-import type { ComputeLimits, ComputeOptions } from './compute.js';
+import type { ComputeOptions } from './evaluation.js';
+import { withDefaults, type ComputeLimits } from './limits.js';
+import type { BodyEndpoint } from './endpoint.js';
 import { Problem } from './problem.js';
 import { isName } from './request.js';
 
@@ -24,7 +26,9 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-export function derivativeEndpoint(body: unknown, limits: Readonly<Required<ComputeLimits>>, options: ComputeOptions = {}): unknown {
+export const derivativeEndpoint: BodyEndpoint = { name: 'derivative', fields: null, run: (body, options) => symbolicDerivative(body, withDefaults(options.limits), options) };
+
+function symbolicDerivative(body: unknown, limits: Readonly<Required<ComputeLimits>>, options: ComputeOptions = {}): unknown {
   const maxProgramLength = limits.maxProgramLength;
   if (!isObject(body)) throw new Problem('INVALID_REQUEST', 'the request body must be a JSON object', { path: '' });
   for (const key of Object.keys(body)) {

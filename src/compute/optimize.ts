@@ -24,7 +24,10 @@ import {
 } from '../engine/index.js';
 import { fillNoise } from '../engine/random.js';
 import { ProgramError } from '../lang/errors.js';
-import type { Evaluation } from './compute.js';
+import type { BodyEndpoint } from './endpoint.js';
+import { countOperations, prepare, type ComputeOptions, type Evaluation } from './evaluation.js';
+import { withDefaults } from './limits.js';
+import type { EndpointFields } from './request.js';
 import { Problem } from './problem.js';
 import { decodeValue, encodeValue } from './values.js';
 
@@ -409,4 +412,23 @@ function compiledLoss(ev: Evaluation, names: readonly string[]): CompiledGradien
       throw e;
     }
   });
+}
+
+/** `optimize` takes the common fields and options; its own fields are optimizeBody's. */
+const OPTIMIZE_FIELDS: EndpointFields = { fields: [], options: [] };
+
+export const optimizeEndpoint: BodyEndpoint = { name: 'optimize', fields: OPTIMIZE_FIELDS, run: optimizeAll };
+
+/** `optimize`: the parameters become inputs, differentiated; the data in `at` stays fixed. */
+function optimizeAll(body: unknown, options: ComputeOptions): unknown {
+  const limits = withDefaults(options.limits);
+  const { body: merged, request } = optimizeBody(body, limits.maxTensorElements);
+  let ev: Evaluation | null = null;
+  try {
+    ev = prepare(OPTIMIZE_FIELDS, merged, options);
+    const result = optimize(ev, request, limits.maxSteps, options.onProgress);
+    return ev.randomUsed() ? { ...result, seed: ev.seed } : result;
+  } finally {
+    countOperations(options.stats, ev);
+  }
 }

@@ -19,10 +19,11 @@ import { Random, fillNoise } from '../engine/random.js';
 import { Distribution, ScoreFunctionSource, scoreSurrogate } from '../distributions/index.js';
 import type { LangValue } from '../lang/catalogue.js';
 import { ProgramError } from '../lang/errors.js';
-import { Problem } from './problem.js';
+import { Problem, toProblem } from './problem.js';
 import { optionOf, tensorField } from './request.js';
 import { encodeValue, type Layout } from './values.js';
-import type { Evaluation } from './compute.js';
+import type { ProgramEndpoint } from './endpoint.js';
+import { countOperations, prepare, type ComputeOptions, type Evaluation } from './evaluation.js';
 
 /** Samples per block of statistics; chunks are whole blocks. */
 export const BLOCK = 1024;
@@ -349,4 +350,32 @@ function coordinates(meta: SampleMeta, shapes: SampleChunk['shapes'], row: Float
     offset += sizeOf(shapes.grads[g]);
   });
   return { value: encodeValue(take(shapes.value, 0), layout), grad };
+}
+
+/** `sample`: n draws of the program, their statistics and their gradients' (samples listed on request). */
+export const sampleEndpoint: ProgramEndpoint = { name: 'sample', fields: ['n', 'cotangent'], options: ['samples', 'estimator'], handle: sampleAll };
+
+function sampleAll(ev: Evaluation): unknown {
+  const spec = sampleRequest(ev, ev.limits.maxSamples);
+  return summarise([sampleChunk(ev, spec, 0, spec.n)]);
+}
+
+/**
+ * Samples `from` to `from + count` of a `sample` request, for the service to spread a large n
+ * over its workers; `summarise` combines the chunks, in order, into the response.
+ */
+export function sampleChunkSync(body: unknown, from: number, count: number, options: ComputeOptions = {}): SampleChunk {
+  let ev: Evaluation | null = null;
+  try {
+    ev = prepare(sampleEndpoint, body, options);
+    const spec = sampleRequest(ev, ev.limits.maxSamples);
+    if (!(Number.isInteger(from) && Number.isInteger(count) && from >= 0 && count >= 1 && from + count <= spec.n && from % BLOCK === 0)) {
+      throw new RangeError(`a chunk of samples must be whole blocks within n: from ${from}, count ${count}`);
+    }
+    return sampleChunk(ev, spec, from, count);
+  } catch (e) {
+    throw toProblem(e);
+  } finally {
+    countOperations(options.stats, ev);
+  }
 }

@@ -10,7 +10,8 @@
 import { JvpTrace, JvpTracer, Tape, TapeTracer, Tensor, concrete, formatShape, sameShape, sizeOf, type Value } from '../engine/index.js';
 import { Distribution } from '../distributions/index.js';
 import type { LangValue } from '../lang/catalogue.js';
-import type { Evaluation } from './compute.js';
+import type { ProgramEndpoint } from './endpoint.js';
+import type { Evaluation } from './evaluation.js';
 import { Problem } from './problem.js';
 import { tracePicture, type TraceTable } from './picture.js';
 import { optionOf, tensorField, tensorsField } from './request.js';
@@ -27,7 +28,9 @@ interface Step {
   readonly out: TapeTracer | Distribution;
 }
 
-export function traceEndpoint(ev: Evaluation): unknown {
+export const traceEndpoint: ProgramEndpoint = { name: 'trace', fields: ['tangents', 'cotangent'], options: ['format'], handle: trace };
+
+function trace(ev: Evaluation): unknown {
   const { request } = ev;
   const format = optionOf(request, 'format', ['table', 'graph', 'dot', 'svg'] as const, 'table');
   const layout = request.layout;

@@ -158,3 +158,8 @@ export function encodeValue(v: Value, layout: Layout = NESTED): unknown {
   };
   return build(0);
 }
+
+/** Named values as a JSON object, each encoded as `encodeValue` does. */
+export function encodeMap(names: readonly string[], values: readonly Value[], layout: Layout = NESTED): Record<string, unknown> {
+  return Object.fromEntries(names.map((name, i) => [name, encodeValue(values[i], layout)]));
+}

@@ -1,0 +1,82 @@
+/**
+ * The two fast paths of a value and gradient, each tried before the general engine and each
+ * giving its numbers: a scalar program compiled to straight-line JavaScript, and a tensor
+ * program's plan. Both are cached with the program; both step aside (null) for anything they
+ * cannot take, and the general path then answers, errors and all.
+ */
+import { EngineError, NotCompilable, Tensor, compileGradient, compileGradientPlan, formatShape, type Value } from '../engine/index.js';
+import { fillNoise } from '../engine/random.js';
+import { ProgramError } from '../lang/errors.js';
+import { MAX_CACHED_PLAN_ELEMENTS } from './cache.js';
+import type { Evaluation } from './evaluation.js';
+import { Problem } from './problem.js';
+
+/**
+ * A scalar program of scalar inputs with no data-dependent control flow is compiled once into
+ * straight-line JavaScript (see engine/compile.ts) and its value and gradient then cost a few
+ * evaluations. Anything else, or anything that fails while compiling, takes the general path,
+ * which also reports any error the program has.
+ */
+export function compiledGradient(ev: Evaluation): { value: number; grads: number[] } | null {
+  const { request } = ev;
+  const names = [...request.at.keys()];
+  if (names.length === 0 || names.some((n) => request.at.get(n)!.shape.length !== 0)) return null;
+  const key = `${ev.cacheKey}\u0000${names.join(',')}\u0000${request.output ?? ''}`;
+  const compiled = ev.cache.gradient(key, () => {
+    try {
+      return compileGradient((cx, xs) => ev.output(cx, new Map(names.map((n, i) => [n, xs[i]]))), names.length, ev.context());
+    } catch (e) {
+      if (e instanceof NotCompilable || e instanceof ProgramError || e instanceof Problem) return null;
+      throw e;
+    }
+  });
+  if (compiled === null) return null;
+  // The program's scalar draws are inputs of the compiled code: the numbers run 0 of this seed draws.
+  const noise = compiled.noise.map((kind, k) => {
+    const out = new Float64Array(1);
+    fillNoise(ev.seed, kind, k, 0, out);
+    return out;
+  });
+  if (noise.length > 0) ev.noteDraws();
+  let result;
+  try {
+    result = compiled.run([...names.map((n) => Float64Array.of(request.at.get(n)!.data[0])), ...noise], 1);
+  } catch (e) {
+    // A check failed in compiled code: the general path finds it again, with its place in the program.
+    if (e instanceof EngineError && e.code === 'INVALID_ARGUMENT') return null;
+    throw e;
+  }
+  const { value, grads } = result;
+  const position = new Map(names.map((n, i) => [n, i]));
+  return { value: value[0], grads: request.wrt.map((w) => grads[position.get(w)!][0]) };
+}
+
+/**
+ * A tensor program whose inputs are all differentiated (so no data is baked into the plan),
+ * coming again with inputs of the same shapes: its value and gradient from its plan, the same
+ * numbers as the general engine's. Null where there is no plan, or the plan failed (the general
+ * path then reports the error with its place in the program).
+ */
+export function plannedGradient(ev: Evaluation): { value: Value; grads: Value[] } | null {
+  const { request } = ev;
+  if (request.wrt.length !== request.at.size || request.wrt.some((n) => !(request.at.get(n) instanceof Tensor))) return null;
+  const shapes = request.wrt.map((n) => formatShape(request.at.get(n)!.shape)).join(' ');
+  const key = `${ev.cacheKey}\u0000plan\u0000${request.wrt.join(',')}\u0000${shapes}\u0000${request.output ?? ''}`;
+  const plan = ev.cache.plan(key, () => {
+    try {
+      const made = compileGradientPlan(ev.fn, ev.primals, ev.context());
+      // A plan keeps its constants (a program's large literal, say) for as long as it is cached.
+      return made.constantElements <= MAX_CACHED_PLAN_ELEMENTS ? made : null;
+    } catch (e) {
+      if (e instanceof NotCompilable || e instanceof ProgramError || e instanceof Problem || e instanceof EngineError) return null;
+      throw e;
+    }
+  });
+  if (plan === null) return null;
+  try {
+    return plan.run(ev.primals, ev.context());
+  } catch (e) {
+    if (e instanceof EngineError && e.code !== 'LIMIT_EXCEEDED') return null;
+    throw e;
+  }
+}
