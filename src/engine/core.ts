@@ -10,7 +10,7 @@
  * of its own, as in JAX's `core.py`.
  */
 import { EngineError } from './errors.js';
-import { MAX_TENSOR_ELEMENTS, Tensor, allocationSize, type Shape } from './tensor.js';
+import { ENGINE_MAX_TENSOR_SIZE, Tensor, allocationSize, type Shape } from './tensor.js';
 import { TensorStorage } from './storage.js';
 import type { RandomSource } from './random.js';
 
@@ -135,8 +135,8 @@ export class Context {
 
   /** Charges `size` elements against the memory budget (and as work: they will be written); call before allocating. */
   charge(op: string, size: number): void {
-    if (!(size <= MAX_TENSOR_ELEMENTS)) {
-      throw new EngineError('LIMIT_EXCEEDED', `memory limit exceeded: ${op} would allocate ${size} elements, more than ${MAX_TENSOR_ELEMENTS} in one tensor`, {
+    if (!(size <= ENGINE_MAX_TENSOR_SIZE)) {
+      throw new EngineError('LIMIT_EXCEEDED', `memory limit exceeded: ${op} would allocate ${size} elements, more than ${ENGINE_MAX_TENSOR_SIZE} in one tensor`, {
         op,
         limit: 'memory',
       });

@@ -5,20 +5,20 @@ export type Shape = readonly number[];
 
 export const SCALAR_SHAPE: Shape = Object.freeze([]) as Shape;
 
-/** No tensor may exceed 1 GiB, whatever the budgets: past that, allocation itself would fail. */
-export const MAX_TENSOR_ELEMENTS = 2 ** 27;
+/** No tensor may exceed 1 GiB, whatever the budgets: past that, allocation itself would fail (the setting MAX_TENSOR_ELEMENTS, a request's limit, is far lower). */
+export const ENGINE_MAX_TENSOR_SIZE = 2 ** 27;
 
 /**
- * The size of a tensor of `shape` about to be allocated, refused past `MAX_TENSOR_ELEMENTS` so
+ * The size of a tensor of `shape` about to be allocated, refused past `ENGINE_MAX_TENSOR_SIZE` so
  * that an oversized shape is a LIMIT_EXCEEDED, never JavaScript's RangeError ("Invalid typed
  * array length") or a failed allocation.
  */
 export function allocationSize(op: string, shape: Shape): number {
   const size = sizeOf(shape);
-  if (!(size <= MAX_TENSOR_ELEMENTS)) {
+  if (!(size <= ENGINE_MAX_TENSOR_SIZE)) {
     throw new EngineError(
       'LIMIT_EXCEEDED',
-      `memory limit exceeded: ${op} would allocate ${formatShape(shape)}, more than ${MAX_TENSOR_ELEMENTS} elements in one tensor`,
+      `memory limit exceeded: ${op} would allocate ${formatShape(shape)}, more than ${ENGINE_MAX_TENSOR_SIZE} elements in one tensor`,
       { op, limit: 'memory' },
     );
   }

@@ -36,8 +36,8 @@ const GRACE_MS = 1000;
 const SWEEP_MS = 25;
 /** Requests queued behind one running this long are sent to the next free worker. */
 const LONG_RUNNING_MS = 50;
-/** The most requests in one batch. */
-const MAX_BATCH = 64;
+/** The most requests in one message to a worker (a batch of the pool; not /v1/batch, whose items MAX_BATCH bounds). */
+const MAX_PER_MESSAGE = 64;
 /**
  * Requests that lately took less than this each (milliseconds from sending their batch to its
  * answer, per request) go to one worker together rather than split over the free ones: waking a
@@ -173,7 +173,7 @@ function workerError(stack: string): Error {
  */
 export function createWorkerPool(config: Config, onError: (error: Error) => void = () => {}, workerFile: string = defaultWorkerFile): WorkerPool {
   const hardLimitMs = config.limits.timeoutMs + GRACE_MS;
-  const allocator = new SlotAllocator(Math.max(1024, config.workers * MAX_BATCH * 4));
+  const allocator = new SlotAllocator(Math.max(1024, config.workers * MAX_PER_MESSAGE * 4));
   const { slots } = allocator;
   const workerData: ComputeWorkerData = { limits: config.limits, slots: slots.buffer as SharedArrayBuffer, niceness: config.workerNiceness };
   const pool = new Piscina<ComputeBatch, (ComputeOutcome | null)[]>({
@@ -303,7 +303,7 @@ export function createWorkerPool(config: Config, onError: (error: Error) => void
     while (pending.length > 0 && batches.size < config.workers && allocator.available > 0) {
       const free = config.workers - batches.size;
       const share = recentMs > SPLIT_ABOVE_MS ? Math.ceil(pending.length / free) : pending.length;
-      const most = Math.min(MAX_BATCH, share, allocator.available);
+      const most = Math.min(MAX_PER_MESSAGE, share, allocator.available);
       let n = 1;
       if (!alone(pending[0])) while (n < most && !alone(pending[n])) n++;
       send(pending.splice(0, n));
