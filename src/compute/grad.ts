@@ -53,6 +53,6 @@ function grad(ev: Evaluation): unknown {
  * other error, a NOT_SCALAR inside the program (an `if` on a vector) included, is left alone.
  */
 export function outputNotScalar(e: unknown, op: string, advice: string, path?: string): unknown {
-  if (!(e instanceof EngineError) || e.code !== 'NOT_SCALAR' || e.op !== op) return e;
-  return new Problem('NOT_SCALAR', `${e.message.replace(/; pass a cotangent.*$/, '')}; ${advice}`, path === undefined ? {} : { path });
+  if (!(e instanceof EngineError) || e.code !== 'NOT_SCALAR' || e.op !== op || e.shape === undefined) return e;
+  return new Problem('NOT_SCALAR', `${op} needs a scalar output, got shape ${formatShape(e.shape)}; ${advice}`, path === undefined ? {} : { path });
 }

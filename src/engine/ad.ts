@@ -63,6 +63,7 @@ function requireScalar(op: string, v: Value): void {
   if (sizeOf(v.shape) !== 1) {
     throw new EngineError('NOT_SCALAR', `${op} needs a scalar output, got shape ${formatShape(v.shape)}; pass a cotangent for a vector-Jacobian product`, {
       op,
+      shape: v.shape,
     });
   }
 }

@@ -14,12 +14,15 @@ export interface EngineErrorDetails {
   op?: string;
   /** For LIMIT_EXCEEDED: which limit. */
   limit?: string;
+  /** For NOT_SCALAR: the shape that is not a scalar's, for a caller to word its own advice. */
+  shape?: readonly number[];
 }
 
 export class EngineError extends Error {
   readonly code: EngineErrorCode;
   readonly op: string | undefined;
   readonly limit: string | undefined;
+  readonly shape: readonly number[] | undefined;
 
   constructor(code: EngineErrorCode, message: string, details: EngineErrorDetails = {}) {
     super(message);
@@ -27,5 +30,6 @@ export class EngineError extends Error {
     this.code = code;
     this.op = details.op;
     this.limit = details.limit;
+    this.shape = details.shape;
   }
 }
