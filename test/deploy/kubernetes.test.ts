@@ -265,9 +265,19 @@ t.test('settings: a ConfigMap the server accepts, API_KEYS from an optional Secr
   for (const [name, value] of commented) t.strictSame(configFrom({ [name]: value }), defaults, `# ${name}: "${value}" is its default`);
 });
 
-t.test("README's configuration table lists every setting the server reads, each once", async (t) => {
-  const readme = readText(join(k8sDir, '..', '..', 'README.md'));
-  const rows = [...readme.matchAll(/^\| `([A-Z][A-Z0-9_]*)` \|/gm)].map((m) => m[1]);
+t.test("docs/configuration.md's table lists every setting the server reads, each once", async (t) => {
+  const doc = readText(join(k8sDir, '..', '..', 'docs', 'configuration.md'));
+  const rows = [...doc.matchAll(/^\| `([A-Z][A-Z0-9_]*)` \|/gm)].map((m) => m[1]);
   t.strictSame(settingsRead().filter((k) => !rows.includes(k)), [], 'every setting has a row');
   t.strictSame(rows.filter((k, i) => rows.indexOf(k) !== i), [], 'no setting has two');
+});
+
+t.test("the README's first settings are settings the server reads, and it links the whole table", async (t) => {
+  const readme = readText(join(k8sDir, '..', '..', 'README.md'));
+  const rows = [...readme.matchAll(/^\| `([A-Z][A-Z0-9_]*)` \|/gm)].map((m) => m[1]);
+  t.ok(rows.length > 0, `the README has a table of settings (${rows.join(', ')})`);
+  const known = settingsRead();
+  t.strictSame(rows.filter((k) => !known.includes(k)), [], 'each is a setting the server reads');
+  t.strictSame(rows.filter((k, i) => rows.indexOf(k) !== i), [], 'no setting has two rows');
+  t.match(readme, /\]\(docs\/configuration\.md\)/, 'the README links docs/configuration.md');
 });
