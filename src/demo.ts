@@ -30,4 +30,4 @@ const cx = new Context();
 const h = hessian(cx, (cx, [x, y]) => add(cx, mul(cx, square(cx, x), y), sin(cx, mul(cx, x, y))), [Tensor.scalar(0.7), Tensor.scalar(-1.1)]);
 console.log('The engine directly: the Hessian of x^2 y + sin(x y) at (0.7, -1.1), forward over reverse:');
 console.log(`  ${JSON.stringify(h.hessian.map((row) => row.map((v) => concrete(v).item())))}`);
-console.log('\nThe same requests over HTTP: `npm start` serves them on http://localhost:8080 (POST /v1/<endpoint> with a body above; README.md has curl examples).');
+console.log('\nThe same requests over HTTP: `npm start` serves them on http://localhost:8080 (POST /v1/<endpoint> with a body above); docs/api.md has the contract and curl examples for every endpoint.');
