@@ -1,9 +1,12 @@
 /**
  * The service's configuration: every setting from one environment variable, read and validated
- * here, at start. A bad value stops the process with one line naming the setting.
+ * here, at start, as the table in settings.ts describes it. A bad value stops the process with
+ * one line naming the setting.
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { LIMIT_ENV_SETTINGS, PER_CPU, SERVER_SETTINGS, type FlagSetting, type IntegerSetting } from './settings.js';
+import type { ComputeLimits } from '../compute/limits.js';
 
 export interface Config {
   readonly port: number;
@@ -19,21 +22,9 @@ export interface Config {
   readonly bodyLimit: number;
   /** The deepest nesting of arrays and objects in a JSON body or message. */
   readonly maxJsonDepth: number;
-  readonly limits: {
-    readonly maxProgramLength: number;
-    readonly maxTensorElements: number;
-    readonly maxOperations: number;
-    readonly maxElements: number;
-    readonly timeoutMs: number;
-    readonly maxIterations: number;
-    readonly maxDepth: number;
-    readonly maxBatch: number;
-    readonly maxSamples: number;
-    readonly maxCheckPoints: number;
-    readonly maxInputs: number;
-    readonly maxTraceEntries: number;
-    readonly maxSteps: number;
-  };
+  /** The limits of one request a server sets (compute/limits.ts; the rest keep the library's defaults). */
+  readonly limits: Readonly<Required<Omit<ComputeLimits, 'maxNesting' | 'maxGraphNodes'>>>;
+
   /** Memory of one worker's JavaScript heap, in MiB. */
   readonly workerMemoryMb: number;
   /**
@@ -75,21 +66,22 @@ export class ConfigError extends Error {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-function integer(env: Env, name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+function integer(env: Env, setting: IntegerSetting): number {
+  const { env: name, min, max = Number.MAX_SAFE_INTEGER } = setting;
   const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
+  if (raw === undefined || raw === '') return setting.default === PER_CPU ? availableCpus() : setting.default;
   if (!/^\d+$/.test(raw.trim())) throw new ConfigError(name, `expected a whole number, got "${raw}"`);
   const n = Number(raw.trim());
   if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
   return n;
 }
 
-function flag(env: Env, name: string, fallback: boolean): boolean {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
+function flag(env: Env, setting: FlagSetting): boolean {
+  const raw = env[setting.env];
+  if (raw === undefined || raw === '') return setting.default;
   if (raw === 'true' || raw === '1') return true;
   if (raw === 'false' || raw === '0') return false;
-  throw new ConfigError(name, `expected true or false, got "${raw}"`);
+  throw new ConfigError(setting.env, `expected true or false, got "${raw}"`);
 }
 
 /** A comma-separated list; empty entries are dropped. */
@@ -113,8 +105,6 @@ function trustProxy(env: Env): Config['trustProxy'] {
   return addresses;
 }
 
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-
 /**
  * The CPUs this process may use: the cores it may run on, capped by a container's CPU quota
  * (cgroup v2 `cpu.max`, or v1's `cfs_quota_us / cfs_period_us`), which Node.js does not see.
@@ -137,48 +127,36 @@ function readOrNull(path: string): string | null {
   }
 }
 
-/** Reads the configuration from the environment; throws ConfigError naming a bad setting. */
+const S = SERVER_SETTINGS;
+
+/** Reads the configuration from the environment (settings.ts); throws ConfigError naming a bad setting. */
 export function loadConfig(env: Env = process.env): Config {
-  const logLevel = env.LOG_LEVEL ?? 'info';
-  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
-  const host = env.HOST ?? '0.0.0.0';
+  const logLevel = env.LOG_LEVEL ?? S.logLevel.default;
+  if (!(S.logLevel.choices as readonly string[]).includes(logLevel)) throw new ConfigError('LOG_LEVEL', `must be one of ${S.logLevel.choices.join(', ')}, got "${logLevel}"`);
+  const host = env.HOST ?? S.host.default;
   if (host.trim() === '') throw new ConfigError('HOST', 'must not be empty');
-  const apiKeys = list(env, 'API_KEYS');
+  const apiKeys = list(env, S.apiKeys.env);
   for (const key of apiKeys) if (key.length < 8 || /\s/.test(key)) throw new ConfigError('API_KEYS', 'each key must be at least 8 characters, without spaces');
   return {
-    port: integer(env, 'PORT', 8080, 0, 65535),
+    port: integer(env, S.port),
     host,
-    workers: integer(env, 'WORKERS', availableCpus(), 1, 256),
-    maxQueue: integer(env, 'MAX_QUEUE', 256, 0),
-    queueTimeoutMs: integer(env, 'QUEUE_TIMEOUT_MS', 10_000, 1),
+    workers: integer(env, S.workers),
+    maxQueue: integer(env, S.maxQueue),
+    queueTimeoutMs: integer(env, S.queueTimeoutMs),
     logLevel,
-    bodyLimit: integer(env, 'BODY_LIMIT_BYTES', 10 * 1024 * 1024, 1024),
-    maxJsonDepth: integer(env, 'MAX_JSON_DEPTH', 100, 8, 10_000),
-    limits: {
-      maxProgramLength: integer(env, 'MAX_PROGRAM_LENGTH', 100_000, 1),
-      maxTensorElements: integer(env, 'MAX_TENSOR_ELEMENTS', 1_000_000, 1),
-      maxOperations: integer(env, 'MAX_OPERATIONS', 10_000_000, 1),
-      maxElements: integer(env, 'MAX_ELEMENTS', 50_000_000, 1),
-      timeoutMs: integer(env, 'TIMEOUT_MS', 10_000, 1),
-      maxIterations: integer(env, 'MAX_ITERATIONS', 1_000_000, 1),
-      maxDepth: integer(env, 'MAX_RECURSION_DEPTH', 256, 1, 10_000),
-      maxBatch: integer(env, 'MAX_BATCH', 100, 1),
-      maxSamples: integer(env, 'MAX_SAMPLES', 10_000_000, 1),
-      maxCheckPoints: integer(env, 'MAX_CHECK_POINTS', 1000, 1),
-      maxInputs: integer(env, 'MAX_INPUTS', 1000, 1),
-      maxTraceEntries: integer(env, 'MAX_TRACE_ENTRIES', 10_000, 1),
-      maxSteps: integer(env, 'MAX_STEPS', 1_000_000, 1),
-    },
-    workerMemoryMb: integer(env, 'WORKER_MEMORY_MB', 512, 16),
-    workerNiceness: integer(env, 'WORKER_NICENESS', 10, 0, 19),
-    shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10_000, 0),
+    bodyLimit: integer(env, S.bodyLimit),
+    maxJsonDepth: integer(env, S.maxJsonDepth),
+    limits: Object.fromEntries(LIMIT_ENV_SETTINGS.map((setting) => [setting.name, integer(env, setting)])) as Config['limits'],
+    workerMemoryMb: integer(env, S.workerMemoryMb),
+    workerNiceness: integer(env, S.workerNiceness),
+    shutdownGraceMs: integer(env, S.shutdownGraceMs),
     apiKeys,
-    requireApiKey: apiKeys.length > 0 && flag(env, 'API_KEYS_REQUIRED', true),
-    rateLimit: integer(env, 'RATE_LIMIT', 0, 0),
-    authFailureLimit: integer(env, 'AUTH_FAILURE_LIMIT', 10, 0),
-    maxWsConnections: integer(env, 'MAX_WS_CONNECTIONS', 1000, 1),
-    maxWsConnectionsPerClient: integer(env, 'MAX_WS_CONNECTIONS_PER_CLIENT', 32, 1),
-    wsMaxBufferedBytes: integer(env, 'WS_MAX_BUFFERED_BYTES', 64 * 1024 * 1024, 64 * 1024),
+    requireApiKey: apiKeys.length > 0 && flag(env, S.requireApiKey),
+    rateLimit: integer(env, S.rateLimit),
+    authFailureLimit: integer(env, S.authFailureLimit),
+    maxWsConnections: integer(env, S.maxWsConnections),
+    maxWsConnectionsPerClient: integer(env, S.maxWsConnectionsPerClient),
+    wsMaxBufferedBytes: integer(env, S.wsMaxBufferedBytes),
     trustProxy: trustProxy(env),
     corsOrigins: list(env, 'CORS_ORIGINS').map((origin) => {
       if (origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin)) {
