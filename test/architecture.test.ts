@@ -2,7 +2,7 @@
  * The shape of src/, checked from its import statements (read with TypeScript's own parser):
  * no module imports itself back through others at run time (an import of types only vanishes
  * when compiled and does not count), and the folders depend one way, engine -> distributions ->
- * lang -> compute -> worker -> server: no folder imports one after it.
+ * lang -> compute -> workers -> server: no folder imports one after it.
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -12,7 +12,7 @@ import ts from 'typescript';
 
 const SRC = fileURLToPath(new URL('../src/', import.meta.url));
 /** The folders in the order they may depend on each other: each on those before it only. */
-const LAYERS = ['engine', 'distributions', 'lang', 'compute', 'worker', 'server'];
+const LAYERS = ['engine', 'distributions', 'lang', 'compute', 'workers', 'server'];
 
 function modules(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -96,7 +96,7 @@ t.test('no import cycle at run time anywhere in src/', async (t) => {
   t.strictSame(cycles(), [], 'each list is a set of modules that import each other round');
 });
 
-t.test('each folder imports only the folders before it: engine, distributions, lang, compute, worker, server', async (t) => {
+t.test('each folder imports only the folders before it: engine, distributions, lang, compute, workers, server', async (t) => {
   const layerOf = (f: string): number => LAYERS.indexOf(name(f).split('/')[0]);
   const upward: string[] = [];
   for (const [from, tos] of graph) {

@@ -23,8 +23,8 @@ export interface Server {
  */
 const clients = new Map<string, Agent>();
 
-/** The workers' module of a server whose programs may begin `# stall <ms>` (see stall-worker.ts). */
-export const STALL_WORKER = new URL('./stall-worker.ts', import.meta.url).href;
+/** The workers' module of a server whose programs may begin `# stall <ms>` (see test/workers/stall-worker.ts). */
+export const STALL_WORKER = new URL('../workers/stall-worker.ts', import.meta.url).href;
 
 /**
  * Builds the app from `env` (silent, on 127.0.0.1, an ephemeral port) and closes it when `t` ends.

@@ -15,7 +15,7 @@ import { Problem, compute } from '../../src/index.js';
 import { toProblem } from '../../src/compute/problem.js';
 import { buildApp } from '../../src/server/app.js';
 import { loadConfig } from '../../src/server/config.js';
-import { createWorkerPool } from '../../src/server/pool.js';
+import { createWorkerPool } from '../../src/workers/pool.js';
 import { type Reply, assertProblemReply, connectSocket, post } from './harness.js';
 
 /** What a bug's error says: nothing a client should see. */

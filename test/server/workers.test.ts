@@ -48,7 +48,7 @@ t.test('a runaway program is cut by the deadline while the other worker keeps se
 t.test('a computation that never checks the clock is stopped by the hard deadline, and its worker replaced', async (t) => {
   const { base } = await startServer(t, { WORKERS: '1', TIMEOUT_MS: '300' }, { workerFile: STALL_WORKER });
   assertQuick(t, 'warming the worker', await post(base, 'grad', quick));
-  // Ten seconds that read no clock (see stall-worker.ts), well past the hard deadline (+1 s).
+  // Ten seconds that read no clock (see test/workers/stall-worker.ts), well past the hard deadline (+1 s).
   const reply = await post(base, 'eval', { program: '# stall 10000\nsum(ones(3))', at: {} });
   assertProblemReply(t, 'the long kernel', reply, { status: 422, code: 'LIMIT_EXCEEDED', limit: 'time', detail: [/time limit exceeded/, /300 ms/, /stopped/] });
   assertQuick(t, 'the next request, on a new worker', await post(base, 'grad', quick));

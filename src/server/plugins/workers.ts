@@ -1,10 +1,10 @@
 /**
- * The worker pool as a plugin: `app.workers` (see pool.ts), closed with the app.
+ * The worker pool as a plugin: `app.workers` (see src/workers/pool.ts), closed with the app.
  */
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../config.js';
-import { createWorkerPool, type WorkerPool } from '../pool.js';
+import { createWorkerPool, type WorkerPool } from '../../workers/pool.js';
 
 declare module 'fastify' {
   interface FastifyInstance {

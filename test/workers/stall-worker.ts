@@ -4,7 +4,7 @@
  * that no deadline check reaches would (every kernel reads it now), then runs as usual.
  */
 import { compute } from '../../src/index.js';
-import { runWith } from '../../src/worker/compute-worker.js';
+import { runWith } from '../../src/workers/compute-worker.js';
 
 const STALL = /^# stall (\d+)\n/;
 

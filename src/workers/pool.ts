@@ -4,7 +4,7 @@
  * Requests that arrive in the same turn of the event loop go to a worker as one piscina task, a
  * batch, which the worker runs in order: one message each way for many small requests, which
  * otherwise cost far more in messages than in computation. A request's start and cancellation
- * travel through shared memory (worker/slots.ts), not a channel per request, and no timer is set
+ * travel through shared memory (slots.ts), not a channel per request, and no timer is set
  * per request: a sweep every SWEEP_MS finds requests past their hard deadline (the worker is
  * stopped), cancelled ones that do not stop (likewise), requests that waited for a worker past
  * QUEUE_TIMEOUT_MS (refused with 503; time in the queue is not taken from a request's time
@@ -21,11 +21,11 @@ import { fileURLToPath } from 'node:url';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { Problem, type ProblemBody, type SampleChunk } from '../index.js';
-import type { ComputeBatch, ComputeItem, ComputeOutcome, ComputeWorkerData } from '../worker/compute-worker.js';
-import { CANCELLED, QUEUED, STARTED, SlotAllocator, cancel, phaseOf, withdraw } from '../worker/slots.js';
-import type { Cancellation } from './cancellation.js';
-import type { Config } from './config.js';
-import type { ProgressMessage } from './dispatch.js';
+import type { ComputeBatch, ComputeItem, ComputeOutcome, ComputeWorkerData } from './compute-worker.js';
+import { CANCELLED, QUEUED, STARTED, SlotAllocator, cancel, phaseOf, withdraw } from './slots.js';
+import type { Cancellation } from '../server/cancellation.js';
+import type { Config } from '../server/config.js';
+import type { ProgressMessage } from '../server/dispatch.js';
 
 /**
  * The hard deadline of a request beyond its cooperative one, and the time a cancelled request
@@ -152,7 +152,7 @@ interface Batch {
   readonly sentAt: number;
 }
 
-const defaultWorkerFile = new URL(`../worker/compute-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url).href;
+const defaultWorkerFile = new URL(`./compute-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url).href;
 
 const cancelledProblem = (): Problem => new Problem('CANCELLED', 'the request was cancelled');
 

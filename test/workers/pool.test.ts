@@ -8,7 +8,7 @@ import t from 'tap';
 import { Problem, computeSync, sampleChunkSync } from '../../src/index.js';
 import { Cancellation } from '../../src/server/cancellation.js';
 import { loadConfig } from '../../src/server/config.js';
-import { createWorkerPool, type WorkerPool } from '../../src/server/pool.js';
+import { createWorkerPool, type WorkerPool } from '../../src/workers/pool.js';
 
 const pool = createWorkerPool(loadConfig({ WORKERS: '2', PORT: '0', LOG_LEVEL: 'silent' }), (e) => t.fail(`pool error: ${String(e)}`));
 t.teardown(() => pool.close());
@@ -60,7 +60,7 @@ t.test('a cancelled request is rejected with 499 CANCELLED, whether it was runni
 });
 
 t.test('the parts of one request (a sample\'s chunks) wait QUEUE_TIMEOUT_MS in all, ahead of requests not yet started', async (t) => {
-  const { STALL_WORKER } = await import('./harness.js');
+  const { STALL_WORKER } = await import('../server/harness.js');
   const poolOf = async (env: Record<string, string>): Promise<WorkerPool> => {
     const p = createWorkerPool(loadConfig({ WORKERS: '1', QUEUE_TIMEOUT_MS: '500', PORT: '0', LOG_LEVEL: 'silent', ...env }), (e) => t.fail(`pool error: ${String(e)}`), STALL_WORKER);
     t.teardown(() => p.close());
