@@ -561,7 +561,7 @@ function gradeTrace(
   point: Record<string, unknown>,
   failures: Failure[],
 ): { ok: boolean; summary: unknown } {
-  const table = traceEndpoint.handle({ ...ev, request: { ...ev.request, at, options: { ...ev.request.options, format: 'table' } } }) as {
+  const table = traceEndpoint.handle(ev.withRequest({ ...ev.request, at, options: { ...ev.request.options, format: 'table' } })) as {
     inputs: { name: string; value: unknown; tangent: unknown; adjoint: unknown }[];
     steps: TableRow[];
   };

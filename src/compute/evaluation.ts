@@ -29,75 +29,159 @@ export interface ComputeOptions {
   onProgress?: OptimizeProgress;
 }
 
-/** Everything an endpoint needs: the request, the program, and how to evaluate it. */
-export interface Evaluation {
-  readonly request: ParsedRequest;
+const defaultCache = new ProgramCache();
+
+/** What an evaluation's views (`withRequest`) share: the program, the budgets, and what was spent. */
+interface RunState {
   readonly program: Program;
   readonly limits: Readonly<Required<ComputeLimits>>;
   readonly cache: ProgramCache;
   readonly cacheKey: string;
-  /** Every context made so far: their operation counts are the evaluation's. */
-  readonly contexts: readonly Context[];
-  /** A fresh context with this request's budgets. */
-  context(): Context;
-  /** A context with this request's budgets that the evaluation does not keep: count its operations with `countOperations`. */
-  transientContext(storage?: TensorStorage): Context;
-  countOperations(cx: Context): void;
-  /** Operations of contexts no longer kept. */
-  readonly released: { operations: number };
+  readonly clock: () => number;
+  readonly deadline: number;
+  readonly seed: number;
+  readonly runLimits: RunLimits;
+  readonly contexts: Context[];
+  readonly generators: Random[];
+  releasedOperations: number;
+  drewElsewhere: boolean;
+}
+
+/**
+ * Everything an endpoint needs: the request, the program, and how to evaluate it within the
+ * request's limits. Its invariants:
+ * - the time limit runs from the evaluation's construction (the request's start on a worker),
+ *   and every context it makes carries the same deadline and budgets;
+ * - every kept context (`context()`) draws from its own generator seeded with `seed`, restarted
+ *   at each `output()`, so that every evaluation of the program sees the same draws;
+ * - `operations` counts every operation of its contexts: the kept ones, and the transient ones
+ *   handed back with `countOperations`;
+ * - `randomUsed()` is whether any draw was made, by a generator or by compiled code (`noteDraws`).
+ */
+export class Evaluation {
+  readonly request: ParsedRequest;
   /** The program as a function of the `wrt` inputs (the other inputs held fixed). */
   readonly fn: Fn;
   /** The `wrt` inputs' values, in order. */
   readonly primals: Tensor[];
+  private readonly run: RunState;
+
+  private constructor(run: RunState, request: ParsedRequest) {
+    this.run = run;
+    this.request = request;
+    const differentiated = new Set(request.wrt);
+    const fixed = new Map<string, LangValue>([...request.at].filter(([name]) => !differentiated.has(name)));
+    this.fn = (cx, xs) => {
+      const inputs = new Map(fixed);
+      request.wrt.forEach((name, i) => inputs.set(name, xs[i]));
+      return this.output(cx, inputs);
+    };
+    this.primals = request.wrt.map((name) => request.at.get(name)!);
+  }
+
+  /** Parses `body` against the endpoint's fields and prepares its evaluation: its time limit starts now. */
+  static prepare(endpoint: EndpointFields, body: unknown, options: ComputeOptions): Evaluation {
+    const limits = withDefaults(options.limits);
+    const cache = options.cache ?? defaultCache;
+    const clock = options.clock ?? (() => performance.now());
+    const request = parseRequest(body, endpoint, limits);
+    const cacheKey = request.program !== null ? `p:${request.program}` : `g:${JSON.stringify(request.body.graph)}`;
+    const program = cache.program(`${cacheKey}\u0000${limits.maxNesting}`, () =>
+      request.program !== null ? parseProgram(request.program, { maxNesting: limits.maxNesting }) : graphProgram(request.graph!),
+    );
+    const run: RunState = {
+      program,
+      limits,
+      cache,
+      cacheKey,
+      clock,
+      deadline: clock() + Math.min(limits.timeoutMs, request.timeoutMs ?? Infinity),
+      seed: request.seed ?? freshSeed(),
+      runLimits: { maxIterations: limits.maxIterations, maxDepth: limits.maxDepth },
+      contexts: [],
+      generators: [],
+      releasedOperations: 0,
+      drewElsewhere: false,
+    };
+    return new Evaluation(run, request);
+  }
+
+  /**
+   * The same evaluation (program, budgets, deadline, seed, operations count) of another request
+   * at the same program: `check` grades a trace at each of its points this way.
+   */
+  withRequest(request: ParsedRequest): Evaluation {
+    return new Evaluation(this.run, request);
+  }
+
+  get program(): Program {
+    return this.run.program;
+  }
+
+  get limits(): Readonly<Required<ComputeLimits>> {
+    return this.run.limits;
+  }
+
+  get cache(): ProgramCache {
+    return this.run.cache;
+  }
+
+  /** The program's key in the cache (compiled forms of it are cached under keys that start with it). */
+  get cacheKey(): string {
+    return this.run.cacheKey;
+  }
+
   /** The seed of every draw: the request's, or a fresh one. */
-  readonly seed: number;
-  /** Whether any evaluation drew random numbers (the response then reports the seed). */
-  randomUsed(): boolean;
-  /** Records draws made outside the contexts' generators (by compiled code). */
-  noteDraws(): void;
-  /** Runs the program on the given inputs and returns its output. */
-  output(cx: Context, inputs: ReadonlyMap<string, LangValue>, onCall?: CallObserver): Value;
-}
+  get seed(): number {
+    return this.run.seed;
+  }
 
-const defaultCache = new ProgramCache();
+  /** Every context made so far: their operation counts are the evaluation's. */
+  get contexts(): readonly Context[] {
+    return this.run.contexts;
+  }
 
-export function prepare(endpoint: EndpointFields, body: unknown, options: ComputeOptions): Evaluation {
-  const limits = withDefaults(options.limits);
-  const cache = options.cache ?? defaultCache;
-  const clock = options.clock ?? (() => performance.now());
-  const request = parseRequest(body, endpoint, limits);
-  const cacheKey = request.program !== null ? `p:${request.program}` : `g:${JSON.stringify(request.body.graph)}`;
-  const program = cache.program(`${cacheKey}\u0000${limits.maxNesting}`, () =>
-    request.program !== null ? parseProgram(request.program, { maxNesting: limits.maxNesting }) : graphProgram(request.graph!),
-  );
-  const timeout = Math.min(limits.timeoutMs, request.timeoutMs ?? Infinity);
-  const start = clock();
-  const contexts: Context[] = [];
-  const seed = request.seed ?? freshSeed();
-  const generators: Random[] = [];
-  const transientContext = (storage?: TensorStorage): Context =>
-    new Context({ maxOperations: limits.maxOperations, maxElements: limits.maxElements, deadline: start + timeout }, clock, storage);
-  const context = (): Context => {
-    const cx = transientContext();
-    const random = new Random(seed);
+  /** A fresh context with this request's budgets and a generator of its own, kept (its operations are the evaluation's). */
+  context(): Context {
+    const cx = this.transientContext();
+    const random = new Random(this.run.seed);
     cx.random = random;
-    generators.push(random);
-    contexts.push(cx);
+    this.run.generators.push(random);
+    this.run.contexts.push(cx);
     return cx;
-  };
-  const released = { operations: 0 };
-  const countOperations = (cx: Context): void => {
-    released.operations += cx.operations;
-  };
-  let drewElsewhere = false;
-  const randomUsed = (): boolean => drewElsewhere || generators.some((g) => g.used);
-  const noteDraws = (): void => {
-    drewElsewhere = true;
-  };
-  const runLimits: RunLimits = { maxIterations: limits.maxIterations, maxDepth: limits.maxDepth };
-  const output: Evaluation['output'] = (cx, inputs, onCall) => {
+  }
+
+  /** A context with this request's budgets that the evaluation does not keep: hand it back with `countOperations`. */
+  transientContext(storage?: TensorStorage): Context {
+    const { limits, deadline, clock } = this.run;
+    return new Context({ maxOperations: limits.maxOperations, maxElements: limits.maxElements, deadline }, clock, storage);
+  }
+
+  /** Adds a transient context's operations to the evaluation's. */
+  countOperations(cx: Context): void {
+    this.run.releasedOperations += cx.operations;
+  }
+
+  /** The primitive operations run so far, by every context. */
+  get operations(): number {
+    return this.run.releasedOperations + this.run.contexts.reduce((sum, cx) => sum + cx.operations, 0);
+  }
+
+  /** Whether any evaluation drew random numbers (the response then reports the seed). */
+  randomUsed(): boolean {
+    return this.run.drewElsewhere || this.run.generators.some((g) => g.used);
+  }
+
+  /** Records draws made outside the contexts' generators (by compiled code). */
+  noteDraws(): void {
+    this.run.drewElsewhere = true;
+  }
+
+  /** Runs the program on the given inputs and returns its output. */
+  output(cx: Context, inputs: ReadonlyMap<string, LangValue>, onCall?: CallObserver): Value {
+    const { request } = this;
     cx.random?.restart();
-    const result = run(cx, program, inputs, { limits: runLimits, onCall });
+    const result = run(cx, this.run.program, inputs, { limits: this.run.runLimits, onCall });
     const value = request.output !== null ? result.variable(request.output) : result.last;
     if (request.output !== null && value === undefined) {
       throw new Problem('INVALID_ARGUMENT', `"output" names "${request.output}", which the program never assigns`, { path: '/output' });
@@ -110,19 +194,16 @@ export function prepare(endpoint: EndpointFields, body: unknown, options: Comput
       throw new Problem('INVALID_ARGUMENT', `the program's result is a ${value.family.name} distribution, not a number or a tensor: draw from it (rsample(d), sample(d)) or take log_prob(d, x), mean(d), entropy(d)`, { path: '' });
     }
     return value;
-  };
-  const differentiated = new Set(request.wrt);
-  const fixed = new Map<string, LangValue>([...request.at].filter(([name]) => !differentiated.has(name)));
-  const fn: Fn = (cx, xs) => {
-    const inputs = new Map(fixed);
-    request.wrt.forEach((name, i) => inputs.set(name, xs[i]));
-    return output(cx, inputs);
-  };
-  return { request, program, limits, cache, cacheKey, context, contexts, transientContext, countOperations, released, seed, randomUsed, noteDraws, fn, primals: request.wrt.map((name) => request.at.get(name)!), output };
+  }
+}
+
+/** Parses `body` against the endpoint's fields and prepares its evaluation (its time limit starts now). */
+export function prepare(endpoint: EndpointFields, body: unknown, options: ComputeOptions): Evaluation {
+  return Evaluation.prepare(endpoint, body, options);
 }
 
 /** Adds the operations an evaluation ran (its contexts', kept or released) to `stats`, if asked for. */
 export function countOperations(stats: ComputeOptions['stats'], ev: Evaluation | null): void {
   if (stats === undefined || ev === null) return;
-  stats.operations += ev.released.operations + ev.contexts.reduce((sum, cx) => sum + cx.operations, 0);
+  stats.operations += ev.operations;
 }
