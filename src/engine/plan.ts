@@ -20,9 +20,10 @@ import { Context, Tracer, WORK_PER_DEADLINE_CHECK, bind, type Primitive, type Tr
 import { grad, type Fn } from './ad.js';
 import { NotCompilable } from './codegen.js';
 import { ELEMENTS_PER_DEADLINE_CHECK, compileKernel } from './kernels.js';
+import { broadcastOf, type Reading } from './broadcast.js';
 import type { MatmulParams } from './ops/linalg.js';
 import type { RandomSource } from './random.js';
-import { Tensor, formatShape, sameShape, sizeOf, type Shape } from './tensor.js';
+import { Tensor, formatShape, sameShape, type Shape } from './tensor.js';
 
 /** Longer plans are left to the general engine: each fused loop is a function for V8 to compile. */
 const MAX_STEPS = 5000;
@@ -108,28 +109,17 @@ const refusingRandom: RandomSource = {
   restart: () => {},
 };
 
-/** How a fused loop over an output of shape S reads an operand (see `accessOf`). */
-type Access = 'full' | 'one' | 'row' | 'column';
-
 /**
- * An operand's access in a loop over rows × cols (cols: the output's last axis): every element
- * (`full`), one element (`one`), one per column like a bias (`row`), one per row like a
- * row-wise sum kept as a column (`column`); null for other broadcasts, which are not fused.
+ * How a fused loop over rows × cols (cols: the output's last axis) reads an operand: `same`
+ * (element i), `scalar`, `suffix` of the last axis alone (one element per column, a bias: [j]),
+ * `prefix` of all but the last axis (one per row, a row-wise sum kept as a column: [r]); null
+ * for other broadcasts, which are not fused.
  */
-function accessOf(operand: Shape, out: Shape): Access | null {
-  const size = sizeOf(operand);
-  if (size === sizeOf(out)) return 'full';
-  if (size === 1) return 'one';
-  const rank = out.length;
-  const padded = (d: number): number => (d < rank - operand.length ? 1 : operand[d - (rank - operand.length)]);
-  let row = true;
-  let column = padded(rank - 1) === 1;
-  for (let d = 0; d < rank - 1; d++) {
-    if (padded(d) !== 1) row = false;
-    if (padded(d) !== out[d]) column = false;
-  }
-  if (row && padded(rank - 1) === out[rank - 1]) return 'row';
-  return column ? 'column' : null;
+function readingIn(operand: Shape, out: Shape): Reading | null {
+  const { reading, axis } = broadcastOf(operand, out);
+  if (reading === 'same' || reading === 'scalar') return reading;
+  if ((reading === 'suffix' || reading === 'prefix') && axis === out.length - 1) return reading;
+  return null;
 }
 
 /** Computes rows `from` to `rows` - 1 of the output. */
@@ -193,7 +183,7 @@ const CHEAP = new Set(['add', 'sub', 'mul', 'neg']);
 const UNFUSED = new Set(['check']);
 
 function fusible(step: Step, shapeOf: (ref: Ref) => Shape): boolean {
-  return step.prim.scalarSource !== undefined && !UNFUSED.has(step.prim.name) && step.args.every((a) => accessOf(shapeOf(a), step.shape) !== null);
+  return step.prim.scalarSource !== undefined && !UNFUSED.has(step.prim.name) && step.args.every((a) => readingIn(shapeOf(a), step.shape) !== null);
 }
 
 /** The steps `outputs` need, in order, and how many steps read each slot (outputs: Infinity). */
@@ -244,8 +234,8 @@ interface LoopParts {
 
 /**
  * The lines computing `step` and, inside it, the inlined steps it reads: one line per primitive
- * (from its `scalarSource`), over operands read whole (`a0[i]`), as one element, per column
- * (`[j]`) or per row (`[r]`). `given` is read as the local `p` rather than as an operand.
+ * (from its `scalarSource`), over operands read as `readingIn` says: element for element
+ * (`a0[i]`), as one element, per column (`[j]`) or per row (`[r]`). `given` is read as the local `p` rather than as an operand.
  */
 function loopParts(step: Step, inlined: ReadonlySet<number>, producer: ReadonlyMap<number, Step>, shapeOf: (ref: Ref) => Shape, given: Ref | null = null): LoopParts {
   const operands: Ref[] = [];
@@ -255,14 +245,14 @@ function loopParts(step: Step, inlined: ReadonlySet<number>, producer: ReadonlyM
   const operand = (ref: Ref): string => {
     if (ref === given) return 'p';
     if (inlined.has(ref)) return expression(producer.get(ref)!);
-    const access = accessOf(shapeOf(ref), step.shape)!;
+    const reading = readingIn(shapeOf(ref), step.shape)!;
     let k = operands.indexOf(ref);
     if (k < 0) {
       k = operands.length;
       operands.push(ref);
-      hoisted.push(access === 'one' ? `const a${k} = operands[${k}][0];` : `const a${k} = operands[${k}];`);
+      hoisted.push(reading === 'scalar' ? `const a${k} = operands[${k}][0];` : `const a${k} = operands[${k}];`);
     }
-    return access === 'one' ? `a${k}` : access === 'full' ? `a${k}[i]` : access === 'row' ? `a${k}[j]` : `a${k}[r]`;
+    return reading === 'scalar' ? `a${k}` : reading === 'same' ? `a${k}[i]` : reading === 'suffix' ? `a${k}[j]` : `a${k}[r]`;
   };
   const expression = (s: Step): string => {
     const args = s.args.map(operand);
@@ -279,7 +269,7 @@ function loopParts(step: Step, inlined: ReadonlySet<number>, producer: ReadonlyM
 function loopOf(step: Step, inlined: ReadonlySet<number>, producer: ReadonlyMap<number, Step>, shapeOf: (ref: Ref) => Shape): Instruction {
   const { operands, hoisted, lines, names, result } = loopParts(step, inlined, producer, shapeOf);
   // Rows and columns only where an operand repeats along one of them; else one flat loop.
-  const flat = operands.every((ref) => ['full', 'one'].includes(accessOf(shapeOf(ref), step.shape)!));
+  const flat = operands.every((ref) => ['same', 'scalar'].includes(readingIn(shapeOf(ref), step.shape)!));
   const body = flat
     ? `${hoisted.join('\n')}
 const n = rows * cols;
@@ -385,7 +375,7 @@ function lower(steps: readonly Step[], arity: number, constants: readonly Tensor
     const readBy = readers.get(step.out) ?? [];
     const into = readBy.find((r) => {
       const ins = instructions[r];
-      return ins.kind === 'loop' && sameShape(ins.shape, step.shape) && accessOf(step.shape, ins.shape) === 'full';
+      return ins.kind === 'loop' && sameShape(ins.shape, step.shape) && readingIn(step.shape, ins.shape) === 'same';
     });
     if (into === undefined || readBy.some((r) => r < into)) return;
     const store = readBy.length > 1 || outputs.includes(step.out);

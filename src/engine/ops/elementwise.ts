@@ -6,7 +6,8 @@
  * unary VJP runs as one loop compiled from the rule itself (`tensorVjpOf`, codegen.ts).
  */
 import { bind, definePrimitive, type Context, type Primitive, type Value } from '../core.js';
-import { ELEMENTS_PER_DEADLINE_CHECK, binaryKernel, binaryMode, broadcastStrides, inPieces, scalarBinary, scalarUnary, unaryKernel, type BinaryKernel } from '../kernels.js';
+import { ELEMENTS_PER_DEADLINE_CHECK, binaryKernel, binaryReadings, inPieces, scalarBinary, scalarUnary, unaryKernel, type BinaryKernel, type BinaryReadings } from '../kernels.js';
+import { broadcastStrides, type Reading } from '../broadcast.js';
 import { Tensor, broadcastShapes, sameShape } from '../tensor.js';
 import { expand, sumTo } from './shape.js';
 import { tensorVjpOf } from '../codegen.js';
@@ -101,10 +102,11 @@ export function defineBinary(def: BinaryDefinition): { prim: Primitive<undefined
       if (a.shape.length === 0 && b.shape.length === 0) return cx.scalar(def.name, scalar(a.data[0], b.data[0]));
       const shape = broadcastShapes(def.name, a.shape, b.shape);
       const out = cx.allocForWriting(def.name, shape);
-      const [mode, period] = binaryMode(a.shape, b.shape, shape);
-      if (mode === 7) kernel(a.data, b.data, out.data, mode, period, shape, broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape));
-      else if (out.size <= ELEMENTS_PER_DEADLINE_CHECK) kernel(a.data, b.data, out.data, mode, period, shape, null, null);
-      else binaryInPieces(cx, def.name, kernel, a.data, b.data, out.data, mode, period);
+      const readings = binaryReadings(a.shape, b.shape, shape);
+      const { a: ra, b: rb, p } = readings;
+      if (ra === 'strided') kernel(a.data, b.data, out.data, ra, rb, p, shape, broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape));
+      else if (out.size <= ELEMENTS_PER_DEADLINE_CHECK) kernel(a.data, b.data, out.data, ra, rb, p, shape, null, null);
+      else binaryInPieces(cx, def.name, kernel, a.data, b.data, out.data, readings);
       return out;
     },
     jvp:
@@ -135,27 +137,16 @@ export function defineBinary(def: BinaryDefinition): { prim: Primitive<undefined
 }
 
 /**
- * A binary kernel over a large output in pieces (see `inPieces`), for every mode but the
- * general one: a piece of a full operand is its subarray; an operand repeating with period p
- * (modes 3 and 4) is read whole, pieces starting at multiples of p; one whose elements each
- * cover p outputs (modes 5 and 6) is cut at the piece's start over p.
+ * A binary kernel over a large output in pieces (see `inPieces`), for every reading but
+ * `strided`: a piece of a `same` operand is its subarray; a `scalar` or `suffix` one is read
+ * whole, pieces starting at multiples of its period p; a `prefix` one is cut at the piece's
+ * start over p.
  */
-function binaryInPieces(cx: Context, op: string, kernel: BinaryKernel, a: Float64Array, b: Float64Array, out: Float64Array, mode: number, p: number): void {
-  const step = mode >= 3 ? p : 1;
-  const piece = (x: Float64Array, s: number, e: number, whole: boolean, covers: boolean): Float64Array =>
-    whole ? x : covers ? x.subarray(s / p, e / p) : x.subarray(s, e);
-  inPieces(cx, op, out.length, step, (s, e) =>
-    kernel(
-      piece(a, s, e, mode === 2 || mode === 4, mode === 6),
-      piece(b, s, e, mode === 1 || mode === 3, mode === 5),
-      out.subarray(s, e),
-      mode,
-      p,
-      NO_SHAPE,
-      null,
-      null,
-    ),
-  );
+function binaryInPieces(cx: Context, op: string, kernel: BinaryKernel, a: Float64Array, b: Float64Array, out: Float64Array, { a: ra, b: rb, p }: BinaryReadings): void {
+  const step = ra === 'suffix' || ra === 'prefix' || rb === 'suffix' || rb === 'prefix' ? p : 1;
+  const piece = (x: Float64Array, reading: Reading, s: number, e: number): Float64Array =>
+    reading === 'same' ? x.subarray(s, e) : reading === 'prefix' ? x.subarray(s / p, e / p) : x;
+  inPieces(cx, op, out.length, step, (s, e) => kernel(piece(a, ra, s, e), piece(b, rb, s, e), out.subarray(s, e), ra, rb, p, NO_SHAPE, null, null));
 }
 const NO_SHAPE: readonly number[] = [];
 

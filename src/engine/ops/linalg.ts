@@ -5,7 +5,7 @@
  */
 import { WORK_PER_DEADLINE_CHECK, bind, concrete, definePrimitive, type Context, type Value } from '../core.js';
 import { EngineError } from '../errors.js';
-import { broadcastIndex } from '../kernels.js';
+import { broadcastIndex } from '../broadcast.js';
 import { Tensor, broadcastShapes, formatShape, sameShape, type Shape } from '../tensor.js';
 import { add, lift, mul, neg, sub, type Operand } from './elementwise.js';
 import { range, select, stack, takeAlong } from './indexing.js';

@@ -4,7 +4,8 @@
  */
 import { bind, definePrimitive, type Context, type Value } from '../core.js';
 import { EngineError } from '../errors.js';
-import { broadcastIndex, inPieces } from '../kernels.js';
+import { broadcastIndex } from '../broadcast.js';
+import { inPieces } from '../kernels.js';
 import { polygamma as polygammaScalar } from '../special.js';
 import { Tensor, broadcastShapes } from '../tensor.js';
 import { add, defineBinary, defineUnary, div, lift, mul, neg, sub, type Operand } from './elementwise.js';

@@ -4,7 +4,7 @@
  */
 import { bind, definePrimitive, type Context, type Value } from '../core.js';
 import { EngineError } from '../errors.js';
-import { broadcastPattern, broadcastStrides } from '../kernels.js';
+import { broadcastOf, broadcastStrides } from '../broadcast.js';
 import { broadcastShapes, formatShape, sameShape, sizeOf, stridesOf, type Shape } from '../tensor.js';
 
 function checkBroadcastable(op: string, from: Shape, to: Shape): void {
@@ -21,17 +21,17 @@ const expandPrim = definePrimitive<Shape>({
     const out = cx.alloc('expand', shape);
     const src = x.data;
     const dst = out.data;
-    const pattern = broadcastPattern(x.shape, shape);
-    if (pattern.kind === 'one') {
+    const { reading, period } = broadcastOf(x.shape, shape);
+    if (reading === 'scalar') {
       dst.fill(src[0]);
       return out;
     }
-    if (pattern.kind === 'suffix') {
-      for (let o = 0; o < dst.length; o += pattern.period) dst.set(src, o);
+    if (reading === 'suffix') {
+      for (let o = 0; o < dst.length; o += period) dst.set(src, o);
       return out;
     }
-    if (pattern.kind === 'prefix') {
-      const p = pattern.period;
+    if (reading === 'prefix') {
+      const p = period;
       for (let r = 0; r < src.length; r++) dst.fill(src[r], r * p, (r + 1) * p);
       return out;
     }
@@ -72,16 +72,16 @@ const sumToPrim = definePrimitive<Shape>({
     const out = cx.alloc('sumTo', shape);
     const src = x.data;
     const dst = out.data;
-    const pattern = broadcastPattern(shape, x.shape);
-    if (pattern.kind === 'one') {
+    const { reading, period } = broadcastOf(shape, x.shape);
+    if (reading === 'scalar') {
       let total = 0;
       for (let i = 0; i < src.length; i++) total += src[i];
       dst[0] = total;
       return out;
     }
-    if (pattern.kind === 'suffix') {
+    if (reading === 'suffix') {
       // Column by column in a local, rows in order: the same sums as row-major accumulation.
-      const p = pattern.period;
+      const p = period;
       for (let j = 0; j < p; j++) {
         let total = 0;
         for (let o = j; o < src.length; o += p) total += src[o];
@@ -89,8 +89,8 @@ const sumToPrim = definePrimitive<Shape>({
       }
       return out;
     }
-    if (pattern.kind === 'prefix') {
-      const p = pattern.period;
+    if (reading === 'prefix') {
+      const p = period;
       for (let r = 0; r < dst.length; r++) {
         let total = 0;
         for (let j = r * p; j < (r + 1) * p; j++) total += src[j];
