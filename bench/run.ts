@@ -124,6 +124,21 @@ function torchBaseline(): TorchTimes | null {
   return null;
 }
 
+/** The parent run's PyTorch times for the forms table (JSON, or null). */
+const TORCH_FORMS = 'ADJOINT_BENCH_TORCH_FORMS';
+
+/** PyTorch's seconds per family of bench/forms.ts (bench/forms_torch.py), or null without PyTorch. */
+function torchForms(): { version: string; seconds: Record<string, number> } | null {
+  const measured = process.env[TORCH_FORMS];
+  if (measured !== undefined) return JSON.parse(measured) as ReturnType<typeof torchForms>;
+  for (const python of [process.env.PYTHON, 'python3', '/usr/bin/python3']) {
+    if (python === undefined || python === '') continue;
+    const child = spawnSync(python, [file('bench/forms_torch.py')], { encoding: 'utf8' });
+    if (child.status === 0) return JSON.parse(child.stdout.trim().split('\n').pop()!) as ReturnType<typeof torchForms>;
+  }
+  return null;
+}
+
 const sections: Record<string, () => void | Promise<void>> = {};
 
 // 1. The gradient of x*y + sin(x) at a million points.
@@ -650,6 +665,47 @@ sections.optimize = async () => {
   });
 };
 
+// 9. The forms table (issue 17): programs written two or three ways as students write them,
+// each compute('grad') call with new data, against PyTorch's step for the same function.
+sections.forms = async () => {
+  const { FAMILIES, timeForms } = await import('./forms.js');
+  const torch = torchForms();
+  const timings = timeForms();
+  const ratios: number[] = [];
+  const by = torch === null ? '' : ` (PyTorch ${torch.version}, this run)`;
+  for (const t of timings) {
+    const theirs = torch?.seconds[t.family];
+    const ratio = theirs === undefined ? null : t.seconds / theirs;
+    if (ratio !== null) ratios.push(ratio);
+    report(
+      `forms: ${t.family}: ${t.form.replace(/\n/g, '; ')}`,
+      us(t.seconds),
+      theirs === undefined ? 'PyTorch not installed here' : `PyTorch ${us(theirs)}${by}`,
+      ratio === null ? '-' : `${ratio.toFixed(2)}x PyTorch`,
+      '<= 1x PyTorch',
+      ratio === null ? null : ratio <= 1,
+    );
+  }
+  // How much the way of writing costs: each family's slowest form against its fastest.
+  const spreads = FAMILIES.map((family) => {
+    const times = timings.filter((t) => t.family === family.name).map((t) => t.seconds);
+    return { family: family.name, spread: Math.max(...times) / Math.min(...times) };
+  }).sort((a, b) => b.spread - a.spread);
+  report(
+    'forms: the widest spread between two forms of one family',
+    `${spreads[0].spread.toFixed(2)}x (${spreads[0].family})`,
+    `median family ${spreads[Math.floor(spreads.length / 2)].spread.toFixed(2)}x`,
+    '-',
+    '<= 1.3x',
+    spreads[0].spread <= 1.3,
+  );
+  if (ratios.length > 0) {
+    ratios.sort((a, b) => a - b);
+    const median = ratios[Math.floor(ratios.length / 2)];
+    report(`forms: ${ratios.length} rows against PyTorch, the median`, `${median.toFixed(2)}x PyTorch`, `worst row ${ratios[ratios.length - 1].toFixed(2)}x`, '-', '<= 0.3x', median <= 0.3);
+  }
+};
+
 // 8. The course widget (issue 15): adjoint.js's size as served, and in Chromium its first draw
 // and how far its numbers lag a dragged slider (skipped, with a message, without Chromium).
 sections.widget = async () => {
@@ -665,7 +721,7 @@ if (section !== undefined) {
 } else {
   const rows: string[][] = [];
   build();
-  const env = { ...process.env, [BUILT]: '1', [TORCH]: JSON.stringify(torchBaseline()) };
+  const env = { ...process.env, [BUILT]: '1', [TORCH]: JSON.stringify(torchBaseline()), [TORCH_FORMS]: JSON.stringify(torchForms()) };
   for (const name of Object.keys(sections)) {
     const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), name], { encoding: 'utf8', env });
     if (child.status !== 0) throw new Error(`benchmark ${name} failed:\n${child.stderr}`);
