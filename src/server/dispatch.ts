@@ -7,11 +7,12 @@
  */
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { MAX_SEED, Problem, SAMPLE_BLOCK, batchError, batchItems, deadlinePassed, freshSeed, summariseSamples, type SampleChunk } from '../index.js';
+import type { ProgressMessage } from '../workers/compute-worker.js';
 import type { Cancellation } from './cancellation.js';
 import { problemFor } from './plugins/errors.js';
 
-/** A message of a stream before its result: `{"type": "item", "index": i, ...}` for a batch. */
-export type ProgressMessage = Record<string, unknown> & { type: string };
+/** A message of a stream before its result: `{"type": "item", "index": i, ...}` for a batch; a worker's progress is one too. */
+export type { ProgressMessage };
 
 export interface DispatchOptions {
   /** The primitive operations the evaluation ran are added to it. */

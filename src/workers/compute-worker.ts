@@ -33,6 +33,9 @@ export interface ComputeItem {
   readonly tag: number;
 }
 
+/** What a stream's worker says as the work goes on (`optimize`'s steps), passed on to the client. */
+export type ProgressMessage = Record<string, unknown> & { type: string };
+
 export interface ComputeBatch {
   readonly items: readonly ComputeItem[];
   /** For a stream (a batch of one): where progress messages go as the work goes on (`optimize`'s steps). */
