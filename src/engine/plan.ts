@@ -16,11 +16,12 @@
  * Whatever does not depend on the inputs (data held fixed) is computed while tracing and
  * becomes a constant of the plan. Only names made here reach generated source.
  */
-import { Context, Tracer, WORK_PER_DEADLINE_CHECK, bind, type Primitive, type Trace, type Value } from './core.js';
+import { Context, Tracer, bind, type Primitive, type Trace, type Value } from './core.js';
 import { grad, type Fn } from './ad.js';
 import { NotCompilable } from './codegen.js';
 import { ELEMENTS_PER_DEADLINE_CHECK, compileKernel } from './kernels.js';
 import { broadcastOf, type Reading } from './broadcast.js';
+import { productSource, productWidth } from './product.js';
 import type { MatmulParams } from './ops/linalg.js';
 import type { RandomSource } from './random.js';
 import { Tensor, formatShape, sameShape, type Shape } from './tensor.js';
@@ -288,11 +289,12 @@ for (let r = from, i = from * cols; r < rows; r++) {
 }
 
 /**
- * The product `matmul` (two matrices, m×k times k×n, either read transposed) computed in the
- * 4×4 register blocks of linalg.ts's gemm, each element summed over k in order as gemm sums it
- * (so the same bits), and handed as `p` to the body of the loop computing `loop`, which reads
- * it element for element: one pass instead of two, and the product never leaves its register
- * unless `store` (other steps read it too). Dimensions and strides are numbers of the plan.
+ * The product `matmul` (two matrices, m×k times k×n, either read transposed) compiled from the
+ * product's one loop (product.ts), as matmul's own kernel is, so each element is the same sum
+ * in the same order (the same bits), and handed as `p` to the body of the loop computing
+ * `loop`, which reads it element for element: one pass instead of two, and the product never
+ * leaves its register unless `store` (other steps read it too). Dimensions and strides are
+ * numbers of the plan.
  */
 function productOf(matmul: Step, loop: Step, inlined: ReadonlySet<number>, producer: ReadonlyMap<number, Step>, shapeOf: (ref: Ref) => Shape, store: boolean): Instruction {
   const { operands, hoisted, lines, names, result } = loopParts(loop, inlined, producer, shapeOf, matmul.out);
@@ -303,38 +305,10 @@ function productOf(matmul: Step, loop: Step, inlined: ReadonlySet<number>, produ
   // Where A's (row, kk) and B's (kk, col) are, as linalg.ts's operand() reads them.
   const [ar, ac] = ta ? [1, aShape[1]] : [aShape[1], 1];
   const [br, bc] = tb ? [1, bShape[1]] : [bShape[1], 1];
-  const element = (row: string, col: string, v: string): string =>
-    `{ const r = ${row}, j = ${col}, i = r * ${n} + j, p = ${v};${store ? ' stored[i] = p;' : ''} ${lines.join(' ')} out[i] = ${result}; }`;
-  const byPanel = 4 * k * n > WORK_PER_DEADLINE_CHECK;
-  const block = (rowsInBlock: number): string => {
-    const rows = Array.from({ length: rowsInBlock }, (_, x) => x);
-    const cols = [0, 1, 2, 3];
-    // A panel's absent columns (past n) re-read its first one, and are not stored.
-    return `for (let col = 0; col < ${n}; col += 4) {${byPanel ? ` work(${rowsInBlock * 4 * k});` : ''}
-    const s1 = col + 1 < ${n} ? ${bc} : 0, s2 = col + 2 < ${n} ? ${2 * bc} : 0, s3 = col + 3 < ${n} ? ${3 * bc} : 0;
-    let ${rows.flatMap((x) => cols.map((y) => `c${x}${y} = 0`)).join(', ')};
-    for (let kk = 0, ka = 0, q = col * ${bc}; kk < ${k}; kk++, ka += ${ac}, q += ${br}) {
-      const b0 = b[q], b1 = b[q + s1], b2 = b[q + s2], b3 = b[q + s3];
-      ${rows.map((x) => `const x${x} = a[a${x}_ + ka];`).join(' ')}
-      ${rows.map((x) => cols.map((y) => `c${x}${y} += x${x} * b${y};`).join(' ')).join('\n      ')}
-    }
-    ${rows.map((x) => cols.map((y) => (y === 0 ? element(`row + ${x}`, 'col', `c${x}0`) : `if (col + ${y} < ${n}) ${element(`row + ${x}`, `col + ${y}`, `c${x}${y}`)}`)).join('\n    ')).join('\n    ')}
-  }`;
-  };
-  const whole = m - (m % 4);
-  // The deadline is checked as the rows go, as gemm checks it (Context.work); long rows panel by panel.
+  const element = (v: string): string => `const p = ${v};${store ? ' stored[i] = p;' : ''} ${lines.join(' ')} out[i] = ${result};`;
   const body = `${hoisted.join('\n')}
-let row = 0;
-for (; row < ${whole}; row += 4) {
-  ${byPanel ? '' : `work(${4 * k * n});`}
-  const a0_ = row * ${ar}, a1_ = a0_ + ${ar}, a2_ = a1_ + ${ar}, a3_ = a2_ + ${ar};
-  ${block(4)}
-}
-for (; row < ${m}; row++) {
-  ${byPanel ? '' : `work(${k * n});`}
-  const a0_ = row * ${ar};
-  ${block(1)}
-}`;
+const m = ${m}, k = ${k}, n = ${n}, ar = ${ar}, ac = ${ac}, br = ${br}, bc = ${bc}, aBase = 0, bBase = 0;
+${productSource(productWidth(n), element)}`;
   return {
     kind: 'product',
     kernel: generated<ProductKernel>(['operands', 'out', 'a', 'b', 'stored', 'work'], body),

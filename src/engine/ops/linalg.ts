@@ -3,9 +3,11 @@
  * `det`, `inv` and `solve` are primitives over LU factorisation with partial pivoting, whose
  * rules are the standard matrix-calculus identities written in engine operations.
  */
-import { WORK_PER_DEADLINE_CHECK, bind, concrete, definePrimitive, type Context, type Value } from '../core.js';
+import { bind, concrete, definePrimitive, type Context, type Value } from '../core.js';
 import { EngineError } from '../errors.js';
 import { broadcastIndex } from '../broadcast.js';
+import { compileKernel } from '../kernels.js';
+import { PRODUCT_WIDTH, productSource, productWidth } from '../product.js';
 import { Tensor, broadcastShapes, formatShape, sameShape, type Shape } from '../tensor.js';
 import { add, lift, mul, neg, sub, type Operand } from './elementwise.js';
 import { range, select, stack, takeAlong } from './indexing.js';
@@ -21,143 +23,37 @@ interface Operand2d {
   readonly columnStride: number;
 }
 
-/**
- * C (m×n) = A (m×k) · B (k×n), where A and B may be read transposed through their strides (so
- * the VJP's products with transposes copy nothing). C is computed in 4×4 register blocks:
- * sixteen accumulators in locals and one pass over k per block, reading four columns of B
- * directly; only a last partial panel of fewer than four columns is copied, zero-padded, into
- * `edge` (k×4). Packing full panels too gained nothing even at 512×512 and cost small products
- * more than their arithmetic.
- */
-function gemm(cx: Context, a: Operand2d, b: Operand2d, c: Float64Array, co: number, m: number, k: number, n: number, edge: Float64Array): void {
-  if (n < 4) {
-    gemmNarrow(cx, a, b, c, co, m, k, n);
-    return;
-  }
-  // The deadline is checked as the rows go (see Context.work): a block of four rows is 4kn
-  // multiply-adds, a panel of it (four columns) 16k; long rows are counted panel by panel.
-  const blockWork = 4 * k * n;
-  const byPanel = blockWork > WORK_PER_DEADLINE_CHECK;
-  const panelWork = 16 * k;
-  const panels = Math.ceil(n / 4);
-  const full = Math.floor(n / 4);
-  const bd = b.data;
-  if (full < panels) {
-    const j0 = full * 4;
-    const width = n - j0;
-    for (let kk = 0; kk < k; kk++) {
-      for (let jj = 0; jj < 4; jj++) edge[kk * 4 + jj] = jj < width ? bd[b.base + kk * b.rowStride + (j0 + jj) * b.columnStride] : 0;
-    }
-  }
-  const ad = a.data;
-  const ar = a.rowStride;
-  const ac = a.columnStride;
-  let i = 0;
-  for (; i + 4 <= m; i += 4) {
-    if (!byPanel) cx.work('matmul', blockWork);
-    const a0 = a.base + i * ar;
-    const a1 = a0 + ar;
-    const a2 = a1 + ar;
-    const a3 = a2 + ar;
-    for (let p = 0; p < panels; p++) {
-      if (byPanel) cx.work('matmul', panelWork);
-      // A full panel is read from B itself, the partial one from `edge`.
-      const direct = p < full;
-      const src = direct ? bd : edge;
-      const s = direct ? b.columnStride : 1;
-      const step = direct ? b.rowStride : 4;
-      let q = direct ? b.base + p * 4 * s : 0;
-      let c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
-      let c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
-      for (let kk = 0, ka = 0; kk < k; kk++, q += step, ka += ac) {
-        const b0 = src[q], b1 = src[q + s], b2 = src[q + 2 * s], b3 = src[q + 3 * s];
-        const x0 = ad[a0 + ka], x1 = ad[a1 + ka], x2 = ad[a2 + ka], x3 = ad[a3 + ka];
-        c00 += x0 * b0; c01 += x0 * b1; c02 += x0 * b2; c03 += x0 * b3;
-        c10 += x1 * b0; c11 += x1 * b1; c12 += x1 * b2; c13 += x1 * b3;
-        c20 += x2 * b0; c21 += x2 * b1; c22 += x2 * b2; c23 += x2 * b3;
-        c30 += x3 * b0; c31 += x3 * b1; c32 += x3 * b2; c33 += x3 * b3;
-      }
-      const j0 = p * 4;
-      const width = Math.min(4, n - j0);
-      store(c, co + i * n + j0, width, c00, c01, c02, c03);
-      store(c, co + (i + 1) * n + j0, width, c10, c11, c12, c13);
-      store(c, co + (i + 2) * n + j0, width, c20, c21, c22, c23);
-      store(c, co + (i + 3) * n + j0, width, c30, c31, c32, c33);
-    }
-  }
-  for (; i < m; i++) {
-    cx.work('matmul', k * n);
-    const a0 = a.base + i * ar;
-    for (let p = 0; p < panels; p++) {
-      const direct = p < full;
-      const src = direct ? bd : edge;
-      const s = direct ? b.columnStride : 1;
-      const step = direct ? b.rowStride : 4;
-      let q = direct ? b.base + p * 4 * s : 0;
-      let c0 = 0, c1 = 0, c2 = 0, c3 = 0;
-      for (let kk = 0, ka = 0; kk < k; kk++, q += step, ka += ac) {
-        const x = ad[a0 + ka];
-        c0 += x * src[q]; c1 += x * src[q + s]; c2 += x * src[q + 2 * s]; c3 += x * src[q + 3 * s];
-      }
-      const j0 = p * 4;
-      store(c, co + i * n + j0, Math.min(4, n - j0), c0, c1, c2, c3);
-    }
-  }
-}
+type GemmKernel = (
+  a: Float64Array,
+  aBase: number,
+  ar: number,
+  ac: number,
+  b: Float64Array,
+  bBase: number,
+  br: number,
+  bc: number,
+  c: Float64Array,
+  co: number,
+  m: number,
+  k: number,
+  n: number,
+  work: (amount: number) => void,
+) => void;
 
 /**
- * C = A · B for B of one to three columns (a regression or classification head, and the VJPs
- * that read it): 4×3 register blocks read B's columns directly, with no padded copy and no
- * wasted fourth column. An absent column re-reads column 0, and is not stored. Each element is
- * summed over k in order, as `gemm` sums it.
+ * C (m×n, at offset co) = A (m×k) · B (k×n), where A and B may be read transposed through their
+ * strides (so the VJP's products with transposes copy nothing), compiled from the product's one
+ * loop (product.ts), which the plan's fused products share: four-column blocks, and for B of one
+ * to three columns (a regression or classification head, and the VJPs that read it) blocks
+ * exactly as wide, with no column computed in vain. Packing B's panels gained nothing even at
+ * 512×512 and cost small products more than their arithmetic.
  */
-function gemmNarrow(cx: Context, a: Operand2d, b: Operand2d, c: Float64Array, co: number, m: number, k: number, n: number): void {
-  if (n === 0) return;
-  const blockWork = 4 * k * n;
-  const ad = a.data;
-  const ar = a.rowStride;
-  const ac = a.columnStride;
-  const bd = b.data;
-  const step = b.rowStride;
-  const s1 = n > 1 ? b.columnStride : 0;
-  const s2 = n > 2 ? 2 * b.columnStride : 0;
-  let i = 0;
-  for (; i + 4 <= m; i += 4) {
-    cx.work('matmul', blockWork);
-    const a0 = a.base + i * ar;
-    const a1 = a0 + ar;
-    const a2 = a1 + ar;
-    const a3 = a2 + ar;
-    let c00 = 0, c01 = 0, c02 = 0, c10 = 0, c11 = 0, c12 = 0, c20 = 0, c21 = 0, c22 = 0, c30 = 0, c31 = 0, c32 = 0;
-    for (let kk = 0, ka = 0, q = b.base; kk < k; kk++, ka += ac, q += step) {
-      const b0 = bd[q], b1 = bd[q + s1], b2 = bd[q + s2];
-      const x0 = ad[a0 + ka], x1 = ad[a1 + ka], x2 = ad[a2 + ka], x3 = ad[a3 + ka];
-      c00 += x0 * b0; c01 += x0 * b1; c02 += x0 * b2;
-      c10 += x1 * b0; c11 += x1 * b1; c12 += x1 * b2;
-      c20 += x2 * b0; c21 += x2 * b1; c22 += x2 * b2;
-      c30 += x3 * b0; c31 += x3 * b1; c32 += x3 * b2;
-    }
-    store(c, co + i * n, n, c00, c01, c02, 0);
-    store(c, co + (i + 1) * n, n, c10, c11, c12, 0);
-    store(c, co + (i + 2) * n, n, c20, c21, c22, 0);
-    store(c, co + (i + 3) * n, n, c30, c31, c32, 0);
-  }
-  for (; i < m; i++) {
-    const a0 = a.base + i * ar;
-    let c0 = 0, c1 = 0, c2 = 0;
-    for (let kk = 0, ka = 0, q = b.base; kk < k; kk++, ka += ac, q += step) {
-      const x = ad[a0 + ka];
-      c0 += x * bd[q]; c1 += x * bd[q + s1]; c2 += x * bd[q + s2];
-    }
-    store(c, co + i * n, n, c0, c1, c2, 0);
-  }
-}
+const gemmKernels: readonly GemmKernel[] = Array.from({ length: PRODUCT_WIDTH }, (_, w) =>
+  compileKernel<GemmKernel>(['a', 'aBase', 'ar', 'ac', 'b', 'bBase', 'br', 'bc', 'c', 'co', 'm', 'k', 'n', 'work'], productSource(w + 1, (v) => `c[co + i] = ${v};`)),
+);
 
-function store(c: Float64Array, at: number, width: number, v0: number, v1: number, v2: number, v3: number): void {
-  c[at] = v0;
-  if (width > 1) c[at + 1] = v1;
-  if (width > 2) c[at + 2] = v2;
-  if (width > 3) c[at + 3] = v3;
+function gemm(a: Operand2d, b: Operand2d, c: Float64Array, co: number, m: number, k: number, n: number, work: (amount: number) => void): void {
+  gemmKernels[productWidth(n) - 1](a.data, a.base, a.rowStride, a.columnStride, b.data, b.base, b.rowStride, b.columnStride, c, co, m, k, n, work);
 }
 
 /** A stored matrix as the product reads it, from `base`, transposed or not (`cols`: its stored row length). */
@@ -198,18 +94,19 @@ const matmulPrim = definePrimitive<MatmulParams>({
     const batch = plain ? NO_AXES : broadcastShapes('matmul', batchA, batchB);
     // gemm writes every element of every product.
     const out = cx.allocForWriting('matmul', plain ? [m, n] : [...batch, m, n]);
-    const edge = cx.scratch('matmul', n % 4 === 0 || n < 4 ? 0 : 4 * k);
+    // The deadline is read as the rows go (Context.work).
+    const work = (amount: number): void => cx.work('matmul', amount);
     // Row and column strides of each operand as stored (a.shape[-1] is its stored row length).
     const aCols = a.shape[a.shape.length - 1];
     const bCols = b.shape[b.shape.length - 1];
     if (batch.length === 0) {
-      gemm(cx, operand(a, 0, ta, aCols), operand(b, 0, tb, bCols), out.data, 0, m, k, n, edge);
+      gemm(operand(a, 0, ta, aCols), operand(b, 0, tb, bCols), out.data, 0, m, k, n, work);
       return out;
     }
     const ia = broadcastIndex(batchA, batch);
     const ib = broadcastIndex(batchB, batch);
     for (let t = 0; t < ia.length; t++) {
-      gemm(cx, operand(a, ia[t] * m * k, ta, aCols), operand(b, ib[t] * k * n, tb, bCols), out.data, t * m * n, m, k, n, edge);
+      gemm(operand(a, ia[t] * m * k, ta, aCols), operand(b, ib[t] * k * n, tb, bCols), out.data, t * m * n, m, k, n, work);
     }
     return out;
   },
