@@ -34,7 +34,7 @@ import { hostileCases, rawCases } from '../test/hostile/cases.js';
 import { programRequests, type CatalogueFunction } from '../test/hostile/grammar.js';
 import { problemViolation } from '../test/hostile/invariants.js';
 import { HttpClient, UpgradeRefused, WsSession, replyViolation, sendRaw, type FuzzRequest, type WireReply } from '../test/hostile/wire.js';
-import { computeSchemas, otherSchemas } from '../src/server/schemas.js';
+import { endpointSchemas } from '../src/compute/schemas/index.js';
 import { file } from './paths.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -187,7 +187,7 @@ const postJob = (kind: string, endpoint: string, body: string | Uint8Array, head
 });
 
 /** Every documented request that is answered 200: every endpoint, small ones and a few large. */
-const goodJobs: Job[] = Object.entries({ ...computeSchemas, ...otherSchemas }).flatMap(([endpoint, schema]) =>
+const goodJobs: Job[] = Object.entries(endpointSchemas).flatMap(([endpoint, schema]) =>
   Object.values(schema.examples)
     .filter((e) => (e.status ?? 200) === 200 && e.request !== undefined)
     .map((e) => postJob('good', endpoint, JSON.stringify(e.request))),

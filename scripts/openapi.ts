@@ -1,6 +1,6 @@
 /**
  * `npm run openapi`: writes openapi/openapi.json, the OpenAPI 3.1 document of the service, as the
- * app generates it from the route schemas and their examples (src/server/schemas.ts).
+ * app generates it from the route schemas and their examples (src/compute/schemas/).
  * test/server/openapi.test.ts fails when the file and the app disagree.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';

@@ -5,7 +5,9 @@
  *
  * A dispatcher over the endpoints, one module each (endpoint.ts says what one is): those that
  * evaluate a program get an `Evaluation` prepared from the body (evaluation.ts); the others
- * take the body as it is.
+ * take the body as it is. Every body is first validated against its endpoint's schema
+ * (schemas/validate.ts); what a schema cannot say (names, shapes against `wrt`, the limits) is
+ * request.ts's.
  */
 import { batchEndpoint } from './batch.js';
 import { checkEndpoint } from './check.js';
@@ -19,8 +21,9 @@ import { jacobianEndpoint } from './jacobian.js';
 import { jvpEndpoint } from './jvp.js';
 import { optimizeEndpoint } from './optimize.js';
 import { Problem, toProblem } from './problem.js';
-import { COMMON_OPTIONS } from './request.js';
 import { sampleEndpoint } from './sample.js';
+import { optionsOf } from './schemas/index.js';
+import { validateBody } from './schemas/validate.js';
 import { loadSvgRenderer, wantsSvg } from './svg.js';
 import { traceEndpoint } from './trace.js';
 
@@ -48,11 +51,9 @@ const byName: ReadonlyMap<string, Endpoint> = new Map(ENDPOINTS.map((e) => [e.na
 /** The endpoints `compute` serves. */
 export const computeEndpoints: readonly string[] = ENDPOINTS.map((e) => e.name);
 
-/** The options an endpoint takes, the common ones included (its schema in server/schemas.ts documents exactly these), or null: it takes none. */
+/** The options an endpoint takes, the common ones included (read from its schema), or null: it takes none. */
 export function endpointOptions(endpoint: string): readonly string[] | null {
-  const found = byName.get(endpoint);
-  const fields = found === undefined ? null : takesBody(found) ? found.fields : found;
-  return fields === null ? null : [...COMMON_OPTIONS, ...fields.options];
+  return byName.has(endpoint) ? optionsOf(endpoint) : null;
 }
 
 /**
@@ -72,6 +73,9 @@ export async function compute(endpoint: string, body: unknown, options: ComputeO
 export function computeSync(endpoint: string, body: unknown, options: ComputeOptions = {}): unknown {
   const found = byName.get(endpoint);
   if (found === undefined) throw new Problem('NOT_FOUND', `there is no endpoint "${endpoint}"; the endpoints are ${computeEndpoints.join(', ')}`);
+  // Every path validates here, against the endpoint's schema (schemas/): HTTP bodies, WebSocket
+  // messages, batch items and library calls get the same 400 with the same path.
+  validateBody(endpoint, body);
   if (takesBody(found)) {
     try {
       return found.run(body, options, computeSync);

@@ -4,8 +4,9 @@ import type { ProgramEndpoint } from './endpoint.js';
 import type { Evaluation } from './evaluation.js';
 import { compiledGradient } from './fast-paths.js';
 import { encodeValue } from './values.js';
+import { endpointFields } from './schemas/index.js';
 
-export const evalEndpoint: ProgramEndpoint = { name: 'eval', fields: [], options: [], handle: evaluate };
+export const evalEndpoint: ProgramEndpoint = { name: 'eval', ...endpointFields('eval'), handle: evaluate };
 
 function evaluate(ev: Evaluation): unknown {
   const fast = compiledGradient(ev);

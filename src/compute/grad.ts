@@ -6,8 +6,9 @@ import { compiledGradient, plannedGradient } from './fast-paths.js';
 import { Problem } from './problem.js';
 import { optionOf, tensorField } from './request.js';
 import { encodeMap, encodeValue } from './values.js';
+import { endpointFields } from './schemas/index.js';
 
-export const gradEndpoint: ProgramEndpoint = { name: 'grad', fields: ['cotangent'], options: ['mode'], handle: grad };
+export const gradEndpoint: ProgramEndpoint = { name: 'grad', ...endpointFields('grad'), handle: grad };
 
 function grad(ev: Evaluation): unknown {
   const { request } = ev;

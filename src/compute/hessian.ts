@@ -4,8 +4,9 @@ import type { ProgramEndpoint } from './endpoint.js';
 import type { Evaluation } from './evaluation.js';
 import { outputNotScalar } from './grad.js';
 import { encodeMap, encodeValue } from './values.js';
+import { endpointFields } from './schemas/index.js';
 
-export const hessianEndpoint: ProgramEndpoint = { name: 'hessian', fields: [], options: [], handle: hessian };
+export const hessianEndpoint: ProgramEndpoint = { name: 'hessian', ...endpointFields('hessian'), handle: hessian };
 
 function hessian(ev: Evaluation): unknown {
   const { request } = ev;

@@ -4,8 +4,9 @@ import type { ProgramEndpoint } from './endpoint.js';
 import type { Evaluation } from './evaluation.js';
 import { optionOf } from './request.js';
 import { encodeMap, encodeValue } from './values.js';
+import { endpointFields } from './schemas/index.js';
 
-export const jacobianEndpoint: ProgramEndpoint = { name: 'jacobian', fields: [], options: ['mode'], handle: jacobian };
+export const jacobianEndpoint: ProgramEndpoint = { name: 'jacobian', ...endpointFields('jacobian'), handle: jacobian };
 
 function jacobian(ev: Evaluation): unknown {
   const { request } = ev;

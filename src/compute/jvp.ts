@@ -4,8 +4,9 @@ import type { ProgramEndpoint } from './endpoint.js';
 import type { Evaluation } from './evaluation.js';
 import { tensorsField } from './request.js';
 import { encodeValue } from './values.js';
+import { endpointFields } from './schemas/index.js';
 
-export const jvpEndpoint: ProgramEndpoint = { name: 'jvp', fields: ['tangents'], options: [], handle: jvp };
+export const jvpEndpoint: ProgramEndpoint = { name: 'jvp', ...endpointFields('jvp'), handle: jvp };
 
 function jvp(ev: Evaluation): unknown {
   const { request } = ev;

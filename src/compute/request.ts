@@ -7,6 +7,7 @@ import { formatShape, sameShape, type Tensor } from '../engine/index.js';
 import { MAX_SEED } from '../engine/random.js';
 import type { Graph, GraphNode } from '../lang/graph.js';
 import { Problem } from './problem.js';
+import { COMMON_FIELDS, COMMON_OPTIONS, type EndpointFields } from './schemas/shared.js';
 import { decodeValue, type Layout } from './values.js';
 
 export interface RequestLimits {
@@ -35,16 +36,7 @@ export interface ParsedRequest {
   readonly body: Readonly<Record<string, unknown>>;
 }
 
-const COMMON_FIELDS = ['program', 'graph', 'at', 'wrt', 'output', 'seed', 'options'];
-
-/** The options every endpoint takes (SPEC.md section 3); an endpoint adds its own. */
-export const COMMON_OPTIONS: readonly string[] = ['layout', 'timeoutMs'];
-
-/** What an endpoint takes beyond the common fields and options. */
-export interface EndpointFields {
-  readonly fields: readonly string[];
-  readonly options: readonly string[];
-}
+export { COMMON_OPTIONS, type EndpointFields } from './schemas/shared.js';
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);

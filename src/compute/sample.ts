@@ -24,6 +24,8 @@ import { optionOf, tensorField } from './request.js';
 import { encodeValue, type Layout } from './values.js';
 import type { ProgramEndpoint } from './endpoint.js';
 import { countOperations, prepare, type ComputeOptions, type Evaluation } from './evaluation.js';
+import { endpointFields } from './schemas/index.js';
+import { validateBody } from './schemas/validate.js';
 
 /** Samples per block of statistics; chunks are whole blocks. */
 export const BLOCK = 1024;
@@ -353,7 +355,7 @@ function coordinates(meta: SampleMeta, shapes: SampleChunk['shapes'], row: Float
 }
 
 /** `sample`: n draws of the program, their statistics and their gradients' (samples listed on request). */
-export const sampleEndpoint: ProgramEndpoint = { name: 'sample', fields: ['n', 'cotangent'], options: ['samples', 'estimator'], handle: sampleAll };
+export const sampleEndpoint: ProgramEndpoint = { name: 'sample', ...endpointFields('sample'), handle: sampleAll };
 
 function sampleAll(ev: Evaluation): unknown {
   const spec = sampleRequest(ev, ev.limits.maxSamples);
@@ -367,6 +369,7 @@ function sampleAll(ev: Evaluation): unknown {
 export function sampleChunkSync(body: unknown, from: number, count: number, options: ComputeOptions = {}): SampleChunk {
   let ev: Evaluation | null = null;
   try {
+    validateBody('sample', body);
     ev = prepare(sampleEndpoint, body, options);
     const spec = sampleRequest(ev, ev.limits.maxSamples);
     if (!(Number.isInteger(from) && Number.isInteger(count) && from >= 0 && count >= 1 && from + count <= spec.n && from % BLOCK === 0)) {

@@ -16,6 +16,7 @@ import { Problem } from './problem.js';
 import { tracePicture, type TraceTable } from './picture.js';
 import { optionOf, tensorField, tensorsField } from './request.js';
 import { encodeValue } from './values.js';
+import { endpointFields } from './schemas/index.js';
 
 /** An argument of a step: an input's name, an earlier step's id, or a constant. */
 type Ref = string | { const: unknown };
@@ -28,7 +29,7 @@ interface Step {
   readonly out: TapeTracer | Distribution;
 }
 
-export const traceEndpoint: ProgramEndpoint = { name: 'trace', fields: ['tangents', 'cotangent'], options: ['format'], handle: trace };
+export const traceEndpoint: ProgramEndpoint = { name: 'trace', ...endpointFields('trace'), handle: trace };
 
 function trace(ev: Evaluation): unknown {
   const { request } = ev;

@@ -21,7 +21,7 @@ import metaRoutes from './routes/meta.js';
 import websocketRoutes, { webSocketErrorHandler } from './routes/websocket.js';
 import widgetRoutes from './routes/widget.js';
 import { JsonScanner, overflowProblem, type JsonLimits } from './json-scan.js';
-import { openapiTransform, securitySchemes, sharedSchemas } from './schemas.js';
+import { openapiTransform, securitySchemes, sharedSchemas } from './openapi.js';
 
 export const API_VERSION = '0.1.0';
 

@@ -8,7 +8,7 @@ import t from 'tap';
 import { parse } from 'mathjs';
 import { DEFAULT_LIMITS, computeSync, endpointOptions } from '../../src/compute/compute.js';
 import { isName } from '../../src/compute/request.js';
-import { computeSchemas, otherSchemas } from '../../src/server/schemas.js';
+import { endpointSchemas } from '../../src/compute/schemas/index.js';
 import { assertProblem, outcomeOf, type ExpectedProblem } from '../helpers.js';
 
 const tooLarge = (path: string, ...detail: RegExp[]): ExpectedProblem => ({ status: 413, code: 'TOO_LARGE', path, detail });
@@ -127,7 +127,7 @@ t.test('options: each endpoint takes its own and the common ones, no other; its 
   const valid: Record<string, unknown> = { layout: 'flat', timeoutMs: 5000, mode: 'forward', format: 'graph', samples: false, estimator: 'reparam' };
   for (const [endpoint, body] of Object.entries(bodies)) {
     const known = endpointOptions(endpoint)!;
-    const schema = ({ ...computeSchemas, ...otherSchemas })[endpoint].body as { properties: { options: { properties: Record<string, unknown>; additionalProperties: boolean } } };
+    const schema = endpointSchemas[endpoint].body as { properties: { options: { properties: Record<string, unknown>; additionalProperties: boolean } } };
     t.strictSame(Object.keys(schema.properties.options.properties).sort(), [...known].sort(), `${endpoint}: the schema's options are the library's`);
     t.equal(schema.properties.options.additionalProperties, false, `${endpoint}: the schema refuses other options`);
     const taken = Object.fromEntries(known.map((k) => [k, valid[k]]));

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { computeEndpoints } from '../../src/index.js';
 import { Problem, type ProblemCode } from '../../src/compute/problem.js';
-import { problemSchema } from '../../src/server/schemas.js';
+import { problemSchema } from '../../src/compute/schemas/index.js';
 
 const read = (path: string): string => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
 const API = read('docs/api.md');

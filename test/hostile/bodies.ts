@@ -1,6 +1,6 @@
 /**
  * Structurally wrong bodies: every endpoint's documented examples (the OpenAPI document's, from
- * src/server/schemas.ts) mutated a few times over. A value of the wrong type at any field, an
+ * src/compute/schemas/) mutated a few times over. A value of the wrong type at any field, an
  * unknown field at the top level or inside options, a field left out, huge, negative and
  * non-finite numbers, "NaN" and "Infinity" strings, deep nesting, long strings, many keys; then
  * the text itself: numbers JSON.stringify cannot write (1e400), duplicate keys, a truncated or
@@ -9,13 +9,13 @@
  * endpoint, type) mutated too.
  */
 import fc from 'fast-check';
-import { computeSchemas, otherSchemas } from '../../src/server/schemas.js';
+import { endpointSchemas } from '../../src/compute/schemas/index.js';
 import type { FuzzRequest } from './wire.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 /** Every documented request answered 200, by endpoint. */
-const seeds: readonly { endpoint: string; body: Json }[] = Object.entries({ ...computeSchemas, ...otherSchemas }).flatMap(([endpoint, schema]) =>
+const seeds: readonly { endpoint: string; body: Json }[] = Object.entries(endpointSchemas).flatMap(([endpoint, schema]) =>
   Object.values(schema.examples)
     .filter((example) => (example.status ?? 200) === 200 && example.request !== undefined)
     .map((example) => ({ endpoint, body: example.request as Json })),

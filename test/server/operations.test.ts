@@ -11,7 +11,7 @@ import t from 'tap';
 import { Agent, request } from 'undici';
 import { availableParallelism } from 'node:os';
 import { ConfigError, availableCpus, loadConfig } from '../../src/server/config.js';
-import { computeSchemas, otherSchemas } from '../../src/server/schemas.js';
+import { endpointSchemas } from '../../src/compute/schemas/index.js';
 import { describe, mediaType, metricValue, post, send, startServer, untilBusy, waitFor } from './harness.js';
 
 const HUGE = String(Number.MAX_SAFE_INTEGER);
@@ -77,7 +77,7 @@ t.test('the service in process', async (t) => {
     t.equal(reply.status, 200, describe(reply));
     const openapi = reply.json as { openapi: string; paths: Record<string, Record<string, { requestBody?: unknown; responses?: Record<string, unknown> }>> };
     t.equal(openapi.openapi, '3.1.0');
-    for (const endpoint of Object.keys({ ...computeSchemas, ...otherSchemas })) {
+    for (const endpoint of Object.keys(endpointSchemas)) {
       const operation = openapi.paths[`/v1/${endpoint}`]?.post;
       t.ok(operation?.requestBody !== undefined && operation.responses?.['200'] !== undefined, `POST /v1/${endpoint}: a request body and a 200 response`);
     }

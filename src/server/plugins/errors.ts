@@ -6,7 +6,9 @@ import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply } f
 import fp from 'fastify-plugin';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
+import type { ErrorObject } from 'ajv';
 import { Problem, toProblem } from '../../compute/problem.js';
+import { problemOf } from '../../compute/schemas/validate.js';
 
 /** Seconds a client refused for load (any 503) should wait before trying again. */
 const RETRY_AFTER_SECONDS = 1;
@@ -35,19 +37,8 @@ export function problemFor(error: unknown, request: { readonly id: string; reado
 }
 
 function fromFastify(error: FastifyError): Problem | null {
-  if (error.validation !== undefined && error.validation.length > 0) {
-    const v = error.validation[0];
-    const path = v.instancePath ?? '';
-    const field = path === '' ? 'the body' : `"${path.slice(1).replace(/\//g, '.')}"`;
-    const detail = v.keyword === 'additionalProperties'
-      ? `${field} has an unknown field "${String((v.params as { additionalProperty?: string }).additionalProperty)}"`
-      : `${field} ${v.message ?? 'is invalid'}`;
-    // The pointer names the offending field itself: the unknown one, or the missing one.
-    const params = v.params as { additionalProperty?: string; missingProperty?: string };
-    const named = v.keyword === 'additionalProperties' ? params.additionalProperty : v.keyword === 'required' ? params.missingProperty : undefined;
-    const extra = named === undefined ? '' : `/${named.replace(/~/g, '~0').replace(/\//g, '~1')}`;
-    return new Problem('INVALID_REQUEST', detail, { path: `${path}${extra}` });
-  }
+  // A body the endpoint's schema refuses: worded as compute() words it, by the same function.
+  if (error.validation !== undefined && error.validation.length > 0) return problemOf(error.validation[0] as ErrorObject);
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new Problem('TOO_LARGE', 'the request body is over the size limit');

@@ -1,6 +1,6 @@
 /**
- * POST /v1/<endpoint> for every compute endpoint: validate, hand to a worker, answer. Thin: the
- * work is `compute` on a worker thread. With `Accept: application/x-ndjson` the answer is a
+ * POST /v1/<endpoint> for every compute endpoint: validate (with the endpoint's schema, as
+ * `compute` does), hand to a worker, answer. Thin: the work is `compute` on a worker thread. With `Accept: application/x-ndjson` the answer is a
  * stream of JSON lines as work progresses, then `{"type": "result", ...}` or
  * `{"type": "error", "error": problem}` (SPEC.md section 4).
  */
@@ -10,7 +10,9 @@ import { Cancellation } from '../cancellation.js';
 import { dispatch, type ProgressMessage } from '../dispatch.js';
 import { problemFor } from '../plugins/errors.js';
 import { failedOutcome } from '../plugins/metrics.js';
-import { apiKeySecurity, computeResponses, computeSchemas, otherSchemas } from '../schemas.js';
+import { endpointSchemas } from '../../compute/schemas/index.js';
+import { validatorOf } from '../../compute/schemas/validate.js';
+import { apiKeySecurity, computeResponses } from '../openapi.js';
 
 const NDJSON = 'application/x-ndjson';
 /** What fastify sends with a JSON body; a result the worker serialised is sent with it as it is. */
@@ -27,10 +29,12 @@ function cancelOnClose(reply: FastifyReply): Cancellation {
 }
 
 export default async function computeRoutes(app: FastifyInstance): Promise<void> {
-  for (const [endpoint, schema] of Object.entries({ ...computeSchemas, ...otherSchemas })) {
+  for (const [endpoint, schema] of Object.entries(endpointSchemas)) {
     app.post(
       `/v1/${endpoint}`,
       {
+        // The body is validated by the function compute() validates it with, compiled once (errors.ts words its refusal).
+        validatorCompiler: () => validatorOf(endpoint)!,
         schema: {
           summary: schema.summary,
           tags: ['compute'],

@@ -13,7 +13,7 @@ import {
   metricsResponses,
   readyExamples,
   readyResponses,
-} from '../schemas.js';
+} from '../openapi.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
