@@ -2,7 +2,7 @@
 # with the production dependencies and the compiled JavaScript only. Plain Dockerfile syntax,
 # so the classic builder builds it too.
 
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -11,7 +11,7 @@ COPY src ./src
 COPY scripts/build-widget.ts ./scripts/
 RUN npm run build
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production \
     PORT=8080 \
     HOST=0.0.0.0

@@ -1,6 +1,6 @@
 /**
  * The top-level Dockerfile, parsed (dockerfile-ast) and linted (dockerfile-utils): plain syntax
- * the classic builder builds, stages on node:20-bookworm-slim by tag, production dependencies
+ * the classic builder builds, stages on node:24-bookworm-slim (Node.js 24, the active LTS) by tag, production dependencies
  * only in the image, a non-root user, an exec-form CMD running the compiled server, EXPOSE of
  * the server's port, and a HEALTHCHECK on /healthz that works. And .dockerignore: the build
  * context has what the Dockerfile copies and not node_modules.
@@ -14,7 +14,7 @@ import { validate } from 'dockerfile-utils';
 import { startServer } from '../server/harness.js';
 import { configFrom, dockerfilePath, healthCheckDefaultPort, readText, root, runHealthCheck, uidOf } from './deploy-files.js';
 
-const BASE = 'node:20-bookworm-slim';
+const BASE = 'node:24-bookworm-slim';
 
 if (!existsSync(dockerfilePath)) {
   t.fail(`no Dockerfile at ${dockerfilePath}`);
