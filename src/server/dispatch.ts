@@ -6,8 +6,9 @@
  * not depend on how the chunks were spread.
  */
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
-import { MAX_SEED, Problem, SAMPLE_BLOCK, batchError, batchItems, deadlinePassed, freshSeed, summariseSamples, type SampleChunk } from '../index.js';
+import { Problem, SAMPLE_BLOCK, batchError, batchItems, deadlinePassed, freshSeed, summariseSamples, type SampleChunk } from '../index.js';
 import type { ProgressMessage } from '../workers/compute-worker.js';
+import { validatorOf } from '../compute/schemas/validate.js';
 import type { Cancellation } from './cancellation.js';
 import { problemFor } from './plugins/errors.js';
 
@@ -110,23 +111,13 @@ async function dispatchSample(
   emit: (message: ProgressMessage) => void,
   stats?: { operations: number },
 ): Promise<unknown> {
-  const request = body as { n?: unknown; seed?: unknown; options?: unknown } | null;
-  const n = request?.n;
+  const request = body as { n?: number; seed?: number; options?: { timeoutMs?: number } };
   const { limits } = app.config;
-  const wellFormed =
-    request !== null &&
-    typeof request === 'object' &&
-    !Array.isArray(request) &&
-    Number.isInteger(n) &&
-    (n as number) >= 1 &&
-    (n as number) <= limits.maxSamples &&
-    (request.seed === undefined || (Number.isSafeInteger(request.seed) && (request.seed as number) >= 0 && (request.seed as number) <= MAX_SEED)) &&
-    (request.options === undefined || (request.options !== null && typeof request.options === 'object' && !Array.isArray(request.options)));
-  // Whatever is wrong with the request, one worker says so exactly as `compute` would.
-  if (!wellFormed) return app.workers.compute('sample', body, { cancel, stats });
+  const { n } = request;
+  // Whatever is wrong with the request (its schema, n missing or beyond MAX_SAMPLES), one worker says so exactly as `compute` would.
+  if (!validatorOf('sample')!(body) || n === undefined || n < 1 || n > limits.maxSamples) return app.workers.compute('sample', body, { cancel, stats });
 
-  const options = (request.options ?? {}) as { timeoutMs?: unknown };
-  const timeoutMs = typeof options.timeoutMs === 'number' && options.timeoutMs > 0 ? Math.min(options.timeoutMs, limits.timeoutMs) : limits.timeoutMs;
+  const timeoutMs = Math.min(request.options?.timeoutMs ?? limits.timeoutMs, limits.timeoutMs);
   const timeExceeded = (): Problem => new Problem('LIMIT_EXCEEDED', `time limit exceeded: sampling ran past ${timeoutMs} ms on a worker`, { limit: 'time' });
   // The time a single request may take from here to its answer: its run and its wait, each at
   // their limit. The chunks' own accounts (time on a worker, time queued) leave out the moments
@@ -137,7 +128,7 @@ async function dispatchSample(
   const seeded = { ...request, seed: request.seed ?? freshSeed() };
   // A chunk that fails stops the others.
   const stop = cancel.child();
-  const chunks = chunksOf(n as number, app.workers.size);
+  const chunks = chunksOf(n, app.workers.size);
   const results: (SampleChunk | undefined)[] = new Array(chunks.length);
   let emitted = 0;
   let next = 0;
@@ -153,7 +144,7 @@ async function dispatchSample(
   const runChunk = async (k: number, lane: { ranMs: number; queue: { waitedMs: number }; started: boolean }): Promise<void> => {
     const remaining = Math.floor(Math.min(timeoutMs - lane.ranMs, answerBy - now()));
     if (remaining <= 0) throw timeExceeded();
-    const chunkBody = { ...seeded, options: { ...(request.options as object | undefined), timeoutMs: remaining } };
+    const chunkBody = { ...seeded, options: { ...request.options, timeoutMs: remaining } };
     const timing = { runMs: 0 };
     try {
       results[k] = await app.workers.sampleChunk(chunkBody, chunks[k].from, chunks[k].count, { cancel: stop, stats, timing, queue: lane.queue, continuation: lane.started, answerBy });

@@ -5,6 +5,8 @@
  * compiles these inside `compute()` (validate.ts), fastify registers them as route schemas, and
  * openapi/openapi.json is generated from them (`npm run openapi`).
  */
+import type { FromSchema } from 'json-schema-to-ts';
+
 /** A number, or a non-finite number as a string. */
 export const scalarSchema = {
   $id: 'Scalar',
@@ -78,6 +80,14 @@ export const problemSchema = {
 
 export const sharedSchemas = [scalarSchema, tensorSchema, graphSchema, problemSchema];
 
+type References = { references: [typeof scalarSchema, typeof tensorSchema, typeof graphSchema] };
+
+/** The types of the shared schemas' JSON, derived from them (json-schema-to-ts). */
+export type ScalarJson = FromSchema<typeof scalarSchema>;
+export type TensorJson = FromSchema<typeof tensorSchema, References>;
+export type GraphJson = FromSchema<typeof graphSchema>;
+export type ProblemJson = FromSchema<typeof problemSchema>;
+
 export const tensorMap = { type: 'object', additionalProperties: { $ref: 'Tensor#' } } as const;
 
 /** The fields every compute request takes (SPEC.md section 3). */
@@ -100,6 +110,11 @@ const commonOptions = {
   layout: { type: 'string', enum: ['nested', 'flat'], description: 'Tensors in the response as nested arrays (default) or {"shape", "data"}.' },
   timeoutMs: { type: 'number', exclusiveMinimum: 0, description: 'A time limit lower than the server\'s.' },
 } as const;
+
+type CommonRequestSchema = { readonly type: 'object'; readonly properties: typeof common & { readonly options: { readonly type: 'object'; readonly properties: typeof commonOptions } } };
+
+/** The fields every compute request takes and their options, as TypeScript has them (derived from the schema). */
+export type CommonRequest = FromSchema<CommonRequestSchema, References>;
 
 /** The fields every compute request takes, options among them. */
 export const COMMON_FIELDS: readonly string[] = [...Object.keys(common), 'options'];
