@@ -142,7 +142,7 @@ interface Batch {
 
 const cancelledProblem = (): Problem => new Problem('CANCELLED', 'the request was cancelled');
 
-export const shuttingDown = (): Problem => new Problem('SHUTTING_DOWN', 'the server is shutting down');
+const shuttingDown = (): Problem => new Problem('SHUTTING_DOWN', 'the server is shutting down');
 
 const problemOf = (p: ProblemBody): Problem => new Problem(p.code, p.detail, { line: p.line, column: p.column, path: p.path, limit: p.limit });
 

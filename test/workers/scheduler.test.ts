@@ -5,6 +5,7 @@
  */
 import t, { type Test } from 'tap';
 import { Problem } from '../../src/index.js';
+import { Cancellation } from '../../src/server/cancellation.js';
 import type { ComputeItem, ComputeOutcome, ProgressMessage } from '../../src/workers/compute-worker.js';
 import {
   GRACE_MS,
@@ -334,25 +335,11 @@ t.test(`a request whose batch's worker dies before running it runs again, ${MAX_
 });
 
 t.test('a cancelled request is refused with 499 at once; a running one is stopped cooperatively, its worker only if it does not stop within the grace period', async (t) => {
-  const cancellation = () => {
-    const listeners: (() => void)[] = [];
-    return {
-      cancelled: false,
-      onCancel(listener: () => void) {
-        listeners.push(listener);
-        return () => listeners.splice(listeners.indexOf(listener), 1);
-      },
-      cancel() {
-        this.cancelled = true;
-        for (const listener of listeners.splice(0)) listener();
-      },
-    };
-  };
   const CANCELLED = { status: 499, code: 'CANCELLED' };
 
   await t.test('cancelled before it is submitted', async (t) => {
     const { submit } = scheduler();
-    const cancel = cancellation();
+    const cancel = new Cancellation();
     cancel.cancel();
     const outcome = submit('x', { cancel });
     await settled();
@@ -361,7 +348,7 @@ t.test('a cancelled request is refused with 499 at once; a running one is stoppe
 
   await t.test('waiting here, or in a batch a worker has not reached: dropped, never run', async (t) => {
     const { submit, endTurn, workers, scheduler: s } = scheduler({ workers: 1 });
-    const [inBatch, pending] = [cancellation(), cancellation()];
+    const [inBatch, pending] = [new Cancellation(), new Cancellation()];
     submit('running');
     const batched = submit('in the batch', { cancel: inBatch });
     endTurn();
@@ -383,7 +370,7 @@ t.test('a cancelled request is refused with 499 at once; a running one is stoppe
   for (const stops of [true, false]) {
     await t.test(stops ? 'running, and it stops' : 'running, and it does not stop', async (t) => {
       const { submit, endTurn, elapse, workers } = scheduler({ workers: 1 });
-      const cancel = cancellation();
+      const cancel = new Cancellation();
       const outcome = submit('running', { cancel });
       const other = submit('other');
       endTurn();
