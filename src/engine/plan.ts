@@ -126,8 +126,8 @@ function readingIn(operand: Shape, out: Shape): Reading | null {
 /** Computes rows `from` to `rows` - 1 of the output. */
 type FusedKernel = (operands: readonly Float64Array[], out: Float64Array, rows: number, cols: number, from: number) => void;
 /** A product A·B whose elements go through a fused loop's body (`stored`: the product itself too, for its other readers). */
-/** `work(amount)`: counts multiply-adds against the deadline (Context.work). */
-type ProductKernel = (operands: readonly Float64Array[], out: Float64Array, a: Float64Array, b: Float64Array, stored: Float64Array, work: (amount: number) => void) => void;
+/** `cx.work(op, amount)`: counts multiply-adds against the deadline (Context.work). */
+type ProductKernel = (operands: readonly Float64Array[], out: Float64Array, a: Float64Array, b: Float64Array, stored: Float64Array, cx: Context, op: string) => void;
 
 /** Generated kernels by parameters and source: the same program compiled again (another request) reuses them. */
 const kernels = new Map<string, unknown>();
@@ -311,7 +311,7 @@ const m = ${m}, k = ${k}, n = ${n}, ar = ${ar}, ac = ${ac}, br = ${br}, bc = ${b
 ${productSource(productWidth(n), element)}`;
   return {
     kind: 'product',
-    kernel: generated<ProductKernel>(['operands', 'out', 'a', 'b', 'stored', 'work'], body),
+    kernel: generated<ProductKernel>(['operands', 'out', 'a', 'b', 'stored', 'cx', 'op'], body),
     source: body,
     names: ['matmul', ...names],
     args: operands,
@@ -436,7 +436,8 @@ export class GradientPlan {
           at(a).data,
           at(b).data,
           stored === null ? out.data : stored.data,
-          (amount) => cx.work('matmul', amount),
+          cx,
+          'matmul',
         );
         slots[ins.out] = out;
         if (stored !== null) slots[ins.stored!] = stored;

@@ -24,8 +24,8 @@ const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
  *
  * The body declares nothing it reads: A's element (row, kk) is `a[aBase + row * ar + kk * ac]`,
  * B's (kk, col) `b[bBase + kk * br + col * bc]`, the dimensions are `m`, `k` and `n`, and
- * `work(amount)` counts multiply-adds against the deadline (Context.work): every block of rows,
- * or every panel where a block's rows are long. `element(value)` is the statement that hands
+ * `cx.work(op, amount)` counts multiply-adds against the deadline (Context.work): every block of
+ * rows, or every panel where a block's rows are long. `element(value)` is the statement that hands
  * on C's element (r, j), at offset i = r * n + j, whose value is the local named `value`.
  */
 export function productSource(width: number, element: (value: string) => string): string {
@@ -33,14 +33,15 @@ export function productSource(width: number, element: (value: string) => string)
   const block = (rowsInBlock: number): string => {
     const rows = range(rowsInBlock);
     const offsets = cols.slice(1).map((y) => `s${y} = col + ${y} < n ? ${y} * bc : 0`);
-    const handOn = rows.flatMap((x) =>
-      cols.map((y) => {
-        const statement = `{ const r = row + ${x}, j = col + ${y}, i = r * n + j; ${element(`c${x}${y}`)} }`;
+    const handOn = rows.flatMap((x) => [
+      `const i${x} = (row + ${x}) * n + col;`,
+      ...cols.map((y) => {
+        const statement = `{ const r = row + ${x}, j = col + ${y}, i = i${x} + ${y}; ${element(`c${x}${y}`)} }`;
         return y === 0 ? statement : `if (col + ${y} < n) ${statement}`;
       }),
-    );
+    ]);
     return `for (let col = 0; col < n; col += ${width}) {
-    if (byPanel) work(${rowsInBlock * width} * k);${offsets.length > 0 ? `\n    const ${offsets.join(', ')};` : ''}
+    if (byPanel) cx.work(op, ${rowsInBlock * width} * k);${offsets.length > 0 ? `\n    const ${offsets.join(', ')};` : ''}
     let ${rows.flatMap((x) => cols.map((y) => `c${x}${y} = 0`)).join(', ')};
     for (let kk = 0, ka = 0, q = bBase + col * bc; kk < k; kk++, ka += ac, q += br) {
       const ${cols.map((y) => (y === 0 ? 'b0 = b[q]' : `b${y} = b[q + s${y}]`)).join(', ')};
@@ -53,12 +54,12 @@ export function productSource(width: number, element: (value: string) => string)
   return `const byPanel = 4 * k * n > ${WORK_PER_DEADLINE_CHECK};
 let row = 0;
 for (; row + 4 <= m; row += 4) {
-  if (!byPanel) work(4 * k * n);
+  if (!byPanel) cx.work(op, 4 * k * n);
   const a0_ = aBase + row * ar, a1_ = a0_ + ar, a2_ = a1_ + ar, a3_ = a2_ + ar;
   ${block(4)}
 }
 for (; row < m; row++) {
-  if (!byPanel) work(k * n);
+  if (!byPanel) cx.work(op, k * n);
   const a0_ = aBase + row * ar;
   ${block(1)}
 }`;

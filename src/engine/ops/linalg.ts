@@ -37,7 +37,8 @@ type GemmKernel = (
   m: number,
   k: number,
   n: number,
-  work: (amount: number) => void,
+  cx: Context,
+  op: string,
 ) => void;
 
 /**
@@ -49,11 +50,11 @@ type GemmKernel = (
  * 512×512 and cost small products more than their arithmetic.
  */
 const gemmKernels: readonly GemmKernel[] = Array.from({ length: PRODUCT_WIDTH }, (_, w) =>
-  compileKernel<GemmKernel>(['a', 'aBase', 'ar', 'ac', 'b', 'bBase', 'br', 'bc', 'c', 'co', 'm', 'k', 'n', 'work'], productSource(w + 1, (v) => `c[co + i] = ${v};`)),
+  compileKernel<GemmKernel>(['a', 'aBase', 'ar', 'ac', 'b', 'bBase', 'br', 'bc', 'c', 'co', 'm', 'k', 'n', 'cx', 'op'], productSource(w + 1, (v) => `c[co + i] = ${v};`)),
 );
 
-function gemm(a: Operand2d, b: Operand2d, c: Float64Array, co: number, m: number, k: number, n: number, work: (amount: number) => void): void {
-  gemmKernels[productWidth(n) - 1](a.data, a.base, a.rowStride, a.columnStride, b.data, b.base, b.rowStride, b.columnStride, c, co, m, k, n, work);
+function gemm(cx: Context, a: Operand2d, b: Operand2d, c: Float64Array, co: number, m: number, k: number, n: number): void {
+  gemmKernels[productWidth(n) - 1](a.data, a.base, a.rowStride, a.columnStride, b.data, b.base, b.rowStride, b.columnStride, c, co, m, k, n, cx, 'matmul');
 }
 
 /** A stored matrix as the product reads it, from `base`, transposed or not (`cols`: its stored row length). */
@@ -94,19 +95,17 @@ const matmulPrim = definePrimitive<MatmulParams>({
     const batch = plain ? NO_AXES : broadcastShapes('matmul', batchA, batchB);
     // gemm writes every element of every product.
     const out = cx.allocForWriting('matmul', plain ? [m, n] : [...batch, m, n]);
-    // The deadline is read as the rows go (Context.work).
-    const work = (amount: number): void => cx.work('matmul', amount);
     // Row and column strides of each operand as stored (a.shape[-1] is its stored row length).
     const aCols = a.shape[a.shape.length - 1];
     const bCols = b.shape[b.shape.length - 1];
     if (batch.length === 0) {
-      gemm(operand(a, 0, ta, aCols), operand(b, 0, tb, bCols), out.data, 0, m, k, n, work);
+      gemm(cx, operand(a, 0, ta, aCols), operand(b, 0, tb, bCols), out.data, 0, m, k, n);
       return out;
     }
     const ia = broadcastIndex(batchA, batch);
     const ib = broadcastIndex(batchB, batch);
     for (let t = 0; t < ia.length; t++) {
-      gemm(operand(a, ia[t] * m * k, ta, aCols), operand(b, ib[t] * k * n, tb, bCols), out.data, t * m * n, m, k, n, work);
+      gemm(cx, operand(a, ia[t] * m * k, ta, aCols), operand(b, ib[t] * k * n, tb, bCols), out.data, t * m * n, m, k, n);
     }
     return out;
   },
