@@ -125,8 +125,10 @@ function readingIn(operand: Shape, out: Shape): Reading | null {
 
 /** Computes rows `from` to `rows` - 1 of the output. */
 type FusedKernel = (operands: readonly Float64Array[], out: Float64Array, rows: number, cols: number, from: number) => void;
-/** A product A·B whose elements go through a fused loop's body (`stored`: the product itself too, for its other readers). */
-/** `cx.work(op, amount)`: counts multiply-adds against the deadline (Context.work). */
+/**
+ * A product A·B whose elements go through a fused loop's body (`stored`: the product itself too,
+ * for its other readers); `cx.work(op, amount)` counts multiply-adds against the deadline.
+ */
 type ProductKernel = (operands: readonly Float64Array[], out: Float64Array, a: Float64Array, b: Float64Array, stored: Float64Array, cx: Context, op: string) => void;
 
 /** Generated kernels by parameters and source: the same program compiled again (another request) reuses them. */
@@ -236,7 +238,8 @@ interface LoopParts {
 /**
  * The lines computing `step` and, inside it, the inlined steps it reads: one line per primitive
  * (from its `scalarSource`), over operands read as `readingIn` says: element for element
- * (`a0[i]`), as one element, per column (`[j]`) or per row (`[r]`). `given` is read as the local `p` rather than as an operand.
+ * (`a0[i]`), as one element, per column (`[j]`) or per row (`[r]`). `given` is read as the
+ * local `p` rather than as an operand.
  */
 function loopParts(step: Step, inlined: ReadonlySet<number>, producer: ReadonlyMap<number, Step>, shapeOf: (ref: Ref) => Shape, given: Ref | null = null): LoopParts {
   const operands: Ref[] = [];
