@@ -450,7 +450,7 @@ function check(body: unknown, options: ComputeOptions): unknown {
   const spec = parseCheck(body, limits);
   let ev: Evaluation | null = null;
   try {
-    ev = prepare(CHECK_ENDPOINT, withInputs(body, spec, limits), { ...options, limits });
+    ev = prepare('check', withInputs(body, spec, limits), { ...options, limits });
     const given = new Set(isObject(body.at) ? Object.keys(body.at) : []);
     const points = pointsOf(ev, spec, given);
     const outcome = spec.gradcheck ? gradcheckPoints(ev, spec, points) : gradeAnswers(ev, spec, points);

@@ -14,7 +14,7 @@ import { checkEndpoint } from './check.js';
 import { derivativeEndpoint } from './derivative.js';
 import { takesBody, type Endpoint } from './endpoint.js';
 import { evalEndpoint } from './eval.js';
-import { countOperations, prepare, type ComputeOptions, type Evaluation } from './evaluation.js';
+import { Evaluation, countOperations, type ComputeOptions } from './evaluation.js';
 import { gradEndpoint } from './grad.js';
 import { hessianEndpoint } from './hessian.js';
 import { jacobianEndpoint } from './jacobian.js';
@@ -23,7 +23,7 @@ import { optimizeEndpoint } from './optimize.js';
 import { Problem, toProblem } from './problem.js';
 import { sampleEndpoint } from './sample.js';
 import { optionsOf } from './schemas/index.js';
-import { validateBody } from './schemas/validate.js';
+import { validBody } from './schemas/validate.js';
 import { loadSvgRenderer, wantsSvg } from './svg.js';
 import { traceEndpoint } from './trace.js';
 
@@ -75,17 +75,17 @@ export function computeSync(endpoint: string, body: unknown, options: ComputeOpt
   if (found === undefined) throw new Problem('NOT_FOUND', `there is no endpoint "${endpoint}"; the endpoints are ${computeEndpoints.join(', ')}`);
   // Every path validates here, against the endpoint's schema (schemas/): HTTP bodies, WebSocket
   // messages, batch items and library calls get the same 400 with the same path.
-  validateBody(endpoint, body);
+  const valid = validBody(endpoint, body);
   if (takesBody(found)) {
     try {
-      return found.run(body, options, computeSync);
+      return found.run(valid, options, computeSync);
     } catch (e) {
       throw toProblem(e);
     }
   }
   let ev: Evaluation | null = null;
   try {
-    ev = prepare(found, body, options);
+    ev = Evaluation.prepare(valid, options);
     const result = found.handle(ev) as Record<string, unknown>;
     // A fresh seed is reported so that the draws can be repeated; a given one is echoed.
     return ev.randomUsed() ? { ...result, seed: ev.seed } : result;

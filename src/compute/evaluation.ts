@@ -16,7 +16,8 @@ import { ProgramCache } from './cache.js';
 import { withDefaults, type ComputeLimits } from './limits.js';
 import type { OptimizeProgress } from './optimize.js';
 import { Problem } from './problem.js';
-import { parseRequest, type EndpointFields, type ParsedRequest } from './request.js';
+import { parseRequest, type ParsedRequest } from './request.js';
+import { validBody, type ValidBody } from './schemas/validate.js';
 
 export interface ComputeOptions {
   limits?: ComputeLimits;
@@ -79,12 +80,12 @@ export class Evaluation {
     this.primals = request.wrt.map((name) => request.at.get(name)!);
   }
 
-  /** Parses `body` against the endpoint's fields and prepares its evaluation: its time limit starts now. */
-  static prepare(endpoint: EndpointFields, body: unknown, options: ComputeOptions): Evaluation {
+  /** Prepares the evaluation of a body its endpoint's schema accepted: its time limit starts now. */
+  static prepare(body: ValidBody, options: ComputeOptions): Evaluation {
     const limits = withDefaults(options.limits);
     const cache = options.cache ?? defaultCache;
     const clock = options.clock ?? (() => performance.now());
-    const request = parseRequest(body, endpoint, limits);
+    const request = parseRequest(body, limits);
     const cacheKey = request.program !== null ? `p:${request.program}` : `g:${JSON.stringify(request.body.graph)}`;
     const program = cache.program(`${cacheKey}\u0000${limits.maxNesting}`, () =>
       request.program !== null ? parseProgram(request.program, { maxNesting: limits.maxNesting }) : graphProgram(request.graph!),
@@ -197,9 +198,12 @@ export class Evaluation {
   }
 }
 
-/** Parses `body` against the endpoint's fields and prepares its evaluation (its time limit starts now). */
-export function prepare(endpoint: EndpointFields, body: unknown, options: ComputeOptions): Evaluation {
-  return Evaluation.prepare(endpoint, body, options);
+/**
+ * Validates `body` against `endpoint`'s schema and prepares its evaluation (its time limit
+ * starts now): no body reaches an evaluation that its schema has not accepted.
+ */
+export function prepare(endpoint: string, body: unknown, options: ComputeOptions): Evaluation {
+  return Evaluation.prepare(validBody(endpoint, body), options);
 }
 
 /** Adds the operations an evaluation ran (its contexts', kept or released) to `stats`, if asked for. */

@@ -12,7 +12,7 @@ export const gradEndpoint: ProgramEndpoint = { name: 'grad', ...endpointFields('
 
 function grad(ev: Evaluation): unknown {
   const { request } = ev;
-  const mode = optionOf(request, 'mode', ['reverse', 'forward'] as const, 'reverse');
+  const mode = optionOf<'reverse' | 'forward'>(request, 'mode', 'reverse');
   const cotangent = tensorField(request, 'cotangent', ev.limits);
   if (mode === 'reverse' && cotangent === null) {
     const fast = compiledGradient(ev);

@@ -10,7 +10,7 @@ export const jacobianEndpoint: ProgramEndpoint = { name: 'jacobian', ...endpoint
 
 function jacobian(ev: Evaluation): unknown {
   const { request } = ev;
-  const mode = optionOf(request, 'mode', ['reverse', 'forward'] as const, 'reverse');
+  const mode = optionOf<'reverse' | 'forward'>(request, 'mode', 'reverse');
   const { value, jacobians } = engineJacobian(ev.context(), ev.fn, ev.primals, mode);
   return { value: encodeValue(value, request.layout), jacobian: encodeMap(request.wrt, jacobians, request.layout) };
 }

@@ -425,7 +425,8 @@ function optimizeAll(body: unknown, options: ComputeOptions): unknown {
   const { body: merged, request } = optimizeBody(body, limits.maxTensorElements);
   let ev: Evaluation | null = null;
   try {
-    ev = prepare(OPTIMIZE_FIELDS, merged, options);
+    // The merged body is an eval body: the parameters are inputs like the data, and `wrt`.
+    ev = prepare('eval', merged, options);
     const result = optimize(ev, request, limits.maxSteps, options.onProgress);
     return ev.randomUsed() ? { ...result, seed: ev.seed } : result;
   } finally {

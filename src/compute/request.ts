@@ -1,13 +1,15 @@
 /**
- * The common part of every compute request (SPEC.md section 3), validated: exactly one of
- * `program` or `graph`, the inputs `at`, `wrt`, `output` and `options`. Errors are
- * INVALID_REQUEST (400) with the JSON pointer of the offending field, or TOO_LARGE (413).
+ * What a schema cannot say about the common part of a compute request (SPEC.md section 3),
+ * checked after its endpoint's schema accepted the body (schemas/validate.ts): the limits
+ * (TOO_LARGE, 413), names as programs have them, `wrt` against the inputs, `output` with a
+ * graph, exactly one of `program` or `graph`; and the tensors decoded. Types, unknown fields
+ * and options, enums and ranges are the schema's alone.
  */
 import { formatShape, sameShape, type Tensor } from '../engine/index.js';
-import { MAX_SEED } from '../engine/random.js';
 import type { Graph, GraphNode } from '../lang/graph.js';
 import { Problem } from './problem.js';
-import { COMMON_FIELDS, COMMON_OPTIONS, type EndpointFields } from './schemas/shared.js';
+import type { CommonRequest, GraphJson } from './schemas/shared.js';
+import type { ValidBody } from './schemas/validate.js';
 import { decodeValue, type Layout } from './values.js';
 
 export interface RequestLimits {
@@ -21,7 +23,7 @@ export interface RequestLimits {
   maxGraphNodes?: number;
 }
 
-export interface ParsedRequest {
+export interface ParsedRequest<Body extends CommonRequest = CommonRequest> {
   readonly program: string | null;
   readonly graph: Graph | null;
   /** The inputs, in the order of `at`. */
@@ -32,15 +34,12 @@ export interface ParsedRequest {
   readonly timeoutMs: number | null;
   /** The seed the request gives, or null: then the evaluation picks a fresh one. */
   readonly seed: number | null;
-  readonly options: Readonly<Record<string, unknown>>;
-  readonly body: Readonly<Record<string, unknown>>;
+  readonly options: NonNullable<Body['options']>;
+  /** The body as its endpoint's schema accepted it. */
+  readonly body: Body;
 }
 
 export { COMMON_OPTIONS, type EndpointFields } from './schemas/shared.js';
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
 
 /**
  * A letter as mathjs's parser has it (`parse.isAlpha`): ASCII letters, `_`, `$`, Latin-1 to
@@ -63,55 +62,33 @@ function pointer(key: string): string {
   return `/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
 }
 
-function parseGraph(json: unknown, limits: RequestLimits): Graph {
-  if (!isObject(json)) throw new Problem('INVALID_REQUEST', '"graph" must be an object with "nodes" and "output"', { path: '/graph' });
+function parseGraph(json: GraphJson, limits: RequestLimits): Graph {
   const { nodes, output } = json;
-  if (!Array.isArray(nodes)) throw new Problem('INVALID_REQUEST', '"graph.nodes" must be a list of nodes', { path: '/graph/nodes' });
-  if (typeof output !== 'string') throw new Problem('INVALID_REQUEST', '"graph.output" must be the id of a node or an input', { path: '/graph/output' });
   const max = limits.maxGraphNodes ?? Infinity;
   if (nodes.length > max) throw new Problem('TOO_LARGE', `the graph has ${nodes.length} nodes, over the limit of ${max}`, { path: '/graph/nodes' });
-  const parsed = nodes.map((node, i): GraphNode => {
+  const parsed = nodes.map(({ id, op, args, value }, i): GraphNode => {
     const path = `/graph/nodes/${i}`;
-    if (!isObject(node)) throw new Problem('INVALID_REQUEST', 'a node must be an object {"id", "op", "args"} or {"id", "op": "const", "value"}', { path });
-    const { id, op, args, value } = node;
-    if (typeof id !== 'string' || !isName(id)) throw new Problem('INVALID_REQUEST', `a node id must be ${NAME_RULE}`, { path: `${path}/id` });
-    if (typeof op !== 'string') throw new Problem('INVALID_REQUEST', 'a node needs "op", a function name or "const"', { path: `${path}/op` });
+    if (!isName(id)) throw new Problem('INVALID_REQUEST', `a node id must be ${NAME_RULE}`, { path: `${path}/id` });
     if (op === 'const') {
       if (value === undefined) throw new Problem('INVALID_REQUEST', 'a const node needs "value"', { path: `${path}/value` });
       const decoded = typeof value === 'string' && !['NaN', 'Infinity', '-Infinity'].includes(value) ? value : decodeValue(value, `${path}/value`, { maxElements: limits.maxTensorElements });
       return { id, op, value: decoded };
     }
-    if (args !== undefined && (!Array.isArray(args) || !args.every((a) => typeof a === 'string' && isName(a)))) {
-      throw new Problem('INVALID_REQUEST', '"args" must be a list of node ids or input names', { path: `${path}/args` });
-    }
-    return { id, op, args: (args as string[] | undefined) ?? [] };
+    if (args !== undefined && !args.every(isName)) throw new Problem('INVALID_REQUEST', '"args" must be a list of node ids or input names', { path: `${path}/args` });
+    return { id, op, args: args ?? [] };
   });
   return { nodes: parsed, output };
 }
 
-/** Validates a request body; `endpoint` lists the endpoint's own fields and options. */
-export function parseRequest(body: unknown, endpoint: EndpointFields, limits: RequestLimits = {}): ParsedRequest {
-  if (!isObject(body)) throw new Problem('INVALID_REQUEST', 'the request body must be a JSON object', { path: '' });
-  const fields = [...COMMON_FIELDS, ...endpoint.fields];
-  for (const key of Object.keys(body)) {
-    if (!fields.includes(key)) {
-      throw new Problem('INVALID_REQUEST', `unknown field "${key}"; this endpoint takes ${fields.join(', ')}`, { path: pointer(key) });
-    }
-  }
-  const hasProgram = body.program !== undefined;
-  const hasGraph = body.graph !== undefined;
-  if (hasProgram === hasGraph) throw new Problem('INVALID_REQUEST', 'send exactly one of "program" or "graph"', { path: '' });
-  let program: string | null = null;
-  if (hasProgram) {
-    if (typeof body.program !== 'string') throw new Problem('INVALID_REQUEST', '"program" must be a string', { path: '/program' });
-    const max = limits.maxProgramLength ?? Infinity;
-    if (body.program.length > max) throw new Problem('TOO_LARGE', `the program has ${body.program.length} characters, over the limit of ${max}`, { path: '/program' });
-    program = body.program;
-  }
-  const graph = hasGraph ? parseGraph(body.graph, limits) : null;
+/** The request in `body`, which its endpoint's schema accepted: what the schema cannot say checked, the tensors decoded. */
+export function parseRequest<Body extends CommonRequest>(body: ValidBody<Body>, limits: RequestLimits = {}): ParsedRequest<Body> {
+  const { program = null, graph: graphJson, output = null, seed = null, options = {} } = body;
+  if ((program === null) === (graphJson === undefined)) throw new Problem('INVALID_REQUEST', 'send exactly one of "program" or "graph"', { path: '' });
+  const maxProgram = limits.maxProgramLength ?? Infinity;
+  if (program !== null && program.length > maxProgram) throw new Problem('TOO_LARGE', `the program has ${program.length} characters, over the limit of ${maxProgram}`, { path: '/program' });
+  const graph = graphJson === undefined ? null : parseGraph(graphJson, limits);
 
   const atJson = body.at ?? {};
-  if (!isObject(atJson)) throw new Problem('INVALID_REQUEST', '"at" must be an object of input values, {"x": 0.5}', { path: '/at' });
   const names = Object.keys(atJson);
   const maxInputs = limits.maxInputs ?? Infinity;
   if (names.length > maxInputs) throw new Problem('TOO_LARGE', `"at" has ${names.length} inputs, over the limit of ${maxInputs}`, { path: '/at' });
@@ -121,66 +98,25 @@ export function parseRequest(body: unknown, endpoint: EndpointFields, limits: Re
     at.set(name, decodeValue(atJson[name], `/at${pointer(name)}`, { maxElements: limits.maxTensorElements }));
   }
 
-  let wrt: string[];
-  if (body.wrt === undefined) wrt = [...at.keys()];
-  else {
-    if (!Array.isArray(body.wrt) || !body.wrt.every((w) => typeof w === 'string')) {
-      throw new Problem('INVALID_REQUEST', '"wrt" must be a list of input names', { path: '/wrt' });
+  const wrt = body.wrt ?? [...at.keys()];
+  wrt.forEach((name, i) => {
+    if (!at.has(name)) {
+      const inputs = [...at.keys()];
+      throw new Problem('INVALID_ARGUMENT', `"wrt" names "${name}", which is not an input: ${inputs.length === 0 ? '"at" gives no inputs' : `the inputs in "at" are ${inputs.join(', ')}`}`, {
+        path: `/wrt/${i}`,
+      });
     }
-    wrt = body.wrt as string[];
-    wrt.forEach((name, i) => {
-      if (!at.has(name)) {
-        const inputs = [...at.keys()];
-        throw new Problem(
-          'INVALID_ARGUMENT',
-          `"wrt" names "${name}", which is not an input: ${inputs.length === 0 ? '"at" gives no inputs' : `the inputs in "at" are ${inputs.join(', ')}`}`,
-          { path: `/wrt/${i}` },
-        );
-      }
-    });
-    if (new Set(wrt).size !== wrt.length) throw new Problem('INVALID_REQUEST', '"wrt" names an input twice', { path: '/wrt' });
-  }
+  });
+  if (new Set(wrt).size !== wrt.length) throw new Problem('INVALID_REQUEST', '"wrt" names an input twice', { path: '/wrt' });
 
-  let output: string | null = null;
-  if (body.output !== undefined) {
-    if (typeof body.output !== 'string' || !isName(body.output)) throw new Problem('INVALID_REQUEST', `"output" must be a variable name: ${NAME_RULE}`, { path: '/output' });
-    if (hasGraph) throw new Problem('INVALID_REQUEST', '"output" is for programs; a graph names its output in "graph.output"', { path: '/output' });
-    output = body.output;
+  if (output !== null) {
+    if (!isName(output)) throw new Problem('INVALID_REQUEST', `"output" must be a variable name: ${NAME_RULE}`, { path: '/output' });
+    if (graph !== null) throw new Problem('INVALID_REQUEST', '"output" is for programs; a graph names its output in "graph.output"', { path: '/output' });
   }
-  const seed = body.seed ?? null;
-  if (seed !== null && !(Number.isSafeInteger(seed) && (seed as number) >= 0)) {
-    throw new Problem('INVALID_REQUEST', `"seed" must be an integer from 0 to ${MAX_SEED}`, { path: '/seed' });
-  }
-
-  const options = body.options ?? {};
-  if (!isObject(options)) throw new Problem('INVALID_REQUEST', '"options" must be an object', { path: '/options' });
-  const known = [...COMMON_OPTIONS, ...endpoint.options];
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) {
-      throw new Problem('INVALID_REQUEST', `unknown option "${key}"; this endpoint's options are ${known.join(', ')}`, { path: `/options${pointer(key)}` });
-    }
-  }
-  const form = options.layout ?? 'nested';
-  if (form !== 'nested' && form !== 'flat') throw new Problem('INVALID_REQUEST', '"options.layout" must be "nested" or "flat"', { path: '/options/layout' });
-  const layout: Layout = { form, maxElements: limits.maxTensorElements ?? Infinity };
-  let timeoutMs: number | null = null;
-  if (options.timeoutMs !== undefined) {
-    if (typeof options.timeoutMs !== 'number' || !(options.timeoutMs > 0)) {
-      throw new Problem('INVALID_REQUEST', '"options.timeoutMs" must be a positive number of milliseconds', { path: '/options/timeoutMs' });
-    }
-    timeoutMs = options.timeoutMs;
-  }
-  return { program, graph, at, wrt, output, layout, timeoutMs, seed: seed as number | null, options, body };
-}
-
-/** A string option with a fixed set of values and a default. */
-export function optionOf<T extends string>(request: ParsedRequest, name: string, allowed: readonly T[], fallback: T): T {
-  const v = request.options[name];
-  if (v === undefined) return fallback;
-  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
-    throw new Problem('INVALID_REQUEST', `"options.${name}" must be one of ${allowed.map((a) => `"${a}"`).join(', ')}`, { path: `/options/${name}` });
-  }
-  return v as T;
+  // JSON has no NaN, but a library call may pass one: the schema's exclusiveMinimum lets it through.
+  if (Number.isNaN(options.timeoutMs)) throw new Problem('INVALID_REQUEST', '"options.timeoutMs" must be a positive number of milliseconds', { path: '/options/timeoutMs' });
+  const layout: Layout = { form: options.layout ?? 'nested', maxElements: limits.maxTensorElements ?? Infinity };
+  return { program, graph, at, wrt, output, layout, timeoutMs: options.timeoutMs ?? null, seed, options: options as NonNullable<Body['options']>, body };
 }
 
 /** A tensor field of the body (`cotangent`), or null when absent. */
@@ -191,11 +127,9 @@ export function tensorField(request: ParsedRequest, name: string, limits: Reques
 
 /** A {name: tensor} field of the body (`tangents`), checked against the inputs' names and shapes. */
 export function tensorsField(request: ParsedRequest, name: string, limits: RequestLimits): Map<string, Tensor> {
-  const v = request.body[name];
+  const v = request.body[name] as Readonly<Record<string, unknown>> | undefined;
   const out = new Map<string, Tensor>();
-  if (v === undefined) return out;
-  if (!isObject(v)) throw new Problem('INVALID_REQUEST', `"${name}" must be an object {input name: value}`, { path: `/${name}` });
-  for (const [key, value] of Object.entries(v)) {
+  for (const [key, value] of Object.entries(v ?? {})) {
     if (!request.at.has(key)) throw new Problem('INVALID_ARGUMENT', `"${name}" gives "${key}", which is not an input in "at"`, { path: `/${name}${pointer(key)}` });
     const t = decodeValue(value, `/${name}${pointer(key)}`, { maxElements: limits.maxTensorElements });
     const x = request.at.get(key)!;
@@ -207,4 +141,9 @@ export function tensorsField(request: ParsedRequest, name: string, limits: Reque
     out.set(key, t);
   }
   return out;
+}
+
+/** A string option, which the schema holds to its values, or its default. */
+export function optionOf<T extends string>(request: ParsedRequest, name: string, fallback: NoInfer<T>): T {
+  return (request.options[name] as T | undefined) ?? fallback;
 }

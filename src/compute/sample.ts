@@ -25,7 +25,6 @@ import { encodeValue, type Layout } from './values.js';
 import type { ProgramEndpoint } from './endpoint.js';
 import { countOperations, prepare, type ComputeOptions, type Evaluation } from './evaluation.js';
 import { endpointFields } from './schemas/index.js';
-import { validateBody } from './schemas/validate.js';
 
 /** Samples per block of statistics; chunks are whole blocks. */
 export const BLOCK = 1024;
@@ -78,7 +77,7 @@ export function sampleRequest(ev: Evaluation, maxSamples: number): SampleRequest
   if (listSamples && n > MAX_LISTED_SAMPLES) {
     throw new Problem('TOO_LARGE', `"options.samples" lists at most ${MAX_LISTED_SAMPLES} samples, and n is ${n}: ask for the summary only, or stream it`, { path: '/options/samples' });
   }
-  const estimator = optionOf(ev.request, 'estimator', ['reparam', 'score'] as const, 'reparam');
+  const estimator = optionOf<'reparam' | 'score'>(ev.request, 'estimator', 'reparam');
   return { n, listSamples, estimator };
 }
 
@@ -369,8 +368,7 @@ function sampleAll(ev: Evaluation): unknown {
 export function sampleChunkSync(body: unknown, from: number, count: number, options: ComputeOptions = {}): SampleChunk {
   let ev: Evaluation | null = null;
   try {
-    validateBody('sample', body);
-    ev = prepare(sampleEndpoint, body, options);
+    ev = prepare('sample', body, options);
     const spec = sampleRequest(ev, ev.limits.maxSamples);
     if (!(Number.isInteger(from) && Number.isInteger(count) && from >= 0 && count >= 1 && from + count <= spec.n && from % BLOCK === 0)) {
       throw new RangeError(`a chunk of samples must be whole blocks within n: from ${from}, count ${count}`);

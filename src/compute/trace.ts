@@ -33,7 +33,7 @@ export const traceEndpoint: ProgramEndpoint = { name: 'trace', ...endpointFields
 
 function trace(ev: Evaluation): unknown {
   const { request } = ev;
-  const format = optionOf(request, 'format', ['table', 'graph', 'dot', 'svg'] as const, 'table');
+  const format = optionOf<'table' | 'graph' | 'dot' | 'svg'>(request, 'format', 'table');
   const layout = request.layout;
   const cx = ev.context();
 

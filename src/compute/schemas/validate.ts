@@ -8,7 +8,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { Problem } from '../problem.js';
 import { endpointSchemas } from './index.js';
-import { sharedSchemas } from './shared.js';
+import { sharedSchemas, type CommonRequest } from './shared.js';
 
 let ajv: Ajv | null = null;
 const validators = new Map<string, ValidateFunction>();
@@ -46,6 +46,21 @@ export function validateBody(endpoint: string, body: unknown): void {
   const validate = validatorOf(endpoint);
   if (validate === null || validate(body)) return;
   throw problemOf(validate.errors![0]);
+}
+
+declare const accepted: unique symbol;
+
+/**
+ * A body its endpoint's schema accepted, as TypeScript has it. Only `validBody` makes one, so
+ * whatever takes a `ValidBody` (request.ts's `parseRequest`, `Evaluation.prepare`) cannot be
+ * handed a body the schema has not seen.
+ */
+export type ValidBody<Body = CommonRequest> = Body & { readonly [accepted]: true };
+
+/** `body`, once `endpoint`'s schema accepts it; else throws the Problem. */
+export function validBody<Body = CommonRequest>(endpoint: string, body: unknown): ValidBody<Body> {
+  validateBody(endpoint, body);
+  return body as ValidBody<Body>;
 }
 
 /** A JSON pointer's reference token (RFC 6901: `~` and `/` escaped). */
