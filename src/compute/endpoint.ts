@@ -7,21 +7,23 @@
  */
 import type { ComputeOptions, Evaluation } from './evaluation.js';
 import type { EndpointFields } from './request.js';
+import type { CommonRequest } from './schemas/index.js';
 
 /** Computes one request of any endpoint, synchronously (`computeSync`). */
 export type ComputeFn = (endpoint: string, body: unknown, options: ComputeOptions) => unknown;
 
-/** An endpoint that evaluates a program at a point. */
-export interface ProgramEndpoint extends EndpointFields {
+/** An endpoint that evaluates a program at a point; `Body` is its request's type, derived from its schema. */
+export interface ProgramEndpoint<Body extends CommonRequest = CommonRequest> extends EndpointFields {
   readonly name: string;
-  readonly handle: (ev: Evaluation) => unknown;
+  // A method, so that an endpoint of a narrower body is a ProgramEndpoint too: compute() hands each its own.
+  handle(ev: Evaluation<Body>): unknown;
 }
 
-/** An endpoint that takes the body as it is; `fields` when it takes the common fields and options too. */
-export interface BodyEndpoint {
+/** An endpoint that takes the body as it is (`Body`, as its schema accepted it); `fields` when it takes the common fields and options too. */
+export interface BodyEndpoint<Body = unknown> {
   readonly name: string;
   readonly fields: EndpointFields | null;
-  readonly run: (body: unknown, options: ComputeOptions, compute: ComputeFn) => unknown;
+  run(body: Body, options: ComputeOptions, compute: ComputeFn): unknown;
 }
 
 export type Endpoint = ProgramEndpoint | BodyEndpoint;

@@ -17,6 +17,7 @@ import { withDefaults, type ComputeLimits } from './limits.js';
 import type { OptimizeProgress } from './optimize.js';
 import { Problem } from './problem.js';
 import { parseRequest, type ParsedRequest } from './request.js';
+import type { CommonRequest, EndpointRequests } from './schemas/index.js';
 import { validBody, type ValidBody } from './schemas/validate.js';
 
 export interface ComputeOptions {
@@ -59,15 +60,15 @@ interface RunState {
  *   handed back with `countOperations`;
  * - `randomUsed()` is whether any draw was made, by a generator or by compiled code (`noteDraws`).
  */
-export class Evaluation {
-  readonly request: ParsedRequest;
+export class Evaluation<Body extends CommonRequest = CommonRequest> {
+  readonly request: ParsedRequest<Body>;
   /** The program as a function of the `wrt` inputs (the other inputs held fixed). */
   readonly fn: Fn;
   /** The `wrt` inputs' values, in order. */
   readonly primals: Tensor[];
   private readonly run: RunState;
 
-  private constructor(run: RunState, request: ParsedRequest) {
+  private constructor(run: RunState, request: ParsedRequest<Body>) {
     this.run = run;
     this.request = request;
     const differentiated = new Set(request.wrt);
@@ -81,7 +82,7 @@ export class Evaluation {
   }
 
   /** Prepares the evaluation of a body its endpoint's schema accepted: its time limit starts now. */
-  static prepare(body: ValidBody, options: ComputeOptions): Evaluation {
+  static prepare<Body extends CommonRequest>(body: ValidBody<Body>, options: ComputeOptions): Evaluation<Body> {
     const limits = withDefaults(options.limits);
     const cache = options.cache ?? defaultCache;
     const clock = options.clock ?? (() => performance.now());
@@ -111,7 +112,7 @@ export class Evaluation {
    * The same evaluation (program, budgets, deadline, seed, operations count) of another request
    * at the same program: `check` grades a trace at each of its points this way.
    */
-  withRequest(request: ParsedRequest): Evaluation {
+  withRequest(request: ParsedRequest<Body>): Evaluation<Body> {
     return new Evaluation(this.run, request);
   }
 
@@ -202,7 +203,7 @@ export class Evaluation {
  * Validates `body` against `endpoint`'s schema and prepares its evaluation (its time limit
  * starts now): no body reaches an evaluation that its schema has not accepted.
  */
-export function prepare(endpoint: string, body: unknown, options: ComputeOptions): Evaluation {
+export function prepare<E extends keyof EndpointRequests>(endpoint: E, body: unknown, options: ComputeOptions): Evaluation<EndpointRequests[E]> {
   return Evaluation.prepare(validBody(endpoint, body), options);
 }
 

@@ -4,15 +4,15 @@ import type { ProgramEndpoint } from './endpoint.js';
 import type { Evaluation } from './evaluation.js';
 import { compiledGradient, plannedGradient } from './fast-paths.js';
 import { Problem } from './problem.js';
-import { optionOf, tensorField } from './request.js';
+import { tensorField } from './request.js';
 import { encodeMap, encodeValue } from './values.js';
-import { endpointFields } from './schemas/index.js';
+import { endpointFields, type GradRequest } from './schemas/index.js';
 
-export const gradEndpoint: ProgramEndpoint = { name: 'grad', ...endpointFields('grad'), handle: grad };
+export const gradEndpoint: ProgramEndpoint<GradRequest> = { name: 'grad', ...endpointFields('grad'), handle: grad };
 
-function grad(ev: Evaluation): unknown {
+function grad(ev: Evaluation<GradRequest>): unknown {
   const { request } = ev;
-  const mode = optionOf<'reverse' | 'forward'>(request, 'mode', 'reverse');
+  const mode = request.options.mode ?? 'reverse';
   const cotangent = tensorField(request, 'cotangent', ev.limits);
   if (mode === 'reverse' && cotangent === null) {
     const fast = compiledGradient(ev);

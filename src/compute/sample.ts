@@ -20,11 +20,11 @@ import { Distribution, ScoreFunctionSource, scoreSurrogate } from '../distributi
 import type { LangValue } from '../lang/catalogue.js';
 import { ProgramError } from '../lang/errors.js';
 import { Problem, toProblem } from './problem.js';
-import { optionOf, tensorField } from './request.js';
+import { tensorField } from './request.js';
 import { encodeValue, type Layout } from './values.js';
 import type { ProgramEndpoint } from './endpoint.js';
 import { countOperations, prepare, type ComputeOptions, type Evaluation } from './evaluation.js';
-import { endpointFields } from './schemas/index.js';
+import { endpointFields, type SampleRequest as SampleBody } from './schemas/index.js';
 
 /** Samples per block of statistics; chunks are whole blocks. */
 export const BLOCK = 1024;
@@ -66,18 +66,15 @@ export interface SampleRequest {
 }
 
 /** n, `options.samples` and `options.estimator`, validated. */
-export function sampleRequest(ev: Evaluation, maxSamples: number): SampleRequest {
-  const n = ev.request.body.n;
+export function sampleRequest(ev: Evaluation<SampleBody>, maxSamples: number): SampleRequest {
+  const { n } = ev.request.body;
   if (n === undefined) throw new Problem('INVALID_REQUEST', '"n", the number of samples, is required', { path: '/n' });
-  if (typeof n !== 'number' || !Number.isInteger(n)) throw new Problem('INVALID_REQUEST', '"n" must be an integer', { path: '/n' });
   if (n < 1 || n > maxSamples) throw new Problem('INVALID_ARGUMENT', `"n" must be from 1 to ${maxSamples}, got ${n}`, { path: '/n' });
-  const listed = ev.request.options.samples;
-  if (listed !== undefined && typeof listed !== 'boolean') throw new Problem('INVALID_REQUEST', '"options.samples" must be true or false', { path: '/options/samples' });
-  const listSamples = listed ?? n <= 1000;
+  const listSamples = ev.request.options.samples ?? n <= 1000;
   if (listSamples && n > MAX_LISTED_SAMPLES) {
     throw new Problem('TOO_LARGE', `"options.samples" lists at most ${MAX_LISTED_SAMPLES} samples, and n is ${n}: ask for the summary only, or stream it`, { path: '/options/samples' });
   }
-  const estimator = optionOf<'reparam' | 'score'>(ev.request, 'estimator', 'reparam');
+  const estimator = ev.request.options.estimator ?? 'reparam';
   return { n, listSamples, estimator };
 }
 
@@ -354,9 +351,9 @@ function coordinates(meta: SampleMeta, shapes: SampleChunk['shapes'], row: Float
 }
 
 /** `sample`: n draws of the program, their statistics and their gradients' (samples listed on request). */
-export const sampleEndpoint: ProgramEndpoint = { name: 'sample', ...endpointFields('sample'), handle: sampleAll };
+export const sampleEndpoint: ProgramEndpoint<SampleBody> = { name: 'sample', ...endpointFields('sample'), handle: sampleAll };
 
-function sampleAll(ev: Evaluation): unknown {
+function sampleAll(ev: Evaluation<SampleBody>): unknown {
   const spec = sampleRequest(ev, ev.limits.maxSamples);
   return summarise([sampleChunk(ev, spec, 0, spec.n)]);
 }
@@ -366,7 +363,7 @@ function sampleAll(ev: Evaluation): unknown {
  * over its workers; `summarise` combines the chunks, in order, into the response.
  */
 export function sampleChunkSync(body: unknown, from: number, count: number, options: ComputeOptions = {}): SampleChunk {
-  let ev: Evaluation | null = null;
+  let ev: Evaluation<SampleBody> | null = null;
   try {
     ev = prepare('sample', body, options);
     const spec = sampleRequest(ev, ev.limits.maxSamples);

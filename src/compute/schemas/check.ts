@@ -1,9 +1,10 @@
-import { computeResponse, request, scalarInputs, tensorMap, type EndpointSchema } from './shared.js';
+import type { FromSchema } from 'json-schema-to-ts';
+import { computeResponse, request, scalarInputs, tensorMap, type EndpointSchema, type References } from './shared.js';
 
 /** An answer to grade: numbers (compared at at) or an expression of the inputs (compared at every point). */
 const answerEntry = {
   anyOf: [{ type: 'string', description: 'An expression of the inputs in the program language (a student\'s symbolic answer), compared at every point.' }, { $ref: 'Tensor#' }],
-};
+} as const;
 const tensorOrNull = { anyOf: [{ $ref: 'Tensor#' }, { type: 'null' }] };
 const wrongEntry = {
   expected: { ...tensorOrNull, description: 'The true value (for gradcheck: the central difference).' },
@@ -28,59 +29,64 @@ const checkFailure = {
 };
 const gradeSquare = { program: 'x^2 * sin(x)', random: { n: 50, ranges: { x: [-2, 2] } }, seed: 1 };
 
+export const checkBody = request(
+  'A program and an answer to grade, or gradcheck: true. Numbers are compared at at; expressions at every point: at alone, each of points, or random.n points drawn with the seed. ' +
+    'A number passes when |got - expected| <= atol + rtol |expected| (NaN matches NaN).',
+  {
+    answer: {
+      type: 'object',
+      minProperties: 1,
+      additionalProperties: false,
+      description: 'Any of value, grad and trace. Whatever is wrong with an answer is graded as wrong, with its reason; the request still succeeds.',
+      properties: {
+        value: answerEntry,
+        grad: { type: 'object', minProperties: 1, additionalProperties: answerEntry, description: 'The gradient with respect to each input named (a vector-Jacobian product with cotangent).' },
+        trace: {
+          type: 'array',
+          minItems: 1,
+          description:
+            'A student\'s Wengert list: entries {"id", "value"?, "tangent"?, "adjoint"?}, ids as POST /v1/trace names the steps (v1, v2, ...) and inputs by name, tangents along tangents ' +
+            '(default: a unit tangent along the first input). Graded at at, in the order the table is filled: values and tangents forwards, then adjoints backwards.',
+          items: {
+            type: 'object',
+            required: ['id'],
+            additionalProperties: false,
+            properties: { id: { type: 'string' }, value: { $ref: 'Tensor#' }, tangent: { $ref: 'Tensor#' }, adjoint: { $ref: 'Tensor#' } },
+          },
+        },
+      },
+    },
+    gradcheck: { type: 'boolean', enum: [true], description: 'Instead of an answer: the engine\'s gradient against central differences (eps 1e-6), as PyTorch\'s gradcheck.' },
+    points: { type: 'array', minItems: 1, items: { ...tensorMap, title: 'a point' }, description: 'Points {input: value}, each merged over at (at most MAX_CHECK_POINTS, 1000 by default).' },
+    random: {
+      type: 'object',
+      required: ['n', 'ranges'],
+      additionalProperties: false,
+      description: 'n points drawn uniformly in the ranges with the request\'s seed (the same seed gives the same points); other inputs from at.',
+      properties: {
+        n: { type: 'integer', description: '1 to MAX_CHECK_POINTS (1000 by default).' },
+        ranges: {
+          type: 'object',
+          minProperties: 1,
+          additionalProperties: { type: 'array', items: { type: 'number' }, minItems: 2, maxItems: 2 },
+          description: '{input: [lo, hi]}; a tensor input in at has each element drawn.',
+        },
+      },
+    },
+    rtol: { type: 'number', minimum: 0, description: 'Relative tolerance: 1e-6 by default, 1e-3 for gradcheck (PyTorch\'s).' },
+    atol: { type: 'number', minimum: 0, description: 'Absolute tolerance: 1e-9 by default, 1e-5 for gradcheck (PyTorch\'s).' },
+    tangents: { ...tensorMap, description: 'For a trace: the tangents of the inputs, as in POST /v1/trace.' },
+    cotangent: { $ref: 'Tensor#', description: 'For a non-scalar output: the cotangent of grad answers and of a trace\'s adjoints.' },
+  },
+);
+
+/** A `check` request, as TypeScript has it (derived from the schema). */
+export type CheckRequest = FromSchema<typeof checkBody, References>;
+
 /** `check`: SPEC.md section 3, the autograder's endpoint. */
 export const checkSchema: EndpointSchema = {
   summary: 'Grade an answer against the program: a value or gradient (numbers or expressions), a Wengert list, or gradcheck',
-  body: request(
-    'A program and an answer to grade, or gradcheck: true. Numbers are compared at at; expressions at every point: at alone, each of points, or random.n points drawn with the seed. ' +
-      'A number passes when |got - expected| <= atol + rtol |expected| (NaN matches NaN).',
-    {
-      answer: {
-        type: 'object',
-        minProperties: 1,
-        additionalProperties: false,
-        description: 'Any of value, grad and trace. Whatever is wrong with an answer is graded as wrong, with its reason; the request still succeeds.',
-        properties: {
-          value: answerEntry,
-          grad: { type: 'object', minProperties: 1, additionalProperties: answerEntry, description: 'The gradient with respect to each input named (a vector-Jacobian product with cotangent).' },
-          trace: {
-            type: 'array',
-            minItems: 1,
-            description:
-              'A student\'s Wengert list: entries {"id", "value"?, "tangent"?, "adjoint"?}, ids as POST /v1/trace names the steps (v1, v2, ...) and inputs by name, tangents along tangents ' +
-              '(default: a unit tangent along the first input). Graded at at, in the order the table is filled: values and tangents forwards, then adjoints backwards.',
-            items: {
-              type: 'object',
-              required: ['id'],
-              additionalProperties: false,
-              properties: { id: { type: 'string' }, value: { $ref: 'Tensor#' }, tangent: { $ref: 'Tensor#' }, adjoint: { $ref: 'Tensor#' } },
-            },
-          },
-        },
-      },
-      gradcheck: { type: 'boolean', enum: [true], description: 'Instead of an answer: the engine\'s gradient against central differences (eps 1e-6), as PyTorch\'s gradcheck.' },
-      points: { type: 'array', minItems: 1, items: { ...tensorMap, title: 'a point' }, description: 'Points {input: value}, each merged over at (at most MAX_CHECK_POINTS, 1000 by default).' },
-      random: {
-        type: 'object',
-        required: ['n', 'ranges'],
-        additionalProperties: false,
-        description: 'n points drawn uniformly in the ranges with the request\'s seed (the same seed gives the same points); other inputs from at.',
-        properties: {
-          n: { type: 'integer', description: '1 to MAX_CHECK_POINTS (1000 by default).' },
-          ranges: {
-            type: 'object',
-            minProperties: 1,
-            additionalProperties: { type: 'array', items: { type: 'number' }, minItems: 2, maxItems: 2 },
-            description: '{input: [lo, hi]}; a tensor input in at has each element drawn.',
-          },
-        },
-      },
-      rtol: { type: 'number', minimum: 0, description: 'Relative tolerance: 1e-6 by default, 1e-3 for gradcheck (PyTorch\'s).' },
-      atol: { type: 'number', minimum: 0, description: 'Absolute tolerance: 1e-9 by default, 1e-5 for gradcheck (PyTorch\'s).' },
-      tangents: { ...tensorMap, description: 'For a trace: the tangents of the inputs, as in POST /v1/trace.' },
-      cotangent: { $ref: 'Tensor#', description: 'For a non-scalar output: the cotangent of grad answers and of a trace\'s adjoints.' },
-    },
-  ),
+  body: checkBody,
   response: computeResponse(
     'The grade: pass, score (the fraction of points passing), points and passed (how many), and at most 10 failures, in order of points.',
     {

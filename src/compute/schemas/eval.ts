@@ -1,9 +1,15 @@
-import { computeResponse, matrixInputs, parseError, request, scalarInputs, type EndpointSchema } from './shared.js';
+import type { FromSchema } from 'json-schema-to-ts';
+import { computeResponse, matrixInputs, parseError, request, scalarInputs, type EndpointSchema, type References } from './shared.js';
+
+export const evalBody = request('A program or graph and its inputs.');
+
+/** A `eval` request, as TypeScript has it (derived from the schema). */
+export type EvalRequest = FromSchema<typeof evalBody, References>;
 
 /** The `eval` endpoint's schema: evaluate a program or graph at a point (SPEC.md section 3). */
 export const evalSchema: EndpointSchema = {
   summary: 'Evaluate a program or graph',
-  body: request('A program or graph and its inputs.'),
+  body: evalBody,
   response: computeResponse('The value.', { value: { $ref: 'Tensor#' } }, ['value']),
   examples: {
     scalar: { summary: 'A scalar program', request: { program: 'x * y + sin(x)', at: scalarInputs }, response: { value: 2.579425538604203 } },

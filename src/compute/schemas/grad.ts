@@ -1,9 +1,15 @@
-import { computeResponse, mode, request, scalarInputs, tensorMap, type EndpointSchema } from './shared.js';
+import type { FromSchema } from 'json-schema-to-ts';
+import { computeResponse, mode, request, scalarInputs, tensorMap, type EndpointSchema, type References } from './shared.js';
+
+export const gradBody = request('A program or graph; a cotangent when the output is not a scalar.', { cotangent: { $ref: 'Tensor#' } }, { mode });
+
+/** A `grad` request, as TypeScript has it (derived from the schema). */
+export type GradRequest = FromSchema<typeof gradBody, References>;
 
 /** The `grad` endpoint's schema: the value and the gradient, or a vector-Jacobian product (SPEC.md section 3). */
 export const gradSchema: EndpointSchema = {
   summary: 'Value and gradient (or a vector-Jacobian product)',
-  body: request('A program or graph; a cotangent when the output is not a scalar.', { cotangent: { $ref: 'Tensor#' } }, { mode }),
+  body: gradBody,
   response: computeResponse('The value and the gradient with respect to each input, shaped like the input.', { value: { $ref: 'Tensor#' }, grad: tensorMap }, ['value', 'grad']),
   examples: {
     scalar: {

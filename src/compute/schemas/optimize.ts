@@ -1,37 +1,43 @@
-import { common, computeResponse, options, tensorMap, type EndpointSchema } from './shared.js';
+import type { FromSchema } from 'json-schema-to-ts';
+import { common, computeResponse, options, tensorMap, type EndpointSchema, type References } from './shared.js';
 
 const rosenbrock = { program: '(1 - x)^2 + 100 * (y - x^2)^2', params: { x: -1.5, y: 2 } };
+
+export const optimizeBody = {
+  type: 'object',
+  description: 'The program (its result is the loss), the parameters\' initial values, fixed data in at, the optimizer, the number of steps.',
+  required: ['params', 'optimizer', 'steps'],
+  additionalProperties: false,
+  properties: {
+    program: common.program,
+    graph: common.graph,
+    at: { ...tensorMap, description: 'Fixed inputs (data): not optimised.' },
+    output: common.output,
+    seed: common.seed,
+    options: options(),
+    params: { ...tensorMap, description: 'The inputs being optimised, by name, with their initial values.' },
+    optimizer: {
+      type: 'object',
+      required: ['name'],
+      description:
+        'name: sgd (lr 1e-3, momentum 0, dampening 0, weight_decay 0, nesterov false), momentum and nesterov (sgd with momentum 0.9, the latter with nesterov), ' +
+        'adam (lr 1e-3, betas [0.9, 0.999] or beta1/beta2, eps 1e-8, weight_decay 0, amsgrad false), rmsprop (lr 1e-2, alpha 0.99, eps 1e-8, weight_decay 0, momentum 0, centered false), ' +
+        'adagrad (lr 1e-2, lr_decay 0, weight_decay 0, initial_accumulator_value 0, eps 1e-10); every optimizer takes maximize. PyTorch\'s defaults and update rules.',
+      // No enum: the endpoint's own message lists the optimizers.
+      properties: { name: { type: 'string', description: 'sgd, momentum, nesterov, adam, rmsprop or adagrad.' } },
+    },
+    steps: { type: 'integer', minimum: 0, description: 'The number of updates (at most MAX_STEPS, 10^6 by default).' },
+    every: { type: 'integer', minimum: 1, description: 'The history records the loss at steps 0, every, 2 every, ... (default: about 100 entries).' },
+  },
+} as const;
+
+/** An `optimize` request, as TypeScript has it (derived from the schema). */
+export type OptimizeRequest = FromSchema<typeof optimizeBody, References>;
 
 /** `optimize`: SPEC.md section 3. */
 export const optimizeSchema: EndpointSchema = {
   summary: 'Gradient-based optimisation of params on a program\'s scalar loss, with PyTorch\'s optimizers',
-  body: {
-    type: 'object',
-    description: 'The program (its result is the loss), the parameters\' initial values, fixed data in at, the optimizer, the number of steps.',
-    required: ['params', 'optimizer', 'steps'],
-    additionalProperties: false,
-    properties: {
-      program: common.program,
-      graph: common.graph,
-      at: { ...tensorMap, description: 'Fixed inputs (data): not optimised.' },
-      output: common.output,
-      seed: common.seed,
-      options: options(),
-      params: { ...tensorMap, description: 'The inputs being optimised, by name, with their initial values.' },
-      optimizer: {
-        type: 'object',
-        required: ['name'],
-        description:
-          'name: sgd (lr 1e-3, momentum 0, dampening 0, weight_decay 0, nesterov false), momentum and nesterov (sgd with momentum 0.9, the latter with nesterov), ' +
-          'adam (lr 1e-3, betas [0.9, 0.999] or beta1/beta2, eps 1e-8, weight_decay 0, amsgrad false), rmsprop (lr 1e-2, alpha 0.99, eps 1e-8, weight_decay 0, momentum 0, centered false), ' +
-          'adagrad (lr 1e-2, lr_decay 0, weight_decay 0, initial_accumulator_value 0, eps 1e-10); every optimizer takes maximize. PyTorch\'s defaults and update rules.',
-        // No enum: the endpoint's own message lists the optimizers.
-        properties: { name: { type: 'string', description: 'sgd, momentum, nesterov, adam, rmsprop or adagrad.' } },
-      },
-      steps: { type: 'integer', minimum: 0, description: 'The number of updates (at most MAX_STEPS, 10^6 by default).' },
-      every: { type: 'integer', minimum: 1, description: 'The history records the loss at steps 0, every, 2 every, ... (default: about 100 entries).' },
-    },
-  },
+  body: optimizeBody,
   response: computeResponse(
     'The parameters and the loss after all the updates, and the loss every `every` steps (computed before that step\'s update). A loss that becomes NaN or infinite stops the run: `stopped` says at which step, and params are those that gave it.',
     {

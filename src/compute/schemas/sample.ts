@@ -1,27 +1,33 @@
-import { computeResponse, request, tensorMap, type EndpointSchema } from './shared.js';
+import type { FromSchema } from 'json-schema-to-ts';
+import { computeResponse, request, tensorMap, type EndpointSchema, type References } from './shared.js';
 
-const sampleBody = { value: { $ref: 'Tensor#' }, grad: tensorMap };
-const meanAndGradient = (description: string) => ({ type: 'object', description, required: ['value', 'grad'], additionalProperties: false, properties: sampleBody });
+const runFields = { value: { $ref: 'Tensor#' }, grad: tensorMap };
+const meanAndGradient = (description: string) => ({ type: 'object', description, required: ['value', 'grad'], additionalProperties: false, properties: runFields });
 const normalSquared = { program: 'z = rsample(normal(mu, sigma)); z^2', at: { mu: 0.5, sigma: 1.5 } };
+
+export const sampleBody = request(
+  'A program that draws (rsample, sample, rand, randn) and the number of runs. Run i draws from stream i of the seed, so results do not depend on how the runs are spread over workers.',
+  {
+    n: { type: 'integer', description: 'The number of runs, 1 to MAX_SAMPLES (10^7 by default).' },
+    cotangent: { $ref: 'Tensor#' },
+  },
+  {
+    samples: { type: 'boolean', description: 'List every run\'s value and gradient (default: true for n <= 1000; at most 100,000 runs are listed).' },
+    estimator: {
+      type: 'string',
+      enum: ['reparam', 'score'],
+      description: '"reparam" (default): differentiate through the draws. "score": the score-function (REINFORCE) estimator, ∇f + f ∇Σ log p(draws), for programs whose draws carry no gradient.',
+    },
+  },
+);
+
+/** A `sample` request, as TypeScript has it (derived from the schema). */
+export type SampleRequest = FromSchema<typeof sampleBody, References>;
 
 /** `sample`: SPEC.md sections 3 and 5. */
 export const sampleSchema: EndpointSchema = {
   summary: 'Monte Carlo: the program run n times with independent draws, each with its gradient, and the estimated gradient of the expectation',
-  body: request(
-    'A program that draws (rsample, sample, rand, randn) and the number of runs. Run i draws from stream i of the seed, so results do not depend on how the runs are spread over workers.',
-    {
-      n: { type: 'integer', description: 'The number of runs, 1 to MAX_SAMPLES (10^7 by default).' },
-      cotangent: { $ref: 'Tensor#' },
-    },
-    {
-      samples: { type: 'boolean', description: 'List every run\'s value and gradient (default: true for n <= 1000; at most 100,000 runs are listed).' },
-      estimator: {
-        type: 'string',
-        enum: ['reparam', 'score'],
-        description: '"reparam" (default): differentiate through the draws. "score": the score-function (REINFORCE) estimator, ∇f + f ∇Σ log p(draws), for programs whose draws carry no gradient.',
-      },
-    },
-  ),
+  body: sampleBody,
   response: computeResponse(
     'The runs and the Monte Carlo estimates: mean is the average value and gradient (the estimate of E[f] and of ∇E[f]), stderr their standard errors (standard deviation / √n).',
     {

@@ -80,7 +80,8 @@ export const problemSchema = {
 
 export const sharedSchemas = [scalarSchema, tensorSchema, graphSchema, problemSchema];
 
-type References = { references: [typeof scalarSchema, typeof tensorSchema, typeof graphSchema] };
+/** What `FromSchema` resolves `$ref`s with: the shared schemas. */
+export type References = { references: [typeof scalarSchema, typeof tensorSchema, typeof graphSchema] };
 
 /** The types of the shared schemas' JSON, derived from them (json-schema-to-ts). */
 export type ScalarJson = FromSchema<typeof scalarSchema>;
@@ -100,9 +101,11 @@ export const common = {
   seed: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Seed for every random draw (rand, randn, rsample, sample): the same request and seed give the same numbers. Default: a fresh seed, reported in the response.' },
 } as const;
 
+type NoFields = Readonly<Record<never, never>>;
+
 /** An endpoint's options: the common ones and its own, and no other (`endpointFields` in index.ts reads them back). */
-export function options(extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { type: 'object', additionalProperties: false, properties: { ...commonOptions, ...extra } };
+export function options<const Extra extends object = NoFields>(extra: Extra = {} as Extra) {
+  return { type: 'object', additionalProperties: false, properties: { ...commonOptions, ...extra } } as const;
 }
 
 /** The options every endpoint takes (SPEC.md section 3). */
@@ -128,10 +131,15 @@ export interface EndpointFields {
   readonly options: readonly string[];
 }
 
-export const mode = { type: 'string', enum: ['reverse', 'forward'], description: 'Reverse mode (default) or forward mode: the same numbers.' };
+export const mode = { type: 'string', enum: ['reverse', 'forward'], description: 'Reverse mode (default) or forward mode: the same numbers.' } as const;
 
-export function request(description: string, extra: Record<string, unknown> = {}, optionFields: Record<string, unknown> = {}) {
-  return { type: 'object', description, additionalProperties: false, properties: { ...common, options: options(optionFields), ...extra } };
+/**
+ * A compute request's schema: the common fields, the endpoint's own, and its options. The
+ * fields and options keep their literal types, so that the request's TypeScript type is derived
+ * from the schema (`FromSchema<typeof body, References>`).
+ */
+export function request<const Extra extends object = NoFields, const Options extends object = NoFields>(description: string, extra: Extra = {} as Extra, optionFields: Options = {} as Options) {
+  return { type: 'object', description, additionalProperties: false, properties: { ...common, options: options(optionFields), ...extra } } as const;
 }
 
 /** A response body: exactly these fields (a field the server adds must be documented here first). */

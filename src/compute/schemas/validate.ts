@@ -7,7 +7,7 @@
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { Problem } from '../problem.js';
-import { endpointSchemas } from './index.js';
+import { endpointSchemas, type EndpointRequests } from './index.js';
 import { sharedSchemas, type CommonRequest } from './shared.js';
 
 let ajv: Ajv | null = null;
@@ -57,10 +57,12 @@ declare const accepted: unique symbol;
  */
 export type ValidBody<Body = CommonRequest> = Body & { readonly [accepted]: true };
 
-/** `body`, once `endpoint`'s schema accepts it; else throws the Problem. */
-export function validBody<Body = CommonRequest>(endpoint: string, body: unknown): ValidBody<Body> {
+/** `body`, once `endpoint`'s schema accepts it (else throws the Problem); an endpoint named at run time gets the common fields' type. */
+export function validBody<E extends keyof EndpointRequests>(endpoint: E, body: unknown): ValidBody<EndpointRequests[E]>;
+export function validBody(endpoint: string, body: unknown): ValidBody;
+export function validBody(endpoint: string, body: unknown): ValidBody {
   validateBody(endpoint, body);
-  return body as ValidBody<Body>;
+  return body as ValidBody;
 }
 
 /** A JSON pointer's reference token (RFC 6901: `~` and `/` escaped). */
