@@ -11,7 +11,7 @@ export { Tape, TapeTracer, type TapeRecord } from './reverse.js';
 export { grad, gradForward, hessian, hvp, jacobian, jvp, vjp, type Fn, type Mode } from './ad.js';
 export { compileGradient, type CompiledGradient } from './compile.js';
 export { NotCompilable } from './codegen.js';
-export { GradientPlan, SOURCE_BYTES_PER_CHAR, compileGradientPlan } from './plan.js';
+export { GradientPlan, SOURCE_BYTES_PER_CHAR, compileGradientPlan, type PlanOptions } from './plan.js';
 export { gradcheck, type GradcheckResult } from './gradcheck.js';
 export * from './ops/elementwise.js';
 export * from './ops/math.js';

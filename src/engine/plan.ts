@@ -13,8 +13,10 @@
  * Tracing runs the primitives on real values, but a value computed from the inputs is never
  * handed to the program: reading one (a branch, an index, a label computed from the inputs)
  * throws `NotCompilable`, as does a random draw, and the caller keeps the general engine.
- * Whatever does not depend on the inputs (data held fixed) is computed while tracing and
- * becomes a constant of the plan. Only names made here reach generated source.
+ * Inputs held fixed (data, labels) are inputs of the plan like the differentiated ones, read
+ * at each run, with no gradient computed for them. Whatever depends on no input at all (a
+ * literal of the program) is computed while tracing and becomes a constant of the plan. Only
+ * names made here reach generated source.
  */
 import { Context, Tracer, bind, type Primitive, type Trace, type Value } from './core.js';
 import { grad, type Fn } from './ad.js';
@@ -410,7 +412,8 @@ export class GradientPlan {
   }
 
   /**
-   * The value and the gradient with respect to each input. Tensors are allocated by `cx`
+   * The value and the gradient with respect to each differentiated input, in order; `inputs`
+   * are every input, fixed ones included, shaped as the plan was compiled for. Tensors are allocated by `cx`
    * (budgets and storage): with a `ReusableStorage` reset between runs, a loop of runs reuses
    * one buffer, and what a run returns lives until that reset.
    */
@@ -463,24 +466,47 @@ export class GradientPlan {
   }
 }
 
+/** Which inputs a plan differentiates: by default every one. */
+export interface PlanOptions {
+  /**
+   * `differentiated[k]` is false for an input held fixed (data, labels, a hyper-parameter): it
+   * is still an input of the plan, read at each run, but gets no gradient, and no backward step
+   * is spent on it.
+   */
+  readonly differentiated?: readonly boolean[];
+}
+
 /**
- * Compiles `f`'s value and gradient (of a scalar output) for inputs shaped like `primals`,
- * tracing it once at those values under `cx`'s budgets. Throws `NotCompilable` where the
- * function reads a value computed from its inputs or draws; any other error of `f` as it is.
+ * Compiles `f`'s value and gradient (of a scalar output) for inputs shaped like `inputs`,
+ * tracing it once at those values under `cx`'s budgets: gradients with respect to the inputs
+ * `options.differentiated` marks (every one by default), in order. Every input, fixed or not,
+ * is read at each run: nothing computed from one is folded into a constant. Throws
+ * `NotCompilable` where the function reads a value computed from its inputs (fixed ones
+ * included) or draws; any other error of `f` as it is.
  */
-export function compileGradientPlan(f: Fn, primals: readonly Tensor[], cx: Context = new Context()): GradientPlan {
-  const trace = new PlanTrace(cx, primals.length);
-  const inputs = primals.map((p, k) => new PlanTracer(trace, k, p));
+export function compileGradientPlan(f: Fn, inputs: readonly Tensor[], cx: Context = new Context(), options: PlanOptions = {}): GradientPlan {
+  const differentiated = options.differentiated ?? inputs.map(() => true);
+  if (differentiated.length !== inputs.length) throw new RangeError(`${differentiated.length} flags for ${inputs.length} inputs`);
+  const trace = new PlanTrace(cx, inputs.length);
+  const tracers = inputs.map((p, k) => new PlanTracer(trace, k, p));
+  const wrt = tracers.flatMap((_, k) => (differentiated[k] ? [k] : []));
+  // The fixed inputs enter below the gradient's tape: the tape sees them as constants, so no
+  // rule computes a cotangent for them (no product for the data's gradient, say).
+  const g: Fn = (c, xs) => {
+    const all: Value[] = [...tracers];
+    wrt.forEach((k, i) => (all[k] = xs[i]));
+    return f(c, all);
+  };
   const outer = cx.random;
   cx.random = refusingRandom;
   let result: { value: Value; grads: Value[] };
   try {
-    result = grad(cx, f, inputs);
+    result = grad(cx, g, wrt.map((k) => tracers[k]));
   } finally {
     cx.random = outer;
   }
   const outputs = [trace.ref(result.value), ...result.grads.map((g) => trace.ref(g))];
-  const shapes = primals.map((p) => p.shape);
-  const instructions = lower(trace.steps, primals.length, trace.constants, shapes, outputs);
+  const shapes = inputs.map((p) => p.shape);
+  const instructions = lower(trace.steps, inputs.length, trace.constants, shapes, outputs);
   return new GradientPlan(shapes, trace.constants, instructions, outputs, trace.steps.length);
 }

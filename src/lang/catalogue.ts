@@ -400,7 +400,7 @@ define('cross_entropy', [2, 3], 'cross-entropy of logits (N×C) against class in
     return E.crossEntropy(cx, logits, targets, reduction);
   }
   // Class indices are 1-based here, like all indexing.
-  return E.crossEntropy(cx, logits, E.sub(cx, concrete(targets), 1), reduction);
+  return E.crossEntropy(cx, logits, E.sub(cx, targets, 1), reduction);
 });
 define('mse_loss', [2, 3], 'mean squared error; reduction "mean" (default), "sum" or "none"', true, (cx, args) => {
   const reduction = args.length > 2 ? option('mse_loss', args, 2, REDUCTIONS) : 'mean';

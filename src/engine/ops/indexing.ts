@@ -3,7 +3,7 @@
  * sub-grid into zeros); `takeAlong` (PyTorch's gather) and `scatterAddAlong`; `assign` (index
  * assignment) and `concat`. All indices here are 0-based; the language converts from 1-based.
  */
-import { bind, definePrimitive, type Context, type Value } from '../core.js';
+import { bind, definePrimitive, type Context, type Primitive, type Value } from '../core.js';
 import { EngineError } from '../errors.js';
 import { Tensor, formatShape, sameShape, sizeOf, stridesOf, type Shape } from '../tensor.js';
 import { expand, reshape } from './shape.js';
@@ -138,11 +138,20 @@ export function assign(cx: Context, x: Value, v: Value, index: GridIndex): Value
 
 interface AlongParams {
   readonly axis: number;
-  /** 0-based positions along `axis`; the result has this shape. */
-  readonly index: Tensor;
+  /**
+   * Set where the indices are the class labels of an operation (cross_entropy's): an index out
+   * of range is then refused as that operation's class, 1-based.
+   */
+  readonly labelsOf?: string;
 }
 
-function checkAlong(op: string, shape: Shape, { axis, index }: AlongParams): void {
+type ScatterAlongParams = AlongParams & { readonly shape: Shape };
+
+/**
+ * The index is an operand, not a parameter: a plan reads it at each run (cross_entropy's labels
+ * sent as data) and checks it there, as the kernel does. It has no derivative.
+ */
+function checkAlong(op: string, shape: Shape, index: Tensor, { axis, labelsOf }: AlongParams): void {
   const ok =
     index.shape.length === shape.length && index.shape.every((d, i) => i === axis || d === shape[i]) && axis >= 0 && axis < shape.length;
   if (!ok) {
@@ -154,13 +163,14 @@ function checkAlong(op: string, shape: Shape, { axis, index }: AlongParams): voi
   }
   for (const i of index.data) {
     if (!Number.isInteger(i) || i < 0 || i >= shape[axis]) {
+      if (labelsOf !== undefined) throw new EngineError('INVALID_ARGUMENT', `${labelsOf}: class ${i + 1} is not one of 1..${shape[axis]}`, { op: labelsOf });
       throw new EngineError('INVALID_ARGUMENT', `${op}: index ${i + 1} is out of range 1..${shape[axis]} along axis ${axis + 1}`, { op });
     }
   }
 }
 
 /** For each element of `index`, its offset in a tensor of `shape` (index replaces the axis coordinate). */
-function alongOffsets(shape: Shape, { axis, index }: AlongParams): Int32Array {
+function alongOffsets(shape: Shape, index: Tensor, axis: number): Int32Array {
   // Index position (o, j, i) around the axis maps to (o, index[o, j, i], i) in `shape`.
   const inner = sizeOf(shape.slice(axis + 1));
   const extent = shape[axis];
@@ -176,52 +186,52 @@ function alongOffsets(shape: Shape, { axis, index }: AlongParams): Int32Array {
 }
 
 /**
- * The checked offsets of `params` in a tensor of `shape`, worked out once per params object: a
- * compiled plan runs the same primitive with the same params step after step (tensors, and so
- * the index, are immutable).
+ * The checked offsets of `index` in a tensor of `shape`, worked out once per index tensor and
+ * axis: a compiled plan runs the same primitive with the same constant index step after step
+ * (tensors, and so the index, are immutable). An index read at each run is checked each run.
  */
-const offsetsByParams = new WeakMap<AlongParams, { readonly shape: Shape; readonly offsets: Int32Array }>();
+const offsetsByIndex = new WeakMap<Tensor, { readonly shape: Shape; readonly axis: number; readonly offsets: Int32Array }>();
 
-function checkedOffsets(op: string, shape: Shape, params: AlongParams): Int32Array {
-  const known = offsetsByParams.get(params);
-  if (known !== undefined && sameShape(known.shape, shape)) return known.offsets;
-  checkAlong(op, shape, params);
-  const offsets = alongOffsets(shape, params);
-  offsetsByParams.set(params, { shape, offsets });
+function checkedOffsets(op: string, shape: Shape, index: Tensor, params: AlongParams): Int32Array {
+  const known = offsetsByIndex.get(index);
+  if (known !== undefined && known.axis === params.axis && sameShape(known.shape, shape)) return known.offsets;
+  checkAlong(op, shape, index, params);
+  const offsets = alongOffsets(shape, index, params.axis);
+  offsetsByIndex.set(index, { shape, axis: params.axis, offsets });
   return offsets;
 }
 
-const takeAlongPrim = definePrimitive<AlongParams>({
+const takeAlongPrim: Primitive<AlongParams> = definePrimitive<AlongParams>({
   name: 'takeAlong',
-  impl(cx, [x], params) {
-    const offsets = checkedOffsets('takeAlong', x.shape, params);
-    const out = cx.alloc('takeAlong', params.index.shape);
+  impl(cx, [x, index], params) {
+    const offsets = checkedOffsets('takeAlong', x.shape, index, params);
+    const out = cx.alloc('takeAlong', index.shape);
     for (let k = 0; k < offsets.length; k++) out.data[k] = x.data[offsets[k]];
     return out;
   },
-  jvp: (cx, _p, [t], _out, params) => takeAlong(cx, t!, params.axis, params.index),
-  vjp: (cx, g, [x], _out, params) => [scatterAddAlong(cx, g, params.axis, params.index, x.shape)],
+  jvp: (cx, [, index], [t], _out, params) => (t === null ? null : bind(cx, takeAlongPrim, [t, index], params)),
+  vjp: (cx, g, [x, index], _out, params, needs) => [needs[0] ? bind(cx, scatterAddAlongPrim, [g, index], { ...params, shape: x.shape }) : null, null],
 });
 
-/** PyTorch's `gather`: out[..., k, ...] = x[..., index[..., k, ...], ...] along `axis`. */
-export function takeAlong(cx: Context, x: Value, axis: number, index: Tensor): Value {
-  return bind(cx, takeAlongPrim, [x], { axis, index });
+/** PyTorch's `gather`: out[..., k, ...] = x[..., index[..., k, ...], ...] along `axis`; `labelsOf` words a bad index as that operation's class. */
+export function takeAlong(cx: Context, x: Value, axis: number, index: Value, labelsOf?: string): Value {
+  return bind(cx, takeAlongPrim, [x, index], labelsOf === undefined ? { axis } : { axis, labelsOf });
 }
 
-const scatterAddAlongPrim = definePrimitive<AlongParams & { readonly shape: Shape }>({
+const scatterAddAlongPrim: Primitive<ScatterAlongParams> = definePrimitive<ScatterAlongParams>({
   name: 'scatterAddAlong',
-  impl(cx, [g], params) {
-    const offsets = checkedOffsets('scatterAddAlong', params.shape, params);
+  impl(cx, [g, index], params) {
+    const offsets = checkedOffsets('scatterAddAlong', params.shape, index, params);
     const out = cx.alloc('scatterAddAlong', params.shape);
     for (let k = 0; k < offsets.length; k++) out.data[offsets[k]] += g.data[k];
     return out;
   },
-  jvp: (cx, _p, [t], _out, params) => scatterAddAlong(cx, t!, params.axis, params.index, params.shape),
-  vjp: (cx, g, _p, _out, params) => [takeAlong(cx, g, params.axis, params.index)],
+  jvp: (cx, [, index], [t], _out, params) => (t === null ? null : bind(cx, scatterAddAlongPrim, [t, index], params)),
+  vjp: (cx, g, [, index], _out, { axis, labelsOf }, needs) => [needs[0] ? bind(cx, takeAlongPrim, [g, index], labelsOf === undefined ? { axis } : { axis, labelsOf }) : null, null],
 });
 
-export function scatterAddAlong(cx: Context, g: Value, axis: number, index: Tensor, shape: Shape): Value {
-  return bind(cx, scatterAddAlongPrim, [g], { axis, index, shape });
+export function scatterAddAlong(cx: Context, g: Value, axis: number, index: Value, shape: Shape): Value {
+  return bind(cx, scatterAddAlongPrim, [g, index], { axis, shape });
 }
 
 const concatPrim = definePrimitive<number>({
