@@ -32,6 +32,7 @@ import { countOperations, prepare, type ComputeOptions, type Evaluation } from '
 import { withDefaults, type ComputeLimits } from './limits.js';
 import { Problem, toProblem, type ProblemBody, type ProblemCode } from './problem.js';
 import { NAME_RULE, isName, tensorField, type EndpointFields } from './request.js';
+import { endpointFields, type CheckRequest, type TensorJson } from './schemas/index.js';
 import { traceEndpoint } from './trace.js';
 import { decodeValue, encodeValue } from './values.js';
 
@@ -45,18 +46,14 @@ export const GRADCHECK_ATOL = 1e-5;
 /** The most failures a response lists. */
 export const MAX_FAILURES = 10;
 
-/** The fields `check` takes beyond the common ones; its options are the common ones. */
-export const CHECK_ENDPOINT: EndpointFields = { fields: ['answer', 'gradcheck', 'points', 'random', 'rtol', 'atol', 'tangents', 'cotangent'], options: [] };
+/** The fields `check` takes beyond the common ones (read from its schema); its options are the common ones. */
+export const CHECK_ENDPOINT: EndpointFields = endpointFields('check');
 
 /**
  * Random point i draws from stream 2^31 + i of the seed: streams the program's own draws (the
  * sample index, 0 outside `sample`) do not reach.
  */
 const POINT_STREAMS = 2 ** 31;
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
 
 const pointer = (key: string): string => `/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
 
@@ -75,7 +72,6 @@ interface TraceEntry {
 }
 
 type TraceField = 'value' | 'tangent' | 'adjoint';
-const TRACE_FIELDS: readonly TraceField[] = ['value', 'tangent', 'adjoint'];
 
 interface CheckSpec {
   readonly gradcheck: boolean;
@@ -93,35 +89,26 @@ function givenOf(json: unknown, path: string, limits: ComputeLimits): Given {
   return { kind: 'numbers', value: decodeValue(json, path, { maxElements: limits.maxTensorElements }) };
 }
 
-function tolerance(body: Record<string, unknown>, name: 'rtol' | 'atol', fallback: number): number {
+function tolerance(body: CheckRequest, name: 'rtol' | 'atol', fallback: number): number {
   const v = body[name];
   if (v === undefined) return fallback;
-  if (typeof v !== 'number' || !(v >= 0) || !Number.isFinite(v)) throw new Problem('INVALID_REQUEST', `"${name}" must be a non-negative number`, { path: `/${name}` });
+  // The schema says non-negative; 1e400 parses to Infinity, and a library call may pass NaN.
+  if (!(v >= 0) || !Number.isFinite(v)) throw new Problem('INVALID_REQUEST', `"${name}" must be a non-negative number`, { path: `/${name}` });
   return v;
 }
 
-/** Validates the fields `check` adds to the common ones (the common ones are `parseRequest`'s). */
-function parseCheck(body: Record<string, unknown>, limits: Readonly<Required<ComputeLimits>>): CheckSpec {
+/** What the schema cannot say of the fields `check` adds to the common ones (the common ones are `parseRequest`'s). */
+function parseCheck(body: CheckRequest, limits: Readonly<Required<ComputeLimits>>): CheckSpec {
   const { answer } = body;
   const gradcheck = body.gradcheck !== undefined;
-  if (gradcheck && body.gradcheck !== true) throw new Problem('INVALID_REQUEST', '"gradcheck" must be true (or left out, and an answer sent)', { path: '/gradcheck' });
   if (gradcheck === (answer !== undefined)) throw new Problem('INVALID_REQUEST', 'send exactly one of "answer" or "gradcheck": true', { path: '' });
 
   let value: Graded | null = null;
   const grads: (Graded & { name: string })[] = [];
   let trace: TraceEntry[] | null = null;
   if (answer !== undefined) {
-    if (!isObject(answer)) throw new Problem('INVALID_REQUEST', '"answer" must be an object: {"value": ...}, {"grad": {name: ...}} or {"trace": [...]}', { path: '/answer' });
-    const keys = Object.keys(answer);
-    for (const key of keys) {
-      if (!['value', 'grad', 'trace'].includes(key)) throw new Problem('INVALID_REQUEST', `unknown field "${key}" in the answer; an answer has value, grad or trace`, { path: `/answer${pointer(key)}` });
-    }
-    if (keys.length === 0) throw new Problem('INVALID_REQUEST', '"answer" is empty: give a value, a grad or a trace', { path: '/answer' });
     if (answer.value !== undefined) value = { quantity: 'value', given: givenOf(answer.value, '/answer/value', limits) };
     if (answer.grad !== undefined) {
-      if (!isObject(answer.grad) || Object.keys(answer.grad).length === 0) {
-        throw new Problem('INVALID_REQUEST', '"answer.grad" must be an object {input name: number, tensor or expression}, with at least one input', { path: '/answer/grad' });
-      }
       for (const [name, json] of inputEntries(answer.grad, '/answer/grad', limits)) {
         grads.push({ name, quantity: `grad.${name}`, given: givenOf(json, `/answer/grad${pointer(name)}`, limits) });
       }
@@ -132,12 +119,10 @@ function parseCheck(body: Record<string, unknown>, limits: Readonly<Required<Com
   if (body.points !== undefined && body.random !== undefined) throw new Problem('INVALID_REQUEST', 'send at most one of "points" or "random"', { path: '/random' });
   let points: Map<string, Tensor>[] | null = null;
   if (body.points !== undefined) {
-    if (!Array.isArray(body.points) || body.points.length === 0) throw new Problem('INVALID_REQUEST', '"points" must be a list of at least one point {input name: value}', { path: '/points' });
     if (body.points.length > limits.maxCheckPoints) {
       throw new Problem('TOO_LARGE', `"points" has ${body.points.length} points, over the limit of ${limits.maxCheckPoints}`, { path: '/points' });
     }
-    points = body.points.map((point: unknown, i) => {
-      if (!isObject(point)) throw new Problem('INVALID_REQUEST', 'a point must be an object {input name: value}', { path: `/points/${i}` });
+    points = body.points.map((point, i) => {
       const values = new Map<string, Tensor>();
       for (const [name, json] of inputEntries(point, `/points/${i}`, limits)) {
         values.set(name, decodeValue(json, `/points/${i}${pointer(name)}`, { maxElements: limits.maxTensorElements }));
@@ -147,20 +132,12 @@ function parseCheck(body: Record<string, unknown>, limits: Readonly<Required<Com
   }
   let random: CheckSpec['random'] = null;
   if (body.random !== undefined) {
-    const r = body.random;
-    if (!isObject(r)) throw new Problem('INVALID_REQUEST', '"random" must be {"n": number of points, "ranges": {input name: [lo, hi]}}', { path: '/random' });
-    for (const key of Object.keys(r)) {
-      if (key !== 'n' && key !== 'ranges') throw new Problem('INVALID_REQUEST', `unknown field "${key}" in "random"; it takes n and ranges`, { path: `/random${pointer(key)}` });
-    }
-    if (!Number.isInteger(r.n)) throw new Problem('INVALID_REQUEST', '"random.n" must be an integer, the number of points', { path: '/random/n' });
-    const n = r.n as number;
+    const { n, ranges: rangesJson } = body.random;
     if (n < 1 || n > limits.maxCheckPoints) throw new Problem('INVALID_ARGUMENT', `"random.n" must be from 1 to ${limits.maxCheckPoints}, got ${n}`, { path: '/random/n' });
-    if (!isObject(r.ranges) || Object.keys(r.ranges).length === 0) {
-      throw new Problem('INVALID_REQUEST', '"random.ranges" must be an object {input name: [lo, hi]} with at least one input', { path: '/random/ranges' });
-    }
-    const ranges = inputEntries(r.ranges, '/random/ranges', limits).map(([name, range]): [string, number, number] => {
+    const ranges = inputEntries(rangesJson, '/random/ranges', limits).map(([name, range]): [string, number, number] => {
       const path = `/random/ranges${pointer(name)}`;
-      if (!Array.isArray(range) || range.length !== 2 || !range.every((v) => typeof v === 'number' && Number.isFinite(v)) || !(range[0] <= range[1])) {
+      // Two numbers, the schema says; 1e400 parses to Infinity.
+      if (!range.every(Number.isFinite) || !(range[0] <= range[1])) {
         throw new Problem('INVALID_REQUEST', 'a range must be [lo, hi], two finite numbers with lo <= hi', { path });
       }
       return [name, range[0], range[1]];
@@ -184,7 +161,7 @@ function parseCheck(body: Record<string, unknown>, limits: Readonly<Required<Com
 }
 
 /** The entries of an object keyed by input names: names checked, at most `maxInputs` of them. */
-function inputEntries(json: Record<string, unknown>, path: string, limits: Readonly<Required<ComputeLimits>>): [string, unknown][] {
+function inputEntries<T>(json: Readonly<Record<string, T>>, path: string, limits: Readonly<Required<ComputeLimits>>): [string, T][] {
   const names = Object.keys(json);
   if (names.length > limits.maxInputs) throw new Problem('TOO_LARGE', `${path.slice(1).replace(/\//g, '.')} has ${names.length} inputs, over the limit of ${limits.maxInputs}`, { path });
   return names.map((name) => {
@@ -193,21 +170,17 @@ function inputEntries(json: Record<string, unknown>, path: string, limits: Reado
   });
 }
 
-function parseTrace(json: unknown, limits: Readonly<Required<ComputeLimits>>): TraceEntry[] {
-  if (!Array.isArray(json) || json.length === 0) {
-    throw new Problem('INVALID_REQUEST', '"answer.trace" must be a list of steps such as {"id": "v1", "tangent": 4.2} or {"id": "v1", "adjoint": 1}', { path: '/answer/trace' });
-  }
+function parseTrace(json: NonNullable<NonNullable<CheckRequest['answer']>['trace']>, limits: Readonly<Required<ComputeLimits>>): TraceEntry[] {
   if (json.length > limits.maxTraceEntries) {
     throw new Problem('TOO_LARGE', `"answer.trace" has ${json.length} entries, over the limit of ${limits.maxTraceEntries}`, { path: '/answer/trace' });
   }
-  return json.map((entry: unknown, i) => {
+  return json.map((entry, i) => {
     const path = `/answer/trace/${i}`;
-    if (!isObject(entry) || typeof entry.id !== 'string') throw new Problem('INVALID_REQUEST', 'a trace entry must be an object with "id", a step id (v1, v2, ...) or an input name', { path });
     const fields = new Map<TraceField, Tensor>();
-    for (const [key, v] of Object.entries(entry)) {
+    // In the entry's order, as given.
+    for (const key of Object.keys(entry)) {
       if (key === 'id') continue;
-      if (!(TRACE_FIELDS as readonly string[]).includes(key)) throw new Problem('INVALID_REQUEST', `unknown field "${key}" in a trace entry; it takes id, value, tangent, adjoint`, { path: `${path}${pointer(key)}` });
-      fields.set(key as TraceField, decodeValue(v, `${path}${pointer(key)}`, { maxElements: limits.maxTensorElements }));
+      fields.set(key as TraceField, decodeValue(entry[key as TraceField], `${path}/${key}`, { maxElements: limits.maxTensorElements }));
     }
     if (fields.size === 0) throw new Problem('INVALID_REQUEST', 'a trace entry needs at least one of value, tangent, adjoint', { path });
     return { id: entry.id, fields };
@@ -218,13 +191,12 @@ function parseTrace(json: unknown, limits: Readonly<Required<ComputeLimits>>): T
  * The body with every input `at` lacks added to it: a point's value, or a range's low end (a
  * scalar input), so that `wrt` may name it and its gradient be taken. The points override them.
  */
-function withInputs(body: Record<string, unknown>, spec: CheckSpec, limits: Readonly<Required<ComputeLimits>>): Record<string, unknown> {
-  if (body.at !== undefined && !isObject(body.at)) return body;
-  const at: Record<string, unknown> = { ...(body.at as Record<string, unknown> | undefined) };
+function withInputs(body: CheckRequest, spec: CheckSpec, limits: Readonly<Required<ComputeLimits>>): CheckRequest {
+  const at: NonNullable<CheckRequest['at']> = { ...body.at };
   const given = Object.keys(at).length;
   let count = given;
   // Defined, not assigned: a name such as "__proto__" is an input like any other.
-  const add = (name: string, value: unknown): void => {
+  const add = (name: string, value: TensorJson): void => {
     if (Object.hasOwn(at, name)) return;
     Object.defineProperty(at, name, { value, enumerable: true, writable: true, configurable: true });
     // "at" over the limit is parseRequest's to refuse; the points' or ranges' names are refused here.
@@ -233,7 +205,7 @@ function withInputs(body: Record<string, unknown>, spec: CheckSpec, limits: Read
     }
   };
   for (const [name, lo] of spec.random?.ranges ?? []) add(name, lo);
-  for (const point of (body.points as Record<string, unknown>[] | undefined) ?? []) for (const [name, json] of Object.entries(point)) add(name, json);
+  for (const point of body.points ?? []) for (const [name, json] of Object.entries(point)) add(name, json);
   return { ...body, at };
 }
 
@@ -442,16 +414,15 @@ interface Outcome {
 }
 
 /** `check`: a student's answer (value, gradient, trace entries) graded against the program, or the program's gradient against finite differences. */
-export const checkEndpoint: BodyEndpoint = { name: 'check', fields: CHECK_ENDPOINT, run: check };
+export const checkEndpoint: BodyEndpoint<CheckRequest> = { name: 'check', fields: CHECK_ENDPOINT, run: check };
 
-function check(body: unknown, options: ComputeOptions): unknown {
-  if (!isObject(body)) throw new Problem('INVALID_REQUEST', 'the request body must be a JSON object', { path: '' });
+function check(body: CheckRequest, options: ComputeOptions): unknown {
   const limits = withDefaults(options.limits);
   const spec = parseCheck(body, limits);
   let ev: Evaluation | null = null;
   try {
     ev = prepare('check', withInputs(body, spec, limits), { ...options, limits });
-    const given = new Set(isObject(body.at) ? Object.keys(body.at) : []);
+    const given = new Set(Object.keys(body.at ?? {}));
     const points = pointsOf(ev, spec, given);
     const outcome = spec.gradcheck ? gradcheckPoints(ev, spec, points) : gradeAnswers(ev, spec, points);
     const drew = spec.random !== null || ev.randomUsed();

@@ -28,6 +28,7 @@ import type { BodyEndpoint } from './endpoint.js';
 import { countOperations, prepare, type ComputeOptions, type Evaluation } from './evaluation.js';
 import { withDefaults } from './limits.js';
 import type { EndpointFields } from './request.js';
+import { endpointFields, type OptimizeRequest as OptimizeBody } from './schemas/index.js';
 import { Problem } from './problem.js';
 import { decodeValue, encodeValue } from './values.js';
 
@@ -95,12 +96,10 @@ export const OPTIMIZERS = Object.keys(HYPERPARAMETERS) as OptimizerName[];
 type Settings = Record<string, number | boolean>;
 
 /** The optimizer's settings: its defaults overridden by the request's, each checked. */
-function settingsOf(json: unknown): { name: OptimizerName; settings: Settings } {
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
-    throw new Problem('INVALID_REQUEST', `"optimizer" must be an object such as {"name": "adam", "lr": 0.01}; the optimizers are ${OPTIMIZERS.join(', ')}`, { path: '/optimizer' });
-  }
-  const { name, betas, ...given } = json as Record<string, unknown>;
-  if (typeof name !== 'string' || !(OPTIMIZERS as string[]).includes(name)) {
+function settingsOf(json: OptimizeBody['optimizer']): { name: OptimizerName; settings: Settings } {
+  // The schema leaves the settings open: which ones an optimizer takes, and their types, are its table's.
+  const { name, betas, ...given } = json as { name: string; [setting: string]: unknown };
+  if (!(OPTIMIZERS as string[]).includes(name)) {
     throw new Problem('INVALID_REQUEST', `"optimizer.name" must be one of ${OPTIMIZERS.join(', ')}`, { path: '/optimizer/name' });
   }
   const table = HYPERPARAMETERS[name as OptimizerName];
@@ -225,29 +224,23 @@ export interface OptimizeRequest {
 }
 
 /** The body `prepare` sees: the parameters are inputs like the data, and the ones differentiated. */
-export function optimizeBody(body: unknown, maxTensorElements: number): { body: Record<string, unknown>; request: OptimizeRequest } {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new Problem('INVALID_REQUEST', 'the body must be a JSON object', { path: '' });
-  const { params: paramsJson, optimizer, steps, every, wrt, ...rest } = body as Record<string, unknown>;
-  if (wrt !== undefined) throw new Problem('INVALID_REQUEST', 'optimize differentiates with respect to "params"; it takes no "wrt"', { path: '/wrt' });
-  if (paramsJson === null || typeof paramsJson !== 'object' || Array.isArray(paramsJson) || Object.keys(paramsJson).length === 0) {
+export function optimizeBody(body: OptimizeBody, maxTensorElements: number): { body: Record<string, unknown>; request: OptimizeRequest } {
+  const { params: paramsJson, optimizer, steps, every, ...rest } = body;
+  if (Object.keys(paramsJson).length === 0) {
     throw new Problem('INVALID_REQUEST', '"params" must be an object of the initial values of the inputs being optimised, {"x": [1, 2]}', { path: '/params' });
   }
   const params = new Map<string, Tensor>();
   for (const [name, value] of Object.entries(paramsJson)) params.set(name, decodeValue(value, `/params/${name}`, { maxElements: maxTensorElements }));
-  const at = (rest.at ?? {}) as Record<string, unknown>;
-  if (at !== null && typeof at === 'object' && !Array.isArray(at)) {
-    for (const name of params.keys()) if (Object.hasOwn(at, name)) throw new Problem('INVALID_REQUEST', `"${name}" is both a parameter and fixed data in "at"`, { path: `/at/${name}` });
-  }
-  if (!Number.isInteger(steps) || (steps as number) < 0) throw new Problem('INVALID_REQUEST', '"steps" must be a non-negative integer', { path: '/steps' });
-  if (every !== undefined && (!Number.isInteger(every) || (every as number) < 1)) throw new Problem('INVALID_REQUEST', '"every" must be a positive integer', { path: '/every' });
+  const at = rest.at ?? {};
+  for (const name of params.keys()) if (Object.hasOwn(at, name)) throw new Problem('INVALID_REQUEST', `"${name}" is both a parameter and fixed data in "at"`, { path: `/at/${name}` });
   const request: OptimizeRequest = {
     params,
     optimizer: settingsOf(optimizer),
-    steps: steps as number,
+    steps,
     // By default about a hundred entries of history.
-    every: (every as number | undefined) ?? Math.max(1, Math.ceil((steps as number) / 100)),
+    every: every ?? Math.max(1, Math.ceil(steps / 100)),
   };
-  const merged = { ...rest, at: { ...(at as object), ...(paramsJson as object) }, wrt: [...params.keys()] };
+  const merged = { ...rest, at: { ...at, ...paramsJson }, wrt: [...params.keys()] };
   return { body: merged, request };
 }
 
@@ -414,13 +407,13 @@ function compiledLoss(ev: Evaluation, names: readonly string[]): CompiledGradien
   });
 }
 
-/** `optimize` takes the common fields and options; its own fields are optimizeBody's. */
-const OPTIMIZE_FIELDS: EndpointFields = { fields: [], options: [] };
+/** What `optimize` takes beyond the common fields (read from its schema); its options are the common ones. */
+const OPTIMIZE_FIELDS: EndpointFields = endpointFields('optimize');
 
-export const optimizeEndpoint: BodyEndpoint = { name: 'optimize', fields: OPTIMIZE_FIELDS, run: optimizeAll };
+export const optimizeEndpoint: BodyEndpoint<OptimizeBody> = { name: 'optimize', fields: OPTIMIZE_FIELDS, run: optimizeAll };
 
 /** `optimize`: the parameters become inputs, differentiated; the data in `at` stays fixed. */
-function optimizeAll(body: unknown, options: ComputeOptions): unknown {
+function optimizeAll(body: OptimizeBody, options: ComputeOptions): unknown {
   const limits = withDefaults(options.limits);
   const { body: merged, request } = optimizeBody(body, limits.maxTensorElements);
   let ev: Evaluation | null = null;
