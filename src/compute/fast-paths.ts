@@ -4,7 +4,7 @@
  * program's plan. Both are cached with the program; both step aside (null) for anything they
  * cannot take, and the general path then answers, errors and all.
  */
-import { EngineError, NotCompilable, Tensor, compileGradient, compileGradientPlan, formatShape, type Value } from '../engine/index.js';
+import { EngineError, NotCompilable, Tensor, compileGradient, compileGradientPlan, formatShape, type Fn, type Value } from '../engine/index.js';
 import { fillNoise } from '../engine/random.js';
 import { ProgramError } from '../lang/errors.js';
 import { MAX_CACHED_PLAN_ELEMENTS } from './cache.js';
@@ -52,19 +52,31 @@ export function compiledGradient(ev: Evaluation): { value: number; grads: number
 }
 
 /**
- * A tensor program whose inputs are all differentiated (so no data is baked into the plan),
- * coming again with inputs of the same shapes: its value and gradient from its plan, the same
- * numbers as the general engine's. Null where there is no plan, or the plan failed (the general
- * path then reports the error with its place in the program).
+ * A tensor program coming again with inputs of the same shapes: its value and gradient from its
+ * plan, the same numbers as the general engine's. The inputs not differentiated (data, labels,
+ * fixed hyper-parameters) are inputs of the plan like the others, read at each run, so new data
+ * reuse it; the plan is keyed by the program, `wrt` and every input's shape, never by the data.
+ * Null where there is no plan (an input is not a tensor, or the program reads one of its
+ * values, a fixed one included), or the plan failed (the general path then reports the error
+ * with its place in the program).
  */
 export function plannedGradient(ev: Evaluation): { value: Value; grads: Value[] } | null {
   const { request } = ev;
-  if (request.wrt.length !== request.at.size || request.wrt.some((n) => !(request.at.get(n) instanceof Tensor))) return null;
-  const shapes = request.wrt.map((n) => formatShape(request.at.get(n)!.shape)).join(' ');
+  const differentiated = new Set(request.wrt);
+  // The differentiated inputs first, in wrt's order, so the plan's gradients come in that order.
+  const names = [...request.wrt, ...[...request.at.keys()].filter((n) => !differentiated.has(n))];
+  const inputs: Tensor[] = [];
+  for (const name of names) {
+    const x = request.at.get(name);
+    if (!(x instanceof Tensor)) return null;
+    inputs.push(x);
+  }
+  const shapes = names.map((n, k) => `${n}:${formatShape(inputs[k].shape)}`).join(' ');
   const key = `${ev.cacheKey}\u0000plan\u0000${request.wrt.join(',')}\u0000${shapes}\u0000${request.output ?? ''}`;
   const plan = ev.cache.plan(key, () => {
+    const fn: Fn = (cx, xs) => ev.output(cx, new Map(names.map((n, k) => [n, xs[k]])));
     try {
-      const made = compileGradientPlan(ev.fn, ev.primals, ev.context());
+      const made = compileGradientPlan(fn, inputs, ev.context(), { differentiated: names.map((n) => differentiated.has(n)) });
       // A plan keeps its constants (a program's large literal, say) for as long as it is cached.
       return made.constantElements <= MAX_CACHED_PLAN_ELEMENTS ? made : null;
     } catch (e) {
@@ -74,7 +86,7 @@ export function plannedGradient(ev: Evaluation): { value: Value; grads: Value[] 
   });
   if (plan === null) return null;
   try {
-    return plan.run(ev.primals, ev.context());
+    return plan.run(inputs, ev.context());
   } catch (e) {
     if (e instanceof EngineError && e.code !== 'LIMIT_EXCEEDED') return null;
     throw e;

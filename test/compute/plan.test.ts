@@ -5,6 +5,7 @@
  */
 import t from 'tap';
 import { Problem, ProgramCache, computeSync } from '../../src/index.js';
+import type { GradientPlan } from '../../src/engine/index.js';
 
 /** Three requests through one cache: the first runs the engine, the second compiles, the third reuses. */
 function thrice(body: object): { answers: string[]; operations: number[] } {
@@ -82,14 +83,107 @@ t.test('a failure in a planned run is reported as the engine reports it, with it
 
 t.test('programs that cannot be planned keep the general path, answering the same each time', async (t) => {
   const branching = { program: 'if sum(x) > 0\n  sum(x .^ 2)\nelse\n  sum(exp(x))\nend', at: { x: [0.5, -0.2, 0.3] } };
-  const fixed = { ...mlp, wrt: ['W'] };
   const drawing = { program: 'sum(x .* randn(3))', at: { x: [1, 2, 3] }, seed: 5 };
   // A plan would keep a 360,000-element constant: too big to cache.
   const bigConstant = { program: 'sum(x .* ones(600, 600))', at: { x: [0.5] } };
-  for (const [name, body] of Object.entries({ branching, fixed, drawing, bigConstant })) {
+  for (const [name, body] of Object.entries({ branching, drawing, bigConstant })) {
     const { answers, operations } = thrice(body);
     t.match(answers[0], /"grad":/, `${name}: a gradient`);
     t.equal(new Set(answers).size, 1, `${name}: the same answer three times`);
     t.equal(operations[2], operations[0], `${name}: the engine's operations each time (no plan)`);
+  }
+});
+
+/** A program cache that counts the requests answered from a plan. */
+class WatchedCache extends ProgramCache {
+  planned = 0;
+
+  override plan(key: string, make: () => GradientPlan | null): GradientPlan | null {
+    const plan = super.plan(key, make);
+    if (plan !== null) this.planned++;
+    return plan;
+  }
+}
+
+/** Deterministic numbers in [-1, 1) for request bodies. */
+function numbers(n: number, seed: number): number[] {
+  let s = seed >>> 0;
+  return Array.from({ length: n }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return (2 * s) / 2 ** 32 - 1;
+  });
+}
+const rows = (data: number[], columns: number): number[][] => Array.from({ length: data.length / columns }, (_, r) => data.slice(r * columns, (r + 1) * columns));
+
+/** The iris-size MLP as an autograder sends it: X (100x4) and labels y fixed, the weights and biases differentiated, new data each call. */
+function irisBody(seed: number, wrt = ['W1', 'b1', 'W2', 'b2']): object {
+  return {
+    program: 'H = relu(X * W1 + b1)\ncross_entropy(H * W2 + b2, y)',
+    at: {
+      X: rows(numbers(400, seed).map((v) => 2 * v), 4),
+      y: numbers(100, seed + 1).map((v) => 1 + Math.floor((v + 1) * 1.5)),
+      W1: rows(numbers(48, seed + 2), 12),
+      b1: numbers(12, seed + 3).map((v) => v / 10),
+      W2: rows(numbers(36, seed + 4), 3),
+      b2: numbers(3, seed + 5).map((v) => v / 10),
+    },
+    wrt,
+  };
+}
+
+t.test('the MLP with fixed data and labels, new data each call: the engine\'s bytes, from the plan from the second call on', async (t) => {
+  const cache = new WatchedCache();
+  for (let k = 0; k < 5; k++) {
+    const body = irisBody(10 * k + 1);
+    const planned = JSON.stringify(computeSync('grad', body, { cache }));
+    const engine = JSON.stringify(computeSync('grad', body, { cache: new WatchedCache() }));
+    t.equal(planned, engine, `call ${k + 1}: the general engine's answer, byte for byte`);
+    t.equal(cache.planned, Math.max(0, k), `call ${k + 1}: ${k === 0 ? 'the engine (first sight)' : 'the plan'}`);
+  }
+});
+
+t.test('fixed inputs: wrt in another order than at, one weight alone, and a wrong label reported as the engine reports it', async (t) => {
+  for (const wrt of [['b2', 'W1'], ['W2']]) {
+    const cache = new WatchedCache();
+    for (const seed of [1, 2, 3]) {
+      const body = irisBody(seed, wrt);
+      t.equal(JSON.stringify(computeSync('grad', body, { cache })), JSON.stringify(computeSync('grad', body, { cache: new ProgramCache() })), `wrt ${wrt.join(', ')}, data ${seed}: the engine's bytes`);
+    }
+    t.equal(cache.planned, 2, `wrt ${wrt.join(', ')}: the second and third calls from the plan`);
+  }
+  const cache = new WatchedCache();
+  computeSync('grad', irisBody(1), { cache });
+  computeSync('grad', irisBody(2), { cache });
+  const bad = irisBody(3) as { at: { y: number[] } };
+  bad.at.y[7] = 4;
+  const problem = (c: ProgramCache) => {
+    try {
+      computeSync('grad', bad, { cache: c });
+      return null;
+    } catch (e) {
+      return (e as Problem).body;
+    }
+  };
+  const planned = problem(cache);
+  t.match(planned, { code: 'INVALID_ARGUMENT', detail: /class 4 is not one of 1\.\.3/ }, 'class 4 of 3 is refused');
+  t.same(planned, problem(new ProgramCache()), 'with the same problem (code, message, line, column) as without a plan');
+});
+
+t.test('fixed inputs: a planned request with new data keeps to the budgets', async (t) => {
+  const cache = new WatchedCache();
+  computeSync('grad', irisBody(1), { cache });
+  computeSync('grad', irisBody(2), { cache });
+  const stats = { operations: 0 };
+  computeSync('grad', irisBody(3), { cache, stats });
+  t.equal(cache.planned, 2, 'the third call ran on the plan');
+  t.ok(stats.operations > 0, `its ${stats.operations} operations counted`);
+  for (const [limit, value] of [['maxOperations', stats.operations - 1], ['maxElements', 1000]] as const) {
+    let problem: Problem | null = null;
+    try {
+      computeSync('grad', irisBody(4), { cache, limits: { [limit]: value } });
+    } catch (e) {
+      problem = e as Problem;
+    }
+    t.match(problem?.body, { code: 'LIMIT_EXCEEDED' }, `${limit} ${value}: refused`);
   }
 });
