@@ -98,6 +98,8 @@ const relink = (schema: unknown): unknown => {
   );
 };
 const ajv = new Ajv2020({ strict: true, allErrors: true, allowUnionTypes: true });
+// x-error is adjoint's annotation, a specification extension: how the service words a refusal.
+ajv.addKeyword({ keyword: 'x-error', schemaType: 'object' });
 for (const [name, schema] of Object.entries(document.components.schemas)) ajv.addSchema({ ...(relink(schema) as Json), $id: `${COMPONENT}${name}` });
 const compiled = new Map<unknown, ValidateFunction>();
 function schemaValidator(schema: unknown): ValidateFunction {

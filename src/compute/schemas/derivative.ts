@@ -9,7 +9,14 @@ export const derivativeSchema: EndpointSchema = {
     additionalProperties: false,
     properties: {
       program: { type: 'string', description: 'One scalar expression, such as "x^2 * sin(x)".' },
-      wrt: { type: 'array', items: { type: 'string' }, minItems: 1, maxItems: 1, description: 'The one name to differentiate with respect to.' },
+      wrt: {
+        type: 'array',
+        items: { type: 'string' },
+        minItems: 1,
+        maxItems: 1,
+        description: 'The one name to differentiate with respect to.',
+        'x-error': { '*': '"wrt" must name exactly one variable, as ["x"]' },
+      },
     },
   },
   response: response(

@@ -39,7 +39,7 @@ export const evalSchema: EndpointSchema = {
       summary: 'A field the endpoint does not take',
       request: { program: 'x', at: { x: 1 }, colour: 'red' },
       status: 400,
-      response: { type: '/problems/invalid-request', title: 'Invalid request', status: 400, detail: 'the body has an unknown field "colour"', code: 'INVALID_REQUEST', path: '/colour' },
+      response: { type: '/problems/invalid-request', title: 'Invalid request', status: 400, detail: 'the body has an unknown field "colour"; this endpoint takes program, graph, at, wrt, output, seed, options', code: 'INVALID_REQUEST', path: '/colour' },
     },
   },
 };

@@ -14,20 +14,29 @@ export const scalarSchema = {
   anyOf: [{ type: 'number' }, { type: 'string', enum: ['NaN', 'Infinity', '-Infinity'] }],
 } as const;
 
+/**
+ * A tensor. The schema tells its three forms apart; what is inside them (the numbers, the
+ * non-finite words, a rectangular nesting, the shape's dimensions against the data) is read,
+ * and refused with the place of the first wrong element, by values.ts as it decodes them.
+ */
 export const tensorSchema = {
   $id: 'Tensor',
-  description: 'A scalar, a rectangular nested array of numbers, or {"shape", "data"} (row-major).',
+  description: 'A scalar (a number, or "NaN", "Infinity", "-Infinity"), a rectangular nested array of numbers, or {"shape", "data"} (row-major).',
   anyOf: [
-    { $ref: 'Scalar#' },
+    { type: 'number' },
+    { type: 'string' },
     { type: 'array' },
     {
       type: 'object',
       required: ['shape', 'data'],
       additionalProperties: false,
-      properties: { shape: { type: 'array', items: { type: 'integer', minimum: 0 } }, data: { type: 'array', items: { $ref: 'Scalar#' } } },
+      properties: { shape: { type: 'array', items: { type: 'integer' }, description: 'Non-negative integers.' }, data: { type: 'array', items: { $ref: 'Scalar#' } } },
     },
   ],
+  'x-error': { anyOf: 'expected a number, a nested array or {"shape", "data"}' },
 } as const;
+
+const NODE = '{"id", "op", "args"} or {"id", "op": "const", "value"}';
 
 export const graphSchema = {
   $id: 'Graph',
@@ -45,13 +54,16 @@ export const graphSchema = {
         properties: {
           id: { type: 'string' },
           op: { type: 'string', description: 'A catalogue function (GET /v1/functions) or "const".' },
-          args: { type: 'array', items: { type: 'string' } },
+          args: { type: 'array', items: { type: 'string' }, 'x-error': { type: '"args" must be a list of node ids or input names' } },
           value: { description: 'The value of a const node: a tensor, or a string option.' },
         },
+        'x-error': { type: `a node must be an object ${NODE}`, required: `a node needs "{missing}": ${NODE}` },
       },
+      'x-error': { type: '"graph.nodes" must be a list of nodes' },
     },
-    output: { type: 'string' },
+    output: { type: 'string', 'x-error': { type: '"graph.output" must be the id of a node or an input' } },
   },
+  'x-error': { type: '"graph" must be an object with "nodes" and "output"', required: '"graph.{missing}" is missing: a graph is {"nodes": [...], "output": "id"}' },
 } as const;
 
 export const problemSchema = {
@@ -96,8 +108,17 @@ export const common = {
   program: { type: 'string', description: 'A tensor program in mathjs syntax. Send exactly one of program or graph.' },
   graph: { $ref: 'Graph#' },
   at: { ...tensorMap, description: 'Input values by name.' },
-  wrt: { type: 'array', items: { type: 'string' }, description: 'Inputs to differentiate with respect to; default: every input in at.' },
-  output: { type: 'string', description: 'The variable that is the result (programs only); default: the last statement.' },
+  wrt: {
+    type: 'array',
+    items: { type: 'string' },
+    description: 'Inputs to differentiate with respect to; default: every input in at.',
+    'x-error': { type: '"wrt" must be a list of input names' },
+  },
+  output: {
+    type: 'string',
+    description: 'The variable that is the result (programs only); default: the last statement.',
+    'x-error': { type: '"output" must be a variable name: a letter, then letters and digits, as in programs' },
+  },
   seed: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Seed for every random draw (rand, randn, rsample, sample): the same request and seed give the same numbers. Default: a fresh seed, reported in the response.' },
 } as const;
 
@@ -110,8 +131,18 @@ export function options<const Extra extends object = NoFields>(extra: Extra = {}
 
 /** The options every endpoint takes (SPEC.md section 3). */
 const commonOptions = {
-  layout: { type: 'string', enum: ['nested', 'flat'], description: 'Tensors in the response as nested arrays (default) or {"shape", "data"}.' },
-  timeoutMs: { type: 'number', exclusiveMinimum: 0, description: 'A time limit lower than the server\'s.' },
+  layout: {
+    type: 'string',
+    enum: ['nested', 'flat'],
+    description: 'Tensors in the response as nested arrays (default) or {"shape", "data"}.',
+    'x-error': { '*': '"options.layout" must be "nested" or "flat"' },
+  },
+  timeoutMs: {
+    type: 'number',
+    exclusiveMinimum: 0,
+    description: 'A time limit lower than the server\'s.',
+    'x-error': { '*': '"options.timeoutMs" must be a positive number of milliseconds' },
+  },
 } as const;
 
 type CommonRequestSchema = { readonly type: 'object'; readonly properties: typeof common & { readonly options: { readonly type: 'object'; readonly properties: typeof commonOptions } } };
@@ -139,7 +170,13 @@ export const mode = { type: 'string', enum: ['reverse', 'forward'], description:
  * from the schema (`FromSchema<typeof body, References>`).
  */
 export function request<const Extra extends object = NoFields, const Options extends object = NoFields>(description: string, extra: Extra = {} as Extra, optionFields: Options = {} as Options) {
-  return { type: 'object', description, additionalProperties: false, properties: { ...common, options: options(optionFields), ...extra } } as const;
+  return {
+    type: 'object',
+    description,
+    additionalProperties: false,
+    properties: { ...common, options: options(optionFields), ...extra },
+    'x-error': { type: 'the request body must be a JSON object' },
+  } as const;
 }
 
 /** A response body: exactly these fields (a field the server adds must be documented here first). */

@@ -27,6 +27,8 @@ function compiler(): Ajv {
     // parentSchema in errors: an unknown option is worded with the options the endpoint takes.
     verbose: true,
   });
+  // A schema's own wording of its refusals (problemOf): an annotation, not a check.
+  ajv.addKeyword({ keyword: 'x-error', schemaType: 'object' });
   for (const schema of sharedSchemas) ajv.addSchema(schema);
   return ajv;
 }
@@ -45,7 +47,7 @@ export function validatorOf(endpoint: string): ValidateFunction | null {
 export function validateBody(endpoint: string, body: unknown): void {
   const validate = validatorOf(endpoint);
   if (validate === null || validate(body)) return;
-  throw problemOf(validate.errors![0]);
+  throw problemOf(validate.errors!);
 }
 
 declare const accepted: unique symbol;
@@ -71,11 +73,36 @@ const token = (key: string): string => key.replace(/~/g, '~0').replace(/\//g, '~
 const ARTICLE: Readonly<Record<string, string>> = { object: 'an object', array: 'an array', integer: 'an integer', string: 'a string', number: 'a number', boolean: 'a boolean' };
 
 /**
- * The problem for a schema's refusal: INVALID_REQUEST, its detail naming the field, and a
- * JSON pointer to the offending field itself (an unknown one, or the one missing).
+ * The error a refusal is told by. ajv stops at the first failure, so its list has one error,
+ * or, when no branch of an `anyOf` fits, each branch's first error and then the anyOf's own,
+ * last: that one is about the value as a whole (a tensor that is none of its forms).
  */
-export function problemOf(error: ErrorObject): Problem {
+function decisive(errors: readonly ErrorObject[]): ErrorObject {
+  const last = errors[errors.length - 1];
+  return last.keyword === 'anyOf' ? last : errors[0];
+}
+
+/** A schema's `x-error` wording for this refusal, by keyword (or `*` for any), `{missing}` filled in. */
+function ownWording(error: ErrorObject): string | null {
+  const wordings = (error.parentSchema as { 'x-error'?: Record<string, string> } | undefined)?.['x-error'];
+  const wording = wordings?.[error.keyword] ?? wordings?.['*'];
+  if (wording === undefined) return null;
+  return wording.replace('{missing}', String((error.params as { missingProperty?: string }).missingProperty));
+}
+
+/**
+ * The problem for a schema's refusal (ajv's errors): INVALID_REQUEST, its detail in the schema's
+ * own words (`x-error`) or naming the field, and a JSON pointer to the offending field itself
+ * (an unknown one, or the one missing).
+ */
+export function problemOf(errors: readonly ErrorObject[]): Problem {
+  const error = decisive(errors);
   const path = error.instancePath;
+  const own = ownWording(error);
+  if (own !== null) {
+    const at = error.keyword === 'required' ? `${path}/${token(String((error.params as { missingProperty?: string }).missingProperty))}` : path;
+    return new Problem('INVALID_REQUEST', own, { path: at });
+  }
   // A schema's title names what it is ("a point"), else the field is named by its path.
   const title = (error.parentSchema as { title?: string } | undefined)?.title;
   const field = title ?? (path === '' ? 'the body' : `"${path.slice(1).replace(/\//g, '.')}"`);
@@ -88,7 +115,8 @@ export function problemOf(error: ErrorObject): Problem {
         const known = Object.keys((error.parentSchema as { properties?: object } | undefined)?.properties ?? {});
         return new Problem('INVALID_REQUEST', `unknown option "${key}"; this endpoint's options are ${known.join(', ')}`, { path: where });
       }
-      return new Problem('INVALID_REQUEST', `${field} has an unknown field "${key}"`, { path: where });
+      const known = Object.keys((error.parentSchema as { properties?: object } | undefined)?.properties ?? {});
+      return new Problem('INVALID_REQUEST', `${field} has an unknown field "${key}"; ${path === '' ? 'this endpoint takes' : 'it takes'} ${known.join(', ')}`, { path: where });
     }
     case 'required':
       return new Problem('INVALID_REQUEST', `${field} ${error.message ?? 'is invalid'}`, { path: `${path}/${token(String(params.missingProperty))}` });

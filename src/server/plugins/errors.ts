@@ -38,7 +38,7 @@ export function problemFor(error: unknown, request: { readonly id: string; reado
 
 function fromFastify(error: FastifyError): Problem | null {
   // A body the endpoint's schema refuses: worded as compute() words it, by the same function.
-  if (error.validation !== undefined && error.validation.length > 0) return problemOf(error.validation[0] as ErrorObject);
+  if (error.validation !== undefined && error.validation.length > 0) return problemOf(error.validation as ErrorObject[]);
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new Problem('TOO_LARGE', 'the request body is over the size limit');
