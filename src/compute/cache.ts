@@ -148,8 +148,17 @@ export class ProgramCache {
   }
 
   /**
+   * A plan made the first time it is asked for (`optimize` runs many steps on it, so it pays at
+   * once), kept by key; null (not compilable) is remembered too.
+   */
+  planAtOnce(key: string, make: () => GradientPlan | null): GradientPlan | null {
+    return this.remember(`planAtOnce\u0000${key}`, make, (plan) => (plan === null ? 0 : plan.estimatedBytes));
+  }
+
+  /**
    * The plan of a program whose data are baked into it as constants (`optimize`'s loss, with
-   * `at` held fixed), kept for the next request with the same program, shapes and data, element
+   * `at` held fixed, where a plan cannot read them as inputs: the program reads a value of its
+   * data, a loop's bound say), kept for the next request with the same program, shapes and data, element
    * for element: an autograder or a course page runs the same exercise again and again, with
    * other settings. A plan that cannot be made is not remembered.
    */

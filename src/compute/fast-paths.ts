@@ -4,7 +4,7 @@
  * program's plan. Both are cached with the program; both step aside (null) for anything they
  * cannot take, and the general path then answers, errors and all.
  */
-import { EngineError, NotCompilable, Tensor, compileGradient, compileGradientPlan, formatShape, type Fn, type Value } from '../engine/index.js';
+import { EngineError, NotCompilable, Tensor, compileGradient, compileGradientPlan, formatShape, type Context, type Fn, type GradientPlan, type Value } from '../engine/index.js';
 import { fillNoise } from '../engine/random.js';
 import { ProgramError } from '../lang/errors.js';
 import { MAX_CACHED_PLAN_ELEMENTS } from './cache.js';
@@ -51,16 +51,8 @@ export function compiledGradient(ev: Evaluation): { value: number; grads: number
   return { value: value[0], grads: request.wrt.map((w) => grads[position.get(w)!][0]) };
 }
 
-/**
- * A tensor program coming again with inputs of the same shapes: its value and gradient from its
- * plan, the same numbers as the general engine's. The inputs not differentiated (data, labels,
- * fixed hyper-parameters) are inputs of the plan like the others, read at each run, so new data
- * reuse it; the plan is keyed by the program, `wrt` and every input's shape, never by the data.
- * Null where there is no plan (an input is not a tensor, or the program reads one of its
- * values, a fixed one included), or the plan failed (the general path then reports the error
- * with its place in the program).
- */
-export function plannedGradient(ev: Evaluation): { value: Value; grads: Value[] } | null {
+/** A request's inputs as a plan takes them: the differentiated ones in wrt's order, then the fixed ones; null where one is not a tensor. */
+function planInputs(ev: Evaluation): { names: string[]; inputs: Tensor[]; key: string } | null {
   const { request } = ev;
   const differentiated = new Set(request.wrt);
   // The differentiated inputs first, in wrt's order, so the plan's gradients come in that order.
@@ -72,18 +64,37 @@ export function plannedGradient(ev: Evaluation): { value: Value; grads: Value[] 
     inputs.push(x);
   }
   const shapes = names.map((n, k) => `${n}:${formatShape(inputs[k].shape)}`).join(' ');
-  const key = `${ev.cacheKey}\u0000plan\u0000${request.wrt.join(',')}\u0000${shapes}\u0000${request.output ?? ''}`;
-  const plan = ev.cache.plan(key, () => {
-    const fn: Fn = (cx, xs) => ev.output(cx, new Map(names.map((n, k) => [n, xs[k]])));
-    try {
-      const made = compileGradientPlan(fn, inputs, ev.context(), { differentiated: names.map((n) => differentiated.has(n)) });
-      // A plan keeps its constants (a program's large literal, say) for as long as it is cached.
-      return made.constantElements <= MAX_CACHED_PLAN_ELEMENTS ? made : null;
-    } catch (e) {
-      if (e instanceof NotCompilable || e instanceof ProgramError || e instanceof Problem || e instanceof EngineError) return null;
-      throw e;
-    }
-  });
+  return { names, inputs, key: `${ev.cacheKey}\u0000${request.wrt.join(',')}\u0000${shapes}\u0000${request.output ?? ''}` };
+}
+
+/** The program's plan over `names` (wrt's first), traced under `cx`; null where it cannot be made or is too large to keep. */
+function makePlan(ev: Evaluation, names: readonly string[], inputs: readonly Tensor[], cx: Context): GradientPlan | null {
+  const differentiated = new Set(ev.request.wrt);
+  const fn: Fn = (c, xs) => ev.output(c, new Map(names.map((n, k) => [n, xs[k]])));
+  try {
+    const made = compileGradientPlan(fn, inputs, cx, { differentiated: names.map((n) => differentiated.has(n)) });
+    // A plan keeps its constants (a program's large literal, say) for as long as it is cached.
+    return made.constantElements <= MAX_CACHED_PLAN_ELEMENTS ? made : null;
+  } catch (e) {
+    if (e instanceof NotCompilable || e instanceof ProgramError || e instanceof Problem || e instanceof EngineError) return null;
+    throw e;
+  }
+}
+
+/**
+ * A tensor program coming again with inputs of the same shapes: its value and gradient from its
+ * plan, the same numbers as the general engine's. The inputs not differentiated (data, labels,
+ * fixed hyper-parameters) are inputs of the plan like the others, read at each run, so new data
+ * reuse it; the plan is keyed by the program, `wrt` and every input's shape, never by the data.
+ * Null where there is no plan (an input is not a tensor, or the program reads one of its
+ * values, a fixed one included), or the plan failed (the general path then reports the error
+ * with its place in the program).
+ */
+export function plannedGradient(ev: Evaluation): { value: Value; grads: Value[] } | null {
+  const planning = planInputs(ev);
+  if (planning === null) return null;
+  const { names, inputs, key } = planning;
+  const plan = ev.cache.plan(`grad\u0000${key}`, () => makePlan(ev, names, inputs, ev.context()));
   if (plan === null) return null;
   try {
     return plan.run(inputs, ev.context());
@@ -91,4 +102,25 @@ export function plannedGradient(ev: Evaluation): { value: Value; grads: Value[] 
     if (e instanceof EngineError && e.code !== 'LIMIT_EXCEEDED') return null;
     throw e;
   }
+}
+
+/**
+ * `optimize`'s plan: the loss's gradient with respect to the parameters (wrt), its data (the
+ * other inputs) read at each step as `fixed`, so another data set reuses the plan. Made at
+ * first sight (a run is many steps); its tracing counts as the evaluation's operations. Null
+ * where there is none.
+ */
+export function optimizerPlan(ev: Evaluation): { plan: GradientPlan; fixed: Tensor[] } | null {
+  const planning = planInputs(ev);
+  if (planning === null) return null;
+  const { names, inputs, key } = planning;
+  const plan = ev.cache.planAtOnce(`optimize\u0000${key}`, () => {
+    const cx = ev.transientContext();
+    try {
+      return makePlan(ev, names, inputs, cx);
+    } finally {
+      ev.countOperations(cx);
+    }
+  });
+  return plan === null ? null : { plan, fixed: inputs.slice(ev.request.wrt.length) };
 }

@@ -26,6 +26,7 @@ import { fillNoise } from '../engine/random.js';
 import { ProgramError } from '../lang/errors.js';
 import type { BodyEndpoint } from './endpoint.js';
 import { countOperations, prepare, type ComputeOptions, type Evaluation } from './evaluation.js';
+import { optimizerPlan } from './fast-paths.js';
 import { withDefaults } from './limits.js';
 import type { EndpointFields } from './request.js';
 import { endpointFields, type OptimizeRequest as OptimizeBody } from './schemas/index.js';
@@ -321,16 +322,20 @@ function compiledStep(ev: Evaluation, names: readonly string[], compiled: Compil
 }
 
 /**
- * The program compiled into a plan of tensor operations for the parameters' shapes (the data
- * held fixed are constants of it), or null where it cannot be (it draws, or branches on a value
- * computed from the parameters) or fails: the engine then runs each step, and reports.
+ * The program compiled into a plan of tensor operations for the parameters' shapes, its data
+ * (`at`) inputs of the plan read at each step (`fixed`), so that new data reuse it; where the
+ * program reads a value of its data (a loop's bound), a plan with the data baked in as
+ * constants. Null where it cannot be (it draws, or branches on a value computed from the
+ * parameters) or fails: the engine then runs each step, and reports.
  */
-function planned(ev: Evaluation, names: readonly string[], shapes: readonly (readonly number[])[]): GradientPlan | null {
+function planned(ev: Evaluation, names: readonly string[], shapes: readonly (readonly number[])[]): { plan: GradientPlan; fixed: Tensor[] } | null {
+  const withData = optimizerPlan(ev);
+  if (withData !== null) return withData;
   const { request } = ev;
   const data = new Map([...request.at].filter(([name]) => !names.includes(name)));
   const key = `${ev.cacheKey}\u0000optimize-plan\u0000${names.join(',')}\u0000${shapes.map(formatShape).join(' ')}\u0000${request.output ?? ''}`;
   // Kept between requests with the same data: compiling costs as much as several steps.
-  return ev.cache.planWithData(key, data, () => {
+  const plan = ev.cache.planWithData(key, data, () => {
     const cx = ev.transientContext();
     try {
       return compileGradientPlan(ev.fn, ev.primals, cx);
@@ -341,15 +346,16 @@ function planned(ev: Evaluation, names: readonly string[], shapes: readonly (rea
       ev.countOperations(cx);
     }
   });
+  return plan === null ? null : { plan, fixed: [] };
 }
 
-function plannedStep(ev: Evaluation, shapes: readonly (readonly number[])[], plan: GradientPlan, storage: ReusableStorage): Step {
+function plannedStep(ev: Evaluation, shapes: readonly (readonly number[])[], { plan, fixed }: { plan: GradientPlan; fixed: Tensor[] }, storage: ReusableStorage): Step {
   let general: Step | null = null;
   return (values) => {
     storage.reset();
     const cx = ev.transientContext(storage);
     try {
-      const { value, grads } = plan.run(values.map((v, k) => new Tensor([...shapes[k]], v)), cx);
+      const { value, grads } = plan.run([...values.map((v, k) => new Tensor([...shapes[k]], v)), ...fixed], cx);
       return { loss: value.data[0], grads: grads.map((g) => g.data) };
     } catch (e) {
       // The same step through the engine, which reports where in the program it failed.

@@ -6,6 +6,7 @@
  */
 import t from 'tap';
 import { ProgramCache, computeSync } from '../../src/index.js';
+import type { GradientPlan, Tensor } from '../../src/engine/index.js';
 import { problemOf } from '../helpers.js';
 
 const ROSENBROCK = { program: '(1 - x)^2 + 100 * (y - x^2)^2', params: { x: -1.5, y: 2 } };
@@ -150,7 +151,7 @@ t.test('a plan kept between requests serves only the same data: other data, or -
   t.not(a.loss, b.loss, 'and the answers differ where the data do');
 });
 
-t.test('a kept plan saves its compilation (fewer operations counted); data too large to keep is compiled every time', async (t) => {
+t.test('a kept plan saves its compilation (fewer operations counted), whatever the size of the data, which it does not keep', async (t) => {
   const operations = (body: object, cache: ProgramCache): number => {
     const stats = { operations: 0 };
     computeSync('optimize', body, { cache, stats });
@@ -160,11 +161,61 @@ t.test('a kept plan saves its compilation (fewer operations counted); data too l
   const cache = new ProgramCache();
   const first = operations(body, cache);
   t.ok(operations(body, cache) < first, 'the second request reuses the plan');
-  // 2^18 + 1 unused elements: over what a kept plan may hold with its data.
+  // 2^18 + 1 unused elements: more than a plan may keep, but the data are inputs of the plan, not kept in it.
   const big = { ...body, at: { ...body.at, unused: { shape: [(1 << 18) + 1], data: new Array((1 << 18) + 1).fill(0) } } };
   const bigCache = new ProgramCache();
   const once = operations(big, bigCache);
-  t.equal(operations(big, bigCache), once, 'not kept: compiled again');
+  t.ok(operations(big, bigCache) < once, 'large data: the plan is kept all the same');
+});
+
+/** A program cache that counts the plans `optimize` makes, or (refusing) makes none: the general engine at every step. */
+class OptimizeCache extends ProgramCache {
+  made = 0;
+
+  constructor(private readonly refusing = false) {
+    super();
+  }
+
+  override planAtOnce(key: string, make: () => GradientPlan | null): GradientPlan | null {
+    if (this.refusing) return null;
+    return super.planAtOnce(key, () => {
+      this.made++;
+      return make();
+    });
+  }
+
+  override planWithData(key: string, data: ReadonlyMap<string, Tensor>, make: () => GradientPlan | null): GradientPlan | null {
+    if (this.refusing) return null;
+    return super.planWithData(key, data, () => {
+      this.made++;
+      return make();
+    });
+  }
+}
+
+t.test('new data reuse one plan: the data are inputs of it, and each data set gets the engine\'s steps', async (t) => {
+  const program = 'H = relu(X * W + b)\ncross_entropy(H * V, y)';
+  const body = (X: number[][], y: number[]) => ({
+    program,
+    at: { X, y },
+    params: { W: [[0.2, -0.4], [0.7, 0.1]], b: [0.05, -0.1], V: [[0.3, -0.2, 0.1], [-0.5, 0.4, 0.2]] },
+    optimizer: { name: 'adam', lr: 0.05 },
+    steps: 20,
+  });
+  const sets = [body([[0.5, -1.2], [1.1, 0.4], [-0.2, 0.9]], [1, 3, 2]), body([[0.1, 0.3], [-0.7, 0.8], [0.6, -0.5]], [2, 2, 1]), body([[1, 2], [3, -4], [0, 0.5]], [3, 1, 1])];
+  const cache = new OptimizeCache();
+  for (const [k, set] of sets.entries()) {
+    t.same(computeSync('optimize', set, { cache }), computeSync('optimize', set, { cache: new OptimizeCache(true) }), `data set ${k + 1}: the engine's parameters and losses, to the last bit`);
+  }
+  t.equal(cache.made, 1, 'one plan for the three data sets');
+});
+
+t.test('a program that reads a value of its data (a loop bound) keeps a plan with the data baked in, per data set', async (t) => {
+  const body = (n: number) => ({ program: 's = 0\nfor i = 1:n\n  s = s + sum(w .^ 2) * i\nend\ns', at: { n }, params: { w: [0.5, -0.25] }, optimizer: { name: 'sgd', lr: 0.01 }, steps: 4 });
+  const cache = new OptimizeCache();
+  for (const n of [2, 3, 2]) t.same(computeSync('optimize', body(n), { cache }), computeSync('optimize', body(n), { cache: new OptimizeCache(true) }), `n = ${n}: the engine's steps`);
+  // The data-input plan is refused once (remembered), then the baked plan is made for n = 2 and n = 3 (the last n = 2 replaces n = 3's).
+  t.equal(cache.made, 4, 'one refused plan with data as inputs, then one baked plan per data set');
 });
 
 t.test('a planned run that fails mid-way reports the failure as the engine does, with its place', async (t) => {
