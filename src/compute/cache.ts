@@ -4,7 +4,7 @@
  * keep, not by their number alone: a parsed program keeps a hundred or more bytes per character
  * of its text, so 512 programs of 100 KB each once kept 10 GB.
  */
-import { SOURCE_BYTES_PER_CHAR, sameShape, type CompiledGradient, type GradientPlan, type Tensor } from '../engine/index.js';
+import { ReusableStorage, SOURCE_BYTES_PER_CHAR, sameShape, type CompiledGradient, type GradientPlan, type Tensor } from '../engine/index.js';
 import type { Program } from '../lang/ir.js';
 
 /** What one program cache may keep, by estimate, in bytes: a worker's cache, beside its 512 MB heap limit by default. */
@@ -104,6 +104,7 @@ interface DataPlanEntry {
  */
 export class ProgramCache {
   private readonly lru: BoundedLru;
+  private scratch = new ReusableStorage();
 
   constructor(maxBytes = PROGRAM_CACHE_BYTES, maxEntries = PROGRAM_CACHE_ENTRIES) {
     this.lru = new BoundedLru(maxBytes, maxEntries);
@@ -145,6 +146,22 @@ export class ProgramCache {
       if (entry.plan !== null && this.lru.has(at)) this.lru.set(at, entry, entry.plan.estimatedBytes);
     }
     return entry.plan;
+  }
+
+  /**
+   * Memory for one plan run at a time, reset here: a run's intermediates are dead once its
+   * answer is copied out, so requests need not feed the garbage collector their tensors. Runs
+   * are synchronous, so one storage serves the whole cache; one that grew past what a cached
+   * plan may keep is dropped after its run (`releaseScratch`).
+   */
+  scratchForRun(): ReusableStorage {
+    this.scratch.reset();
+    return this.scratch;
+  }
+
+  /** After a run on `scratchForRun()`'s storage: a storage grown past MAX_CACHED_PLAN_ELEMENTS is not kept. */
+  releaseScratch(): void {
+    if (this.scratch.capacity > MAX_CACHED_PLAN_ELEMENTS) this.scratch = new ReusableStorage();
   }
 
   /**

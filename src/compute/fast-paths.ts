@@ -96,11 +96,18 @@ export function plannedGradient(ev: Evaluation): { value: Value; grads: Value[] 
   const { names, inputs, key } = planning;
   const plan = ev.cache.plan(`grad\u0000${key}`, () => makePlan(ev, names, inputs, ev.context()));
   if (plan === null) return null;
+  const cx = ev.transientContext(ev.cache.scratchForRun());
   try {
-    return plan.run(inputs, ev.context());
+    const { value, grads } = plan.run(inputs, cx);
+    // Out of the scratch memory, which the next run reuses.
+    const copy = (t: Tensor): Tensor => new Tensor(t.shape, t.data.slice());
+    return { value: copy(value), grads: grads.map(copy) };
   } catch (e) {
     if (e instanceof EngineError && e.code !== 'LIMIT_EXCEEDED') return null;
     throw e;
+  } finally {
+    ev.countOperations(cx);
+    ev.cache.releaseScratch();
   }
 }
 

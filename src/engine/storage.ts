@@ -58,6 +58,11 @@ export class ReusableStorage extends TensorStorage {
     return view;
   }
 
+  /** Elements of the buffer handed out again after a reset. */
+  get capacity(): number {
+    return this.buffer.length;
+  }
+
   /** Every tensor allocated so far is dead: their memory is handed out again. */
   reset(): void {
     this.offset = 0;

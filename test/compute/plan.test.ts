@@ -5,7 +5,9 @@
  */
 import t from 'tap';
 import { Problem, ProgramCache, computeSync } from '../../src/index.js';
-import type { GradientPlan } from '../../src/engine/index.js';
+import { concrete, type GradientPlan, type Value } from '../../src/engine/index.js';
+import { prepare } from '../../src/compute/evaluation.js';
+import { plannedGradient } from '../../src/compute/fast-paths.js';
 
 /** Three requests through one cache: the first runs the engine, the second compiles, the third reuses. */
 function thrice(body: object): { answers: string[]; operations: number[] } {
@@ -186,4 +188,16 @@ t.test('fixed inputs: a planned request with new data keeps to the budgets', asy
     }
     t.match(problem?.body, { code: 'LIMIT_EXCEEDED' }, `${limit} ${value}: refused`);
   }
+});
+
+t.test('a planned answer is its own memory: the next run, on the same scratch storage, leaves it as it was', async (t) => {
+  const cache = new ProgramCache();
+  const planned = (seed: number) => plannedGradient(prepare('grad', irisBody(seed), { cache }));
+  t.equal(planned(1), null, 'first sight: no plan yet');
+  const first = planned(2)!;
+  const numbers = (answer: { value: Value; grads: Value[] }): number[][] => [answer.value, ...answer.grads].map((v) => Array.from(concrete(v).data));
+  const before = JSON.stringify(numbers(first));
+  const second = planned(3)!;
+  t.equal(JSON.stringify(numbers(first)), before, 'the first answer is unchanged by the second run');
+  t.not(JSON.stringify(numbers(second)), before, 'and the second has its own numbers');
 });
