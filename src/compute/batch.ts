@@ -55,7 +55,8 @@ function runBatch(body: unknown, options: ComputeOptions, computeSync: ComputeFn
     try {
       if ('problem' in item) throw item.problem;
       const remaining = deadline - clock();
-      if (remaining <= 0) throw deadlinePassed(limits.timeoutMs);
+      // Not a number when the clock reads Infinity (cancelled) at both ends: past the deadline too.
+      if (!(remaining > 0)) throw deadlinePassed(limits.timeoutMs);
       return computeSync(item.endpoint, item.body, { ...options, limits: { ...limits, timeoutMs: remaining } });
     } catch (e) {
       return batchError(e, i);

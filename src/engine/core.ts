@@ -113,8 +113,14 @@ export class Context {
     if (n % DEADLINE_CHECK_EVERY === 0) this.checkDeadline(op);
   }
 
+  /**
+   * Throws LIMIT_EXCEEDED (time) past the deadline. A clock that reads Infinity is past every
+   * deadline, an infinite one included: that is how a worker cancels an evaluation, and the
+   * deadline itself may have been worked out from a clock already cancelled (Infinity).
+   */
   checkDeadline(op: string): void {
-    if (this.deadline !== Infinity && this.clock() > this.deadline) {
+    const now = this.clock();
+    if (now > this.deadline || now === Infinity) {
       throw new EngineError('LIMIT_EXCEEDED', `time limit exceeded (at ${op})`, { op, limit: 'time' });
     }
   }
