@@ -62,23 +62,34 @@ interface RunState {
  */
 export class Evaluation<Body extends CommonRequest = CommonRequest> {
   readonly request: ParsedRequest<Body>;
-  /** The program as a function of the `wrt` inputs (the other inputs held fixed). */
-  readonly fn: Fn;
   /** The `wrt` inputs' values, in order. */
   readonly primals: Tensor[];
   private readonly run: RunState;
+  private madeFn: Fn | null = null;
 
   private constructor(run: RunState, request: ParsedRequest<Body>) {
     this.run = run;
     this.request = request;
-    const differentiated = new Set(request.wrt);
-    const fixed = new Map<string, LangValue>([...request.at].filter(([name]) => !differentiated.has(name)));
-    this.fn = (cx, xs) => {
-      const inputs = new Map(fixed);
-      request.wrt.forEach((name, i) => inputs.set(name, xs[i]));
-      return this.output(cx, inputs);
-    };
     this.primals = request.wrt.map((name) => request.at.get(name)!);
+  }
+
+  /**
+   * The program as a function of the `wrt` inputs (the other inputs held fixed), made when first
+   * asked for: the compiled scalar path never asks, and making it for every request (a Set, a Map
+   * and a closure) tripled the cost of a small cached request (its garbage outlived scavenges).
+   */
+  get fn(): Fn {
+    if (this.madeFn === null) {
+      const { request } = this;
+      const differentiated = new Set(request.wrt);
+      const fixed = new Map<string, LangValue>([...request.at].filter(([name]) => !differentiated.has(name)));
+      this.madeFn = (cx, xs) => {
+        const inputs = new Map(fixed);
+        request.wrt.forEach((name, i) => inputs.set(name, xs[i]));
+        return this.output(cx, inputs);
+      };
+    }
+    return this.madeFn;
   }
 
   /** Prepares the evaluation of a body its endpoint's schema accepted: its time limit starts now. */
