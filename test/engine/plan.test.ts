@@ -5,7 +5,7 @@
  * generated loops contain only generated names.
  */
 import fc from 'fast-check';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import {
   Context,
   EngineError,
@@ -15,6 +15,7 @@ import {
   add,
   clamp,
   compileGradientPlan,
+  type GradientPlan,
   concrete,
   crossEntropy,
   det,
@@ -131,6 +132,18 @@ for (const c of cases) {
   });
 }
 
+
+/** A plan's generated loops (a product fused into one among them) hold only identifiers, indices and operators: none of the marker values 123.456, 654.321, 777.125, 98765 or 31337. */
+function assertGeneratedNamesOnly(t: Test, plan: GradientPlan, noValue: string): void {
+  t.ok(plan.fused.products > 0, 'a product fused into its loop among them');
+  const sources = plan.instructions.flatMap((i) => (i.kind === 'prim' ? [] : [i.source]));
+  t.ok(sources.length > 0, `${sources.length} loops generated`);
+  for (const source of sources) {
+    t.notMatch(source, /123\.456|654\.321|777\.125|98765|31337/, noValue);
+    t.match(source, /^[\sa-zA-Z0-9_[\]().,;=+\-*/<>?:!&|{}]*$/, 'only identifiers, indices and operators');
+  }
+}
+
 t.test('fusion: the MLP step runs fewer instructions than it traced, in a few loops', async (t) => {
   const plan = compileGradientPlan(cases[0].f, inputs(cases[0], 1));
   t.ok(plan.instructions.length < plan.traced, `${plan.instructions.length} instructions for ${plan.traced} traced primitives`);
@@ -206,13 +219,7 @@ t.test('generated loops contain generated names only: no input values, no consta
   const weights = Tensor.fromNested([[123.456, 654.321], [777.125, 123.456], [654.321, 777.125]]);
   const f: Fn = (cx, [x, y]) => add(cx, sum(cx, tanh(cx, add(cx, mul(cx, x, marker), 98765.4321))), sum(cx, relu(cx, add(cx, matmul(cx, y, weights), 98765.4321))));
   const plan = compileGradientPlan(f, [Tensor.fromArray([3], [31337.5, 2, 3]), Tensor.fromNested([[31337.5, 1, 2]])]);
-  t.ok(plan.fused.products > 0, 'a product fused into its loop among them');
-  const sources = plan.instructions.flatMap((i) => (i.kind === 'prim' ? [] : [i.source]));
-  t.ok(sources.length > 0, `${sources.length} loops generated`);
-  for (const source of sources) {
-    t.notMatch(source, /123\.456|654\.321|777\.125|98765|31337/, 'no value from the function or its inputs');
-    t.match(source, /^[\sa-zA-Z0-9_[\]().,;=+\-*/<>?:!&|{}]*$/, 'only identifiers, indices and operators');
-  }
+  assertGeneratedNamesOnly(t, plan, 'no value from the function or its inputs');
 });
 
 t.test('property: random element-wise compositions over broadcasting shapes equal the engine', async (t) => {
@@ -375,13 +382,7 @@ t.test('fixed inputs: generated loops contain generated names only, whatever the
   const d = Tensor.fromNested([marker, [777.125, 123.456, 654.321], marker]);
   const inputs = [Tensor.fromNested([[31337.5, 1, 2], [3, 31337.5, 4]]), d, Tensor.fromArray([3], marker), Tensor.fromArray([2], [2, 1])];
   const plan = compileGradientPlan(f, inputs, new Context(), { differentiated: [true, false, false, false] });
-  t.ok(plan.fused.products > 0, 'a product fused into its loop among them');
-  const sources = plan.instructions.flatMap((i) => (i.kind === 'prim' ? [] : [i.source]));
-  t.ok(sources.length > 0, `${sources.length} loops generated`);
-  for (const source of sources) {
-    t.notMatch(source, /123\.456|654\.321|777\.125|98765|31337/, 'no value from the function, its data or its inputs');
-    t.match(source, /^[\sa-zA-Z0-9_[\]().,;=+\-*/<>?:!&|{}]*$/, 'only identifiers, indices and operators');
-  }
+  assertGeneratedNamesOnly(t, plan, 'no value from the function, its data or its inputs');
 });
 
 t.test('property: random layers with a random subset of inputs differentiated: one plan, several data sets, the engine\'s bits', async (t) => {
