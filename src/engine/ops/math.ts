@@ -96,7 +96,7 @@ export function digamma(cx: Context, x: Operand): Value {
   return polygamma(cx, 0, x);
 }
 
-export const { op: pow } = defineBinary({
+const { op: powOf } = defineBinary({
   name: 'pow',
   source: (x, y) => `Math.pow(${x}, ${y})`,
   // PyTorch's conventions: d/da is 0 where the exponent is 0, d/db is 0 where a = 0 and b >= 0.
@@ -105,6 +105,19 @@ export const { op: pow } = defineBinary({
     which[1] ? where(cx, and(cx, eq(cx, a, 0), ge(cx, b, 0)), 0, mul(cx, out, log(cx, a))) : null,
   ],
 });
+
+/**
+ * x ** y. By a constant exponent of 2 or 3 (a program's `x .^ 2`), the square or the cube, as
+ * PyTorch's CPU kernel does (x * x, x * x * x): a multiplication or two instead of Math.pow,
+ * which costs several times more in a loop that cannot see its exponent, and the rule is the
+ * same (2x; 3 x·x, which is 3 pow(x, 2) to the bit).
+ */
+export function pow(cx: Context, a: Operand, b: Operand): Value {
+  const exponent = typeof b === 'number' ? b : b instanceof Tensor && b.shape.length === 0 ? b.data[0] : NaN;
+  if (exponent === 2) return square(cx, a);
+  if (exponent === 3) return cube(cx, a);
+  return powOf(cx, a, b);
+}
 
 export const { op: atan2 } = defineBinary({
   name: 'atan2',
