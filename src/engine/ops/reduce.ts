@@ -3,7 +3,7 @@
  * mathjs's 1-based dimensions). Most are compositions of `sumTo`, `reshape` and element-wise
  * operations; `prod` and the 2-norm have rules of their own for their zeros.
  */
-import { bind, concrete, definePrimitive, type Context, type Value } from '../core.js';
+import { bind, definePrimitive, type Context, type Value } from '../core.js';
 import { EngineError } from '../errors.js';
 import { Tensor, formatShape, sizeOf, type Shape } from '../tensor.js';
 import { add, div, lift, mul, sub, type Operand } from './elementwise.js';
@@ -135,9 +135,8 @@ export function prod(cx: Context, x: Operand, axis?: number): Value {
  * The position of the first maximal (or minimal) element along `axis`, keeping the axis with
  * extent 1. NaN counts as maximal and minimal, so that it propagates as in PyTorch.
  */
-export function argExtreme(x: Tensor, axis: number, which: 'max' | 'min'): Tensor {
+export function argExtreme(x: Tensor, axis: number, which: 'max' | 'min', out: Tensor = Tensor.zeros(keptShape(x.shape, [axis]))): Tensor {
   const [outer, extent, inner] = around(x.shape, axis);
-  const out = Tensor.zeros(keptShape(x.shape, [axis]));
   if (extent === 0) {
     throw new EngineError('INVALID_ARGUMENT', `${which}: cannot reduce an empty axis of shape ${formatShape(x.shape)}`, { op: which });
   }
@@ -158,6 +157,23 @@ export function argExtreme(x: Tensor, axis: number, which: 'max' | 'min'): Tenso
   return out;
 }
 
+/**
+ * argmax and argmin along an axis as operations with no derivative, so that a plan computes
+ * the positions at each run rather than reading a traced value.
+ */
+const [argmaxPrim, argminPrim] = (['max', 'min'] as const).map((which) =>
+  definePrimitive<number>({
+    name: `arg${which}`,
+    arity: 1,
+    impl(cx, [x], axis) {
+      cx.work(`arg${which}`, x.size);
+      return argExtreme(x, axis, which, cx.alloc(`arg${which}`, keptShape(x.shape, [axis])));
+    },
+    jvp: () => null,
+    vjp: () => [null],
+  }),
+);
+
 function extreme(cx: Context, which: 'max' | 'min', x: Operand, axis?: number, keepdims = false): Value {
   const v = lift(x);
   if (axis === undefined) {
@@ -165,9 +181,7 @@ function extreme(cx: Context, which: 'max' | 'min', x: Operand, axis?: number, k
     return keepdims ? reshape(cx, all, v.shape.map(() => 1)) : all;
   }
   normaliseAxes(which, v.shape, [axis]);
-  cx.countOperation(`arg${which}`);
-  cx.work(`arg${which}`, sizeOf(v.shape));
-  const picked = takeAlong(cx, v, axis, argExtreme(concrete(v), axis, which));
+  const picked = takeAlong(cx, v, axis, bind(cx, which === 'max' ? argmaxPrim : argminPrim, [v], axis));
   return keepdims ? picked : reshape(cx, picked, droppedShape(v.shape, [axis]));
 }
 
