@@ -24,10 +24,10 @@ export function lbeta(cx: Context, a: Value, b: Value): Value {
   return sub(cx, add(cx, lgamma(cx, a), lgamma(cx, b)), lgamma(cx, add(cx, a, b)));
 }
 
-const positiveSupport = (x: Tensor): string | null => outside(x, (v) => v > 0);
-const nonNegativeSupport = (x: Tensor): string | null => outside(x, (v) => v >= 0);
-const unitSupport = (x: Tensor): string | null => outside(x, (v) => v > 0 && v < 1);
-const realSupport = (x: Tensor): string | null => outside(x, (v) => !Number.isNaN(v));
+const positiveSupport = (v: number): boolean => v > 0;
+const nonNegativeSupport = (v: number): boolean => v >= 0;
+const unitSupport = (v: number): boolean => v > 0 && v < 1;
+const realSupport = (v: number): boolean => !Number.isNaN(v);
 
 /** The first element of x where `ok` (x compared with parameters, broadcast) is false. */
 function againstParams(x: Tensor, ok: (cx: Context) => Value): string | null {
@@ -55,7 +55,7 @@ export const normal: Family = {
   ],
   support: 'the real line',
   reparameterisation: 'pathwise',
-  inSupport: realSupport,
+  elementInSupport: realSupport,
   rsample: (cx, d, random, shape) => add(cx, d.p(0), mul(cx, d.p(1), random.normal(cx, shape))),
   logProb: (cx, d, x) => normalLogProb(cx, x, d.p(0), d.p(1)),
   entropy: (cx, d) => add(cx, log(cx, d.p(1)), 0.5 + 0.5 * LOG_2PI),
@@ -69,7 +69,7 @@ export const lognormal: Family = {
   params: normal.params,
   support: '(0, ∞)',
   reparameterisation: 'pathwise',
-  inSupport: positiveSupport,
+  elementInSupport: positiveSupport,
   rsample: (cx, d, random, shape) => exp(cx, normal.rsample!(cx, d, random, shape)),
   logProb: (cx, d, x) => {
     const y = log(cx, x);
@@ -111,7 +111,7 @@ export const exponential: Family = {
   params: [{ name: 'rate', constraint: constraints.positive }],
   support: '[0, ∞)',
   reparameterisation: 'pathwise',
-  inSupport: nonNegativeSupport,
+  elementInSupport: nonNegativeSupport,
   rsample: (cx, d, random, shape) => div(cx, neg(cx, log(cx, random.uniform(cx, shape))), d.p(0)),
   logProb: (cx, d, x) => sub(cx, log(cx, d.p(0)), mul(cx, d.p(0), x)),
   entropy: (cx, d) => sub(cx, 1, log(cx, d.p(0))),
@@ -128,7 +128,7 @@ export const laplace: Family = {
   ],
   support: 'the real line',
   reparameterisation: 'pathwise',
-  inSupport: realSupport,
+  elementInSupport: realSupport,
   // PyTorch's inversion: u in (-1/2, 1/2), loc - scale sign(u) log(1 - 2|u|).
   rsample: (cx, d, random, shape) => {
     const u = sub(cx, random.uniform(cx, shape), 0.5);
@@ -146,7 +146,7 @@ export const gumbel: Family = {
   params: laplace.params,
   support: 'the real line',
   reparameterisation: 'pathwise',
-  inSupport: realSupport,
+  elementInSupport: realSupport,
   rsample: (cx, d, random, shape) => sub(cx, d.p(0), mul(cx, d.p(1), log(cx, neg(cx, log(cx, random.uniform(cx, shape)))))),
   logProb: (cx, d, x) => {
     const z = div(cx, sub(cx, x, d.p(0)), d.p(1));
@@ -163,7 +163,7 @@ export const cauchy: Family = {
   params: laplace.params,
   support: 'the real line',
   reparameterisation: 'pathwise',
-  inSupport: realSupport,
+  elementInSupport: realSupport,
   rsample: (cx, d, random, shape) => add(cx, d.p(0), mul(cx, d.p(1), standardCauchy(cx, random.uniform(cx, shape)))),
   logProb: (cx, d, x) => cauchyLogProb(cx, x, d.p(0), d.p(1)),
   entropy: (cx, d) => add(cx, log(cx, d.p(1)), Math.log(4 * Math.PI)),
@@ -177,7 +177,7 @@ export const halfnormal: Family = {
   params: [{ name: 'scale', constraint: constraints.positive }],
   support: '[0, ∞)',
   reparameterisation: 'pathwise',
-  inSupport: nonNegativeSupport,
+  elementInSupport: nonNegativeSupport,
   rsample: (cx, d, random, shape) => mul(cx, d.p(0), abs(cx, random.normal(cx, shape))),
   logProb: (cx, d, x) => add(cx, normalLogProb(cx, x, Tensor.scalar(0), d.p(0)), Math.LN2),
   entropy: (cx, d) => add(cx, log(cx, d.p(0)), 0.5 * Math.log(Math.PI / 2) + 0.5),
@@ -191,7 +191,7 @@ export const halfcauchy: Family = {
   params: [{ name: 'scale', constraint: constraints.positive }],
   support: '[0, ∞)',
   reparameterisation: 'pathwise',
-  inSupport: nonNegativeSupport,
+  elementInSupport: nonNegativeSupport,
   rsample: (cx, d, random, shape) => mul(cx, d.p(0), abs(cx, standardCauchy(cx, random.uniform(cx, shape)))),
   logProb: (cx, d, x) => add(cx, cauchyLogProb(cx, x, Tensor.scalar(0), d.p(0)), Math.LN2),
   entropy: (cx, d) => add(cx, log(cx, d.p(0)), Math.log(2 * Math.PI)),
@@ -208,7 +208,7 @@ export const weibull: Family = {
   ],
   support: '[0, ∞)',
   reparameterisation: 'pathwise',
-  inSupport: nonNegativeSupport,
+  elementInSupport: nonNegativeSupport,
   rsample: (cx, d, random, shape) => mul(cx, d.p(0), E.pow(cx, neg(cx, log(cx, random.uniform(cx, shape))), div(cx, 1, d.p(1)))),
   logProb: (cx, d, x) => {
     const [scale, k] = d.params;
@@ -269,7 +269,7 @@ export const kumaraswamy: Family = {
   ],
   support: '(0, 1)',
   reparameterisation: 'pathwise',
-  inSupport: unitSupport,
+  elementInSupport: unitSupport,
   rsample: (cx, d, random, shape) => {
     const [a, b] = d.params;
     const u = random.uniform(cx, shape);

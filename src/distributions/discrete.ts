@@ -51,7 +51,7 @@ export const bernoulli: Family = {
   params: [{ name: 'probs', constraint: constraints.probability }],
   support: '{0, 1}',
   reparameterisation: 'none',
-  inSupport: (x) => outside(x, (v) => v === 0 || v === 1),
+  elementInSupport: (v) => v === 0 || v === 1,
   // u < p on a uniform: element-wise, so a compiled sampler can make the draw too.
   sample: (cx, d, random, shape) => E.lt(cx, random.uniform(cx, shape), E.stopGradient(cx, d.p(0))),
   logProb: (cx, d, x) => where(cx, eq(cx, x, 1), log(cx, d.p(0)), log1p(cx, neg(cx, d.p(0)))),

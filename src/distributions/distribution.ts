@@ -56,6 +56,12 @@ export interface Family {
   readonly checkParams?: (params: readonly Tensor[]) => string | null;
   /** The shape of one draw given the (broadcast) parameters; [] unless stated. */
   readonly eventShape?: (params: readonly Value[]) => Shape;
+  /**
+   * The support as a condition on each element (the real line, (0, ∞), {0, 1}), checked as an
+   * operation like a parameter's constraint, so compiled code and plans check every point they
+   * run at. Families whose support is not one (integers up to a parameter) say `inSupport`.
+   */
+  readonly elementInSupport?: (v: number) => boolean;
   /** Whether a value's elements lie in the support: the first offender's message, or null. */
   readonly inSupport?: (x: Tensor, d: Distribution) => string | null;
   /** A draw of `shape` (= sample ++ batch ++ event) whose gradient reaches the parameters. */
@@ -146,10 +152,26 @@ export function drawShape(d: Distribution, n: number | undefined): Shape {
   return [...(n === undefined ? [] : [n]), ...d.batchShape, ...d.eventShape];
 }
 
-/** A value's elements must lie in the support for `log_prob`, as PyTorch validates by default. */
-export function checkSupport(d: Distribution, x: Value): void {
-  const message = d.family.inSupport?.(concrete(x), d);
-  if (message !== undefined && message !== null) throw invalid(`log_prob: ${message} is outside the support of ${d.family.name}, ${d.family.support}`, 'log_prob');
+const outsideSupport = (family: Family, offender: string): string => `log_prob: ${offender} is outside the support of ${family.name}, ${family.support}`;
+
+/** The check of a family's support, defined on first use (one per family). */
+function supportCheckOf(family: Family, holds: (v: number) => boolean): E.Check {
+  const key = `${family.name} support`;
+  let check = checks.get(key);
+  if (check === undefined) {
+    check = E.defineCheck('log_prob', holds, (x, i, size) => outsideSupport(family, size === 1 ? `${x}` : `${x} (element ${i + 1})`));
+    checks.set(key, check);
+  }
+  return check;
+}
+
+/** x, once its elements lie in the support for `log_prob`, as PyTorch validates by default. */
+export function checkSupport(cx: Context, d: Distribution, x: Value): Value {
+  const { family } = d;
+  if (family.elementInSupport !== undefined) return E.checked(cx, x, supportCheckOf(family, family.elementInSupport));
+  const message = family.inSupport?.(concrete(x), d);
+  if (message !== undefined && message !== null) throw invalid(outsideSupport(family, message), 'log_prob');
+  return x;
 }
 
 /** The first element of x failing `holds`, as a message, or null. */

@@ -21,7 +21,7 @@ function gammaDraws(cx: Context, k: Value, random: RandomSource, shape: Shape): 
   return standardGamma(cx, E.sameShape(k.shape, shape) ? k : E.expand(cx, k, shape), random.draw());
 }
 
-const positiveSupport = (x: E.Tensor): string | null => outside(x, (v) => v > 0);
+const positiveSupport = (v: number): boolean => v > 0;
 
 /** log density of Gamma(k, rate r) at x: k log r + (k - 1) log x - r x - lgamma(k). */
 const gammaLogProb = (cx: Context, k: Value, r: Value, x: Value): Value =>
@@ -40,7 +40,7 @@ export const gamma: Family = {
   ],
   support: '(0, ∞)',
   reparameterisation: 'implicit',
-  inSupport: positiveSupport,
+  elementInSupport: positiveSupport,
   rsample: (cx, d, random, shape) => div(cx, gammaDraws(cx, d.p(0), random, shape), d.p(1)),
   logProb: (cx, d, x) => gammaLogProb(cx, d.p(0), d.p(1), x),
   entropy: (cx, d) => gammaEntropy(cx, d.p(0), d.p(1)),
@@ -57,7 +57,7 @@ export const chi2: Family = {
   params: [{ name: 'df', constraint: constraints.positive }],
   support: '(0, ∞)',
   reparameterisation: 'implicit',
-  inSupport: positiveSupport,
+  elementInSupport: positiveSupport,
   rsample: (cx, d, random, shape) => mul(cx, 2, gammaDraws(cx, chi2Shape(cx, d), random, shape)),
   logProb: (cx, d, x) => gammaLogProb(cx, chi2Shape(cx, d), E.Tensor.scalar(0.5), x),
   entropy: (cx, d) => gammaEntropy(cx, chi2Shape(cx, d), E.Tensor.scalar(0.5)),
@@ -74,7 +74,7 @@ export const beta: Family = {
   ],
   support: '(0, 1)',
   reparameterisation: 'implicit',
-  inSupport: (x) => outside(x, (v) => v > 0 && v < 1),
+  elementInSupport: (v) => v > 0 && v < 1,
   rsample: (cx, d, random, shape) => {
     const x = gammaDraws(cx, d.p(0), random, shape);
     const y = gammaDraws(cx, d.p(1), random, shape);

@@ -128,8 +128,7 @@ function scored(cx: Context, d: Distribution, random: ScoreFunctionSource, n: nu
 }
 
 export function logProb(cx: Context, d: Distribution, x: Value): Value {
-  checkSupport(d, x);
-  return d.family.logProb(cx, d, x);
+  return d.family.logProb(cx, d, checkSupport(cx, d, x));
 }
 
 function closedForm(d: Distribution, what: 'entropy' | 'mean' | 'variance'): (cx: Context, d: Distribution) => Value {
