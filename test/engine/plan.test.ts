@@ -24,8 +24,11 @@ import {
   exp,
   grad,
   logSoftmax,
+  logsumexp,
   matmul,
+  max,
   maximum,
+  min,
   mseLoss,
   mul,
   norm,
@@ -99,6 +102,17 @@ const cases: Case[] = [
   },
   { name: 'a product of two columns and 7 rows (n < 4, rows not a multiple of 4) into bias and sigmoid', f: (cx, [w, c]) => sum(cx, sigmoid(cx, add(cx, matmul(cx, X7, w), c))), shapes: [[3, 2], [2]] },
   { name: 'a batched product (2x3x4 times 4x2) keeps its primitive', f: (cx, [a, b]) => sum(cx, relu(cx, matmul(cx, a, b))), shapes: [[2, 3, 4], [4, 2]] },
+  {
+    name: 'max and min of all elements and along each axis: argmax and argmin found at each run',
+    f: (cx, [m]) => add(cx, add(cx, max(cx, m), min(cx, m)), add(cx, sum(cx, max(cx, m, 0)), sum(cx, mul(cx, min(cx, m, 1), Tensor.fromArray([5], [1, 2, 3, 4, 5]))))),
+    shapes: [[5, 4]],
+  },
+  { name: 'logsumexp of all elements and along rows (its maximum held constant)', f: (cx, [z]) => add(cx, logsumexp(cx, z), sum(cx, logsumexp(cx, z, [1]))), shapes: [[6, 3]] },
+  {
+    name: 'powers by the constants 2, 3 (the square and the cube) and 4 (pow), of a matrix and of a scalar',
+    f: (cx, [m, s]) => add(cx, sum(cx, add(cx, pow(cx, m, 2), pow(cx, m, 3))), add(cx, sum(cx, pow(cx, m, 4)), pow(cx, s, 3))),
+    shapes: [[4, 3], []],
+  },
 ];
 
 function inputs(c: Case, base: number): Tensor[] {
@@ -154,6 +168,15 @@ t.test('fusion: the MLP step runs fewer instructions than it traced, in a few lo
   // X·W1 into bias and relu (and stored: the backward pass's relu mask reads it), H·W2 into its
   // bias, and the hidden layer's cotangent into the relu mask; the weights' gradients are outputs.
   t.equal(plan.fused.products, 3, 'three products feed their loops directly');
+});
+
+t.test('powers by 2 and 3 are the square and the cube, in the loops and in the engine alike', async (t) => {
+  const x = tensor([7], 3);
+  t.ok(same(pow(new Context(), x, 2), mul(new Context(), x, x)), 'x .^ 2 is x .* x');
+  t.ok(same(pow(new Context(), x, 3), mul(new Context(), mul(new Context(), x, x), x)), 'x .^ 3 is x .* x .* x, as PyTorch computes it');
+  const plan = compileGradientPlan((cx, [v]) => sum(cx, add(cx, pow(cx, v, 2), pow(cx, v, 3))), [x]);
+  const names = plan.instructions.flatMap((i) => (i.kind === 'prim' ? [i.prim.name] : i.names));
+  t.notOk(names.includes('pow'), `no Math.pow in the plan: ${names.join(' ')}`);
 });
 
 t.test('products fused into the loops that read them, where they are two matrices', async (t) => {
