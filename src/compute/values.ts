@@ -66,6 +66,35 @@ export interface DecodeLimits {
   maxElements?: number;
 }
 
+/**
+ * What requests send most, a vector or a matrix of finite numbers, copied into `data` in two
+ * plain loops: the general walk below (a stack of levels, each element's kind asked in turn)
+ * took a third of a small planned request. False at anything else (a string, a ragged row, a
+ * higher rank), which the general walk then decodes or refuses, path and all.
+ */
+function finiteRowsInto(json: unknown[], shape: Shape, data: Float64Array): boolean {
+  if (shape.length === 1) {
+    for (let i = 0; i < json.length; i++) {
+      const v = json[i];
+      if (typeof v !== 'number' || !Number.isFinite(v)) return false;
+      data[i] = v;
+    }
+    return true;
+  }
+  if (shape.length !== 2) return false;
+  const columns = shape[1];
+  for (let r = 0, k = 0; r < json.length; r++) {
+    const row = json[r];
+    if (!Array.isArray(row) || row.length !== columns) return false;
+    for (let j = 0; j < columns; j++, k++) {
+      const v: unknown = row[j];
+      if (typeof v !== 'number' || !Number.isFinite(v)) return false;
+      data[k] = v;
+    }
+  }
+  return true;
+}
+
 /** Decodes a JSON value at a JSON pointer `path` of the request. */
 export function decodeValue(json: unknown, path: string, limits: DecodeLimits = {}): Tensor {
   const max = limits.maxElements ?? Infinity;
@@ -106,6 +135,7 @@ export function decodeValue(json: unknown, path: string, limits: DecodeLimits = 
   }
   if (extentOf(shape) > max) throw new Problem('TOO_LARGE', overLimit(shape, max), { path });
   const data = new Float64Array(sizeOf(shape));
+  if (finiteRowsInto(json, shape, data)) return new Tensor(shape, data);
   let k = 0;
   // An explicit stack rather than recursion: the depth of the array is the client's to choose.
   // Each level keeps its index in its parent: paths are made only for an error.
