@@ -1,9 +1,11 @@
 /**
  * decodeValue's plain loops for vectors and matrices of finite numbers, and the general walk
- * for everything else: the same tensors, and the same refusals with their paths.
+ * for everything else: the same tensors, and the same refusals with their paths; encodeValue's
+ * rows, non-finite numbers as their strings, at every rank.
  */
 import t from 'tap';
-import { decodeValue } from '../../src/compute/values.js';
+import { decodeValue, encodeValue } from '../../src/compute/values.js';
+import { Tensor } from '../../src/engine/index.js';
 import { Problem } from '../../src/compute/problem.js';
 
 const decoded: { name: string; json: unknown; shape: number[]; data: number[] }[] = [
@@ -40,5 +42,20 @@ for (const c of refused) {
     }
     t.ok(problem instanceof Problem, 'refused with a problem');
     t.match(problem?.body, { detail: c.detail, path: c.path }, 'its words and path');
+  });
+}
+
+const encoded: { name: string; tensor: Tensor; json: unknown }[] = [
+  { name: 'a scalar', tensor: Tensor.scalar(-0.25), json: -0.25 },
+  { name: 'a vector with NaN and the infinities', tensor: Tensor.fromArray([4], [1, NaN, Infinity, -Infinity]), json: [1, 'NaN', 'Infinity', '-Infinity'] },
+  { name: 'a matrix', tensor: Tensor.fromNested([[1, 2], [3, -Infinity]]), json: [[1, 2], [3, '-Infinity']] },
+  { name: 'a matrix of empty rows', tensor: new Tensor([2, 0], new Float64Array(0)), json: [[], []] },
+  { name: 'a tensor of rank 3', tensor: new Tensor([2, 1, 2], Float64Array.of(1, 2, 3, 4)), json: [[[1, 2]], [[3, 4]]] },
+];
+
+for (const c of encoded) {
+  t.test(`encodes ${c.name}`, async (t) => {
+    t.same(encodeValue(c.tensor), c.json, 'as nested arrays');
+    t.same(JSON.stringify(encodeValue(decodeValue(c.json, '/at/x'))), JSON.stringify(c.json), 'and back');
   });
 }
