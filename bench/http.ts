@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import autocannon from 'autocannon';
-import { built, file, root } from './paths.js';
+import { built, file, root } from '../scripts/paths.js';
 
 const body = JSON.stringify({ program: 'x*y + sin(x)', at: { x: 0.5, y: 4.2 } });
 const DURATION_S = Number(process.env.BENCH_SECONDS ?? 8);

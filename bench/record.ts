@@ -7,7 +7,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { file } from './paths.js';
+import { file } from '../scripts/paths.js';
 
 export const PERFORMANCE_DOC = 'docs/performance.md';
 

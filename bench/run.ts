@@ -13,7 +13,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { file, root } from './paths.js';
+import { file, root } from '../scripts/paths.js';
 import { record } from './record.js';
 import {
   Context,

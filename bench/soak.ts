@@ -35,7 +35,7 @@ import { programRequests, type CatalogueFunction } from '../test/hostile/grammar
 import { problemViolation } from '../test/hostile/invariants.js';
 import { HttpClient, UpgradeRefused, WsSession, replyViolation, sendRaw, type FuzzRequest, type WireReply } from '../test/hostile/wire.js';
 import { endpointSchemas } from '../src/compute/schemas/index.js';
-import { file } from './paths.js';
+import { file } from '../scripts/paths.js';
 
 // ---------------------------------------------------------------------------------------------
 // Arguments.

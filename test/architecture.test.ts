@@ -6,11 +6,11 @@
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import ts from 'typescript';
+import { file } from '../scripts/paths.js';
 
-const SRC = fileURLToPath(new URL('../src/', import.meta.url));
+const SRC = file('src');
 /** The folders in the order they may depend on each other: each on those before it only. */
 const LAYERS = ['engine', 'distributions', 'lang', 'compute', 'workers', 'server'];
 

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { ProblemCode } from '../src/index.js';
 import type { Tolerance } from './helpers.js';
+import { file } from '../scripts/paths.js';
 
 export interface OracleCase {
   name: string;
@@ -14,7 +15,7 @@ export interface OracleCase {
   tol: Required<Tolerance>;
 }
 
-export const oracle = JSON.parse(readFileSync(new URL('./vectors/torch-oracle.json', import.meta.url), 'utf8')) as { cases: OracleCase[] };
+export const oracle = JSON.parse(readFileSync(file('test/vectors/torch-oracle.json'), 'utf8')) as { cases: OracleCase[] };
 
 export interface Pending {
   /** Why the case cannot run yet: the later issue that delivers its feature. */

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { extname, join } from 'node:path';
+import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 
@@ -85,17 +85,24 @@ function readBuilt(dir: string): Map<string, WidgetAsset> {
 
 let loading: Promise<Map<string, WidgetAsset>> | null = null;
 
+/** The package's src/widget/: the nearest folder up from this module with a package.json, and its src/widget/. */
+function widgetSources(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return join(dir, 'src', 'widget');
+}
+
 /**
- * The widget's files: dist/widget/ next to the compiled server, else bundled from src/widget/ (a
- * server run from its sources). Loaded once per process, on first use: the server starts as fast
- * as before.
+ * The widget's files: dist/widget/ next to the compiled server, else bundled from the package's
+ * src/widget/ (a server run from its sources, or compiled for the tests into build/). Loaded once
+ * per process, on first use: the server starts as fast as before.
  */
 export function widgetAssets(): Promise<Map<string, WidgetAsset>> {
   loading ??= (async () => {
-    // From dist/src/server/widget-assets.js, dist/widget/; from src/server/widget-assets.ts, src/widget/.
+    // From dist/src/server/widget-assets.js, dist/widget/.
     const built = fileURLToPath(new URL('../../widget/', import.meta.url));
     if (existsSync(join(built, 'adjoint.js'))) return readBuilt(built);
-    const source = fileURLToPath(new URL('../widget/', import.meta.url));
+    const source = widgetSources();
     if (!existsSync(join(source, 'adjoint.ts'))) throw new Error(`the widget is not built: neither ${built} nor its sources ${source} exist (run npm run build)`);
     const files = await bundleWidget(source);
     return new Map([...files].map(([name, bytes]) => [name, asset(name, bytes)]));

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { measuredOn, withBlock } from '../../bench/record.js';
+import { file } from '../../scripts/paths.js';
 
 const doc = ['# Performance', 'what the rows mean', '<!-- bench:begin -->', 'old table', 'old row', '<!-- bench:end -->', 'between', '<!-- soak:begin -->', 'old soak', '<!-- soak:end -->', 'after', ''].join('\n');
 
@@ -27,7 +28,7 @@ t.test('each block says when and on what it was measured', async (t) => {
 });
 
 t.test("docs/performance.md has both blocks, each under its date and machine", async (t) => {
-  const text = readFileSync(new URL('../../docs/performance.md', import.meta.url), 'utf8');
+  const text = readFileSync(file('docs/performance.md'), 'utf8');
   for (const name of ['bench', 'soak']) {
     t.doesNotThrow(() => withBlock(text, name, 'x'), `the ${name} block's markers`);
     const block = text.slice(text.indexOf(`<!-- ${name}:begin -->`), text.indexOf(`<!-- ${name}:end -->`));

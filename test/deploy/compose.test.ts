@@ -11,7 +11,6 @@
 import { createServer } from 'node:net';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { Ajv } from 'ajv';
 import { startServer } from '../server/harness.js';
@@ -31,6 +30,7 @@ import {
   type Json,
 } from './deploy-files.js';
 import { effective, find, nginxBytes, nginxSeconds, parseNginx, type Directive } from './nginx-conf.js';
+import { file } from '../../scripts/paths.js';
 
 const composeFile = join(deployDir, 'docker-compose.yml');
 const compose = readYaml(composeFile)[0] as Json;
@@ -51,7 +51,7 @@ async function closedPort(): Promise<number> {
 }
 
 t.test('the compose file is valid against the Compose Specification schema', async (t) => {
-  const schema = JSON.parse(readText(fileURLToPath(new URL('compose-spec.json', import.meta.url)))) as Json;
+  const schema = JSON.parse(readText(file('test/deploy/compose-spec.json'))) as Json;
   // The schema names its draft-07 meta-schema by an https address Ajv does not know by that name.
   const validate = new Ajv({ strict: false, allErrors: true, validateSchema: false }).compile(schema);
   t.ok(validate(compose), `valid: ${JSON.stringify(validate.errors)}`);

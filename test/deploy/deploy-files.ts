@@ -6,12 +6,12 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DockerfileParser, type Instruction } from 'dockerfile-ast';
 import { parseAllDocuments } from 'yaml';
 import { loadConfig, type Config } from '../../src/server/config.js';
+import { root } from '../../scripts/paths.js';
 
-export const root = fileURLToPath(new URL('../../', import.meta.url));
+export { root };
 export const deployDir = join(root, 'deploy');
 export const k8sDir = join(deployDir, 'k8s');
 export const dockerfilePath = join(root, 'Dockerfile');

@@ -62,6 +62,7 @@ import {
 import * as D from '../../src/distributions/index.js';
 import { pending } from '../oracle-cases.js';
 import { assertClose, tensorFromJson, type Tolerance } from '../helpers.js';
+import { file } from '../../scripts/paths.js';
 
 interface OracleRequest {
   program?: string;
@@ -82,7 +83,7 @@ interface OracleCase {
   tol: Required<Tolerance>;
 }
 
-const oracle = JSON.parse(readFileSync(new URL('../vectors/torch-oracle.json', import.meta.url), 'utf8')) as {
+const oracle = JSON.parse(readFileSync(file('test/vectors/torch-oracle.json'), 'utf8')) as {
   cases: OracleCase[];
 };
 

@@ -8,8 +8,9 @@ import t from 'tap';
 import { computeEndpoints } from '../../src/index.js';
 import { Problem, type ProblemCode } from '../../src/compute/problem.js';
 import { problemSchema } from '../../src/compute/schemas/index.js';
+import { file } from '../../scripts/paths.js';
 
-const read = (path: string): string => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
+const read = (path: string): string => readFileSync(file(path), 'utf8');
 const API = read('docs/api.md');
 
 /** The text of a `## N. ...` section of docs/api.md, up to the next section. */

@@ -5,16 +5,16 @@
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { loadConfig } from '../../src/server/config.js';
 import { post, startServer } from '../server/harness.js';
 import { firstDifference } from './document.js';
+import { nodeArgs, root } from '../../scripts/paths.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const ROOT = `${root}/`;
 
 const output = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-  execFile(process.execPath, ['--import', 'tsx', 'src/demo.ts'], { cwd: ROOT, timeout: 60_000 }, (error, stdout, stderr) => {
+  execFile(process.execPath, nodeArgs('src/demo.ts'), { cwd: ROOT, timeout: 60_000 }, (error, stdout, stderr) => {
     if (error !== null && typeof error.code !== 'number') reject(error);
     else resolve({ code: error === null ? 0 : (error.code as number), stdout, stderr });
   });

@@ -11,14 +11,14 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { oracle } from '../oracle-cases.js';
 import { send, startServer } from '../server/harness.js';
 import { firstDifference, parseDocument, withOutputs } from './document.js';
+import { file, root } from '../../scripts/paths.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const DOCUMENT = fileURLToPath(new URL('../../examples/lab2/README.md', import.meta.url));
+const ROOT = root;
+const DOCUMENT = file('examples/lab2/README.md');
 const UPDATE = process.env.ADJOINT_UPDATE_EXAMPLES === '1';
 
 /** Each line of an answer (one for JSON, one per message for NDJSON), as curl prints it. */

@@ -4,11 +4,11 @@
  * machine has no python3.
  */
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { startServer } from '../server/harness.js';
+import { file } from '../../scripts/paths.js';
 
-const CLIENT = fileURLToPath(new URL('../../clients/python/', import.meta.url));
+const CLIENT = `${file('clients/python')}/`;
 
 interface Run {
   readonly code: number | null;

@@ -15,12 +15,12 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { send, startServer, type Reply } from '../server/harness.js';
 import { firstDifference, parseDocument, withOutputs, type ScriptRun } from './document.js';
+import { root } from '../../scripts/paths.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const ROOT = root;
 const UPDATE = process.env.ADJOINT_UPDATE_EXAMPLES === '1';
 
 /** The documents replayed, each with the fewest curl commands it should have (fewer: the parser lost some). */

@@ -2,9 +2,10 @@ import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { catalogueMarkdown } from '../../src/lang/catalogue-doc.js';
 import { catalogue } from '../../src/lang/catalogue.js';
+import { file } from '../../scripts/paths.js';
 
 t.test('docs/functions.md is the catalogue (run `npm run docs` after changing it)', (t) => {
-  t.equal(readFileSync(new URL('../../docs/functions.md', import.meta.url), 'utf8'), catalogueMarkdown());
+  t.equal(readFileSync(file('docs/functions.md'), 'utf8'), catalogueMarkdown());
   t.end();
 });
 

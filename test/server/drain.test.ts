@@ -7,7 +7,6 @@
  */
 import { spawn } from 'node:child_process';
 import { connect, createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import t, { type Test } from 'tap';
 import { fetch } from 'undici';
@@ -16,11 +15,12 @@ import { loadConfig } from '../../src/server/config.js';
 import { drain } from '../../src/server/drain.js';
 import { assertProblemReply, describe, post, send, startServer, waitFor, type Message, type Reply } from './harness.js';
 import { isRefused, openSocket, type Client } from './ws-client.js';
+import { nodeArgs, root } from '../../scripts/paths.js';
 
 const HUGE = String(Number.MAX_SAFE_INTEGER);
 const ENDLESS = { program: 'while 1\nend', at: {} };
 const SHUTTING_DOWN = { status: 503, code: 'SHUTTING_DOWN', detail: [/shutting down/] } as const;
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+const repoRoot = root;
 
 /** The app listening on 127.0.0.1; closed at the end of `t` unless a drain closed it. */
 async function listening(t: Test, env: Record<string, string>): Promise<{ app: FastifyInstance; base: string }> {
@@ -132,7 +132,7 @@ async function freePort(): Promise<number> {
 t.test('the entry point: SIGTERM under load ends with every client answered and exit 0', async (t) => {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server/server.ts'], {
+  const child = spawn(process.execPath, nodeArgs('src/server/server.ts'), {
     cwd: repoRoot,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: String(port), HOST: '127.0.0.1', WORKERS: '1', LOG_LEVEL: 'info', TIMEOUT_MS: '60000', QUEUE_TIMEOUT_MS: '60000', MAX_ITERATIONS: HUGE, MAX_OPERATIONS: HUGE, SHUTDOWN_GRACE_MS: '1500' },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -10,6 +10,8 @@ import WebSocket from 'ws';
 import { buildApp } from '../../src/server/app.js';
 import { loadConfig } from '../../src/server/config.js';
 import type { ExpectedProblem } from '../helpers.js';
+import { pathToFileURL } from 'node:url';
+import { moduleFile } from '../../scripts/paths.js';
 
 export interface Server {
   readonly app: FastifyInstance;
@@ -24,7 +26,7 @@ export interface Server {
 const clients = new Map<string, Agent>();
 
 /** The workers' module of a server whose programs may begin `# stall <ms>` (see test/workers/stall-worker.ts). */
-export const STALL_WORKER = new URL('../workers/stall-worker.ts', import.meta.url).href;
+export const STALL_WORKER = pathToFileURL(moduleFile('test/workers/stall-worker.ts')).href;
 
 /**
  * Builds the app from `env` (silent, on 127.0.0.1, an ephemeral port) and closes it when `t` ends.

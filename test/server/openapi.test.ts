@@ -12,6 +12,7 @@ import { subscribe } from 'node:diagnostics_channel';
 import { readFileSync } from 'node:fs';
 import t, { type Test } from 'tap';
 import { describe, mediaType, send, startServer, type Reply } from './harness.js';
+import { file as packageFile } from '../../scripts/paths.js';
 
 type Json = Record<string, unknown>;
 
@@ -140,7 +141,7 @@ t.test('openapi/openapi.json is what the app generates', async (t) => {
   const generated = `${JSON.stringify(document, null, 2)}\n`;
   let file: string;
   try {
-    file = readFileSync(new URL('../../openapi/openapi.json', import.meta.url), 'utf8');
+    file = readFileSync(packageFile('openapi/openapi.json'), 'utf8');
   } catch {
     t.fail('openapi/openapi.json is missing: run `npm run openapi`');
     return;

@@ -6,16 +6,16 @@
  */
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { Agent, request } from 'undici';
 import { availableParallelism } from 'node:os';
 import { ConfigError, availableCpus, loadConfig } from '../../src/server/config.js';
 import { endpointSchemas } from '../../src/compute/schemas/index.js';
 import { describe, mediaType, metricValue, post, send, startServer, untilBusy, waitFor } from './harness.js';
+import { nodeArgs, root } from '../../scripts/paths.js';
 
 const HUGE = String(Number.MAX_SAFE_INTEGER);
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+const repoRoot = root;
 
 t.test('the service in process', async (t) => {
   const { base } = await startServer(t, { WORKERS: '1' });
@@ -193,7 +193,7 @@ async function freePort(): Promise<number> {
 
 /** `node --import tsx src/server/server.ts` from the repository root with only these settings. */
 function startEntryPoint(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server/server.ts'], {
+  const child = spawn(process.execPath, nodeArgs('src/server/server.ts'), {
     cwd: repoRoot,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -8,9 +8,10 @@ import t from 'tap';
 import { DEFAULT_LIMITS, LIMIT_SETTINGS } from '../../src/compute/limits.js';
 import { ConfigError, availableCpus, loadConfig } from '../../src/server/config.js';
 import { PER_CPU, SETTINGS, SERVER_SETTINGS, configurationMarkdown } from '../../src/server/settings.js';
+import { file } from '../../scripts/paths.js';
 
 t.test('docs/configuration.md is the table (run `npm run docs` after changing it)', async (t) => {
-  t.equal(readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8'), configurationMarkdown());
+  t.equal(readFileSync(file('docs/configuration.md'), 'utf8'), configurationMarkdown());
 });
 
 t.test('the server reads every variable of the table, and no other', async (t) => {

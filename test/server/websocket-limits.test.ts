@@ -5,16 +5,16 @@
  * client, and a message over BODY_LIMIT_BYTES is answered TOO_LARGE and logged at warn.
  */
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:net';
 import t, { type Test } from 'tap';
 import { metricValue, send, startServer, waitFor } from './harness.js';
 import { isRefused, openSocket, type Client } from './ws-client.js';
+import { nodeArgs, root } from '../../scripts/paths.js';
 
 const MiB = 1024 * 1024;
 /** An answer of about 2 MB: 100 000 random numbers. */
 const LARGE = { endpoint: 'eval', program: 'rand(100000)' };
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+const repoRoot = root;
 
 const metric = async (base: string, name: string): Promise<number> => metricValue((await send(base, '/metrics')).text, name) ?? NaN;
 
@@ -135,7 +135,7 @@ t.test('a message over BODY_LIMIT_BYTES: TOO_LARGE on its id, the socket stays o
 t.test('the entry point logs a message too large at warn, without a stack', async (t) => {
   const limit = 64 * 1024;
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server/server.ts'], {
+  const child = spawn(process.execPath, nodeArgs('src/server/server.ts'), {
     cwd: repoRoot,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: String(port), HOST: '127.0.0.1', WORKERS: '1', LOG_LEVEL: 'warn', BODY_LIMIT_BYTES: String(limit) },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -5,11 +5,12 @@
  * to the shared vectors cannot leave the tests checking stale numbers unnoticed.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { dirname } from 'node:path';
 import t from 'tap';
+import { root } from '../../scripts/paths.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const SHARED = fileURLToPath(new URL('../../../shared/', import.meta.url));
+const ROOT = `${root}/`;
+const SHARED = `${dirname(root)}/shared/`;
 
 /** Each copy in the repository and the shared file it was copied from. */
 const copies: readonly { copy: string; original: string }[] = [

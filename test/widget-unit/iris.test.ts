@@ -6,11 +6,12 @@
 import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { irisRows, normals, standardised } from '../../src/widget/iris.js';
+import { file } from '../../scripts/paths.js';
 
 const SPECIES: Record<string, number> = { setosa: 1, versicolor: 2, virginica: 3 };
 
 t.test('the rows are the CSV', async (t) => {
-  const csv = readFileSync(new URL('../../examples/data/iris.csv', import.meta.url), 'utf8').trim().split('\n').slice(1);
+  const csv = readFileSync(file('examples/data/iris.csv'), 'utf8').trim().split('\n').slice(1);
   const { features, labels } = irisRows();
   t.equal(features.length, csv.length, `${csv.length} rows`);
   csv.forEach((line, i) => {

@@ -10,13 +10,13 @@
 import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
 import type { Page } from 'playwright-core';
 import { RECORD_EVENTS, api, part, ready, violations, withBrowser } from './browser.js';
+import { file } from '../../scripts/paths.js';
 
 const ELEMENTS = ['grad', 'trace', 'sample', 'optimize', 'check'];
-const SCREENSHOTS = join(dirname(fileURLToPath(import.meta.url)), 'screenshots');
+const SCREENSHOTS = file('test/widget/screenshots');
 const AXE = join(dirname(createRequire(import.meta.url).resolve('axe-core')), 'axe.min.js');
 
 /** Scrolls each element into view (they start lazily) and waits for its first result. */
