@@ -26,7 +26,7 @@ import { broadcastOf, type Reading } from './broadcast.js';
 import { productSource, productWidth } from './product.js';
 import type { MatmulParams } from './ops/linalg.js';
 import type { RandomSource } from './random.js';
-import { Tensor, formatShape, sameShape, type Shape } from './tensor.js';
+import { Tensor, formatShape, sameShape, sizeOf, type Shape } from './tensor.js';
 
 /** Longer plans are left to the general engine: each fused loop is a function for V8 to compile. */
 const MAX_STEPS = 5000;
@@ -165,7 +165,19 @@ function generated<K>(params: readonly string[], body: string): K {
  */
 type Instruction =
   | { readonly kind: 'prim'; readonly prim: Primitive<unknown>; readonly params: unknown; readonly args: readonly Ref[]; readonly out: number }
-  | { readonly kind: 'loop'; readonly kernel: FusedKernel; readonly source: string; readonly names: readonly string[]; readonly args: readonly Ref[]; readonly shape: Shape; readonly out: number }
+  | {
+      readonly kind: 'loop';
+      readonly kernel: FusedKernel;
+      readonly source: string;
+      readonly names: readonly string[];
+      readonly args: readonly Ref[];
+      /** The output's shape, and the shape the loop runs over: the same, unless it sums its elements into the output. */
+      readonly shape: Shape;
+      readonly domain: Shape;
+      /** Whether it adds into its output (a sum fused into the loop), which then starts at zero. */
+      readonly sums: boolean;
+      readonly out: number;
+    }
   | {
       readonly kind: 'product';
       readonly kernel: ProductKernel;
@@ -187,8 +199,17 @@ const CHEAP = new Set(['add', 'sub', 'mul', 'neg']);
 /** Primitives kept out of fused loops: a failed check must name the element, as its kernel does. */
 const UNFUSED = new Set(['check']);
 
+/**
+ * The scalar expression of a step in a fused loop: an element-wise primitive's own, or for
+ * `expand`, its operand as the loop reads it (a broadcast is a reading: the gradient of a sum,
+ * scattered back over its input's elements, is read where it is used instead of copied out).
+ */
+function scalarSourceOf(prim: Primitive<unknown>): Primitive<unknown>['scalarSource'] {
+  return prim.name === 'expand' ? ([x]) => x : prim.scalarSource;
+}
+
 function fusible(step: Step, shapeOf: (ref: Ref) => Shape): boolean {
-  return step.prim.scalarSource !== undefined && !UNFUSED.has(step.prim.name) && step.args.every((a) => readingIn(shapeOf(a), step.shape) !== null);
+  return scalarSourceOf(step.prim) !== undefined && !UNFUSED.has(step.prim.name) && step.args.every((a) => readingIn(shapeOf(a), step.shape) !== null);
 }
 
 /** The steps `outputs` need, in order, and how many steps read each slot (outputs: Infinity). */
@@ -263,7 +284,7 @@ function loopParts(step: Step, inlined: ReadonlySet<number>, producer: ReadonlyM
   const expression = (s: Step): string => {
     const args = s.args.map(operand);
     const name = `t${lines.length}`;
-    lines.push(`const ${name} = ${s.prim.scalarSource!(args, s.params)};`);
+    lines.push(`const ${name} = ${scalarSourceOf(s.prim)!(args, s.params)};`);
     names.push(s.prim.name);
     return name;
   };
@@ -271,26 +292,66 @@ function loopParts(step: Step, inlined: ReadonlySet<number>, producer: ReadonlyM
   return { operands, hoisted, lines, names, result };
 }
 
-/** The loop computing `step` (see `loopParts`). */
-function loopOf(step: Step, inlined: ReadonlySet<number>, producer: ReadonlyMap<number, Step>, shapeOf: (ref: Ref) => Shape): Instruction {
+/**
+ * The loop computing `step` (see `loopParts`), or, given `sum` (a `sumTo` of step's result
+ * that alone reads it), the loop adding each element into that sum's output instead of storing
+ * it: element i into [0] (all of them), [j] (a column's) or [r] (a row's), in the order
+ * `sumTo`'s kernel adds them, so the sums are the same to the bit, one pass over memory fewer.
+ */
+function loopOf(step: Step, inlined: ReadonlySet<number>, producer: ReadonlyMap<number, Step>, shapeOf: (ref: Ref) => Shape, sum: Step | null = null): Instruction {
   const { operands, hoisted, lines, names, result } = loopParts(step, inlined, producer, shapeOf);
+  const into = sum === null ? 'same' : readingIn(sum.shape, step.shape)!;
+  // A total of every element is kept in a local between the pieces' reads and writes of out[0].
+  const store = into === 'same' ? `out[i] = ${result};` : into === 'scalar' ? `total += ${result};` : `out[${into === 'suffix' ? 'j' : 'r'}] += ${result};`;
+  const [before, after] = into === 'scalar' ? ['let total = out[0];', 'out[0] = total;'] : ['', ''];
   // Rows and columns only where an operand repeats along one of them; else one flat loop.
-  const flat = operands.every((ref) => ['same', 'scalar'].includes(readingIn(shapeOf(ref), step.shape)!));
+  const flat = ['same', 'scalar'].includes(into) && operands.every((ref) => ['same', 'scalar'].includes(readingIn(shapeOf(ref), step.shape)!));
   const body = flat
     ? `${hoisted.join('\n')}
 const n = rows * cols;
+${before}
 for (let i = from * cols; i < n; i++) {
   ${lines.join('\n  ')}
-  out[i] = ${result};
-}`
+  ${store}
+}
+${after}`
     : `${hoisted.join('\n')}
+${before}
 for (let r = from, i = from * cols; r < rows; r++) {
   for (let j = 0; j < cols; j++, i++) {
     ${lines.join('\n    ')}
-    out[i] = ${result};
+    ${store}
   }
-}`;
-  return { kind: 'loop', kernel: generated<FusedKernel>(['operands', 'out', 'rows', 'cols', 'from'], body), source: body, names, args: operands, shape: step.shape, out: step.out };
+}
+${after}`;
+  return {
+    kind: 'loop',
+    kernel: generated<FusedKernel>(['operands', 'out', 'rows', 'cols', 'from'], body),
+    source: body,
+    names: sum === null ? names : [...names, 'sumTo'],
+    args: operands,
+    shape: sum === null ? step.shape : sum.shape,
+    domain: step.shape,
+    sums: sum !== null,
+    out: sum === null ? step.out : sum.out,
+  };
+}
+
+/**
+ * The `sumTo` steps to fuse into the loop computing their operand, by that operand's slot:
+ * those reading a loop's result that nothing else reads (an output is read by the caller),
+ * summed to one element, one per column or one per row.
+ */
+function fusedSums(order: readonly Step[], canFuse: ReadonlySet<number>, uses: ReadonlyMap<number, number>, shapeOf: (ref: Ref) => Shape): Map<number, Step> {
+  const sums = new Map<number, Step>();
+  for (const step of order) {
+    if (step.prim.name !== 'sumTo') continue;
+    const x = step.args[0];
+    const into = readingIn(step.shape, shapeOf(x));
+    if (x < 0 || !canFuse.has(x) || uses.get(x) !== 1 || into === null || into === 'same') continue;
+    sums.set(x, step);
+  }
+  return sums;
 }
 
 /**
@@ -361,6 +422,15 @@ function lower(steps: readonly Step[], arity: number, constants: readonly Tensor
     instructions[into] = productOf(step, order[into], inlined, producer, shapeOf, store);
     instructions[at] = { kind: 'prim', prim: step.prim, params: step.params, args: [], out: NaN };
   });
+  // Then a sum of a loop's elements goes into that loop, where no product went (a product's
+  // blocks would add them in another order).
+  const position = new Map(order.map((step, at) => [step, at]));
+  for (const [x, sum] of fusedSums(order, canFuse, uses, shapeOf)) {
+    const at = order.findIndex((step) => step.out === x);
+    if (instructions[at].kind !== 'loop') continue;
+    instructions[at] = loopOf(order[at], inlined, producer, shapeOf, sum);
+    instructions[position.get(sum)!] = { kind: 'prim', prim: sum.prim, params: sum.params, args: [], out: NaN };
+  }
   return instructions.filter((ins) => !(ins.kind === 'prim' && Number.isNaN(ins.out)));
 }
 
@@ -449,12 +519,16 @@ export class GradientPlan {
         if (stored !== null) slots[ins.stored!] = stored;
         continue;
       }
-      const out = cx.allocForWriting(ins.names[ins.names.length - 1], ins.shape);
-      const cols = ins.shape.length === 0 ? 1 : ins.shape[ins.shape.length - 1];
-      const rows = cols === 0 ? 0 : out.size / cols;
+      const name = ins.names[ins.names.length - 1];
+      // A sum adds into zeros; every other loop writes each element.
+      const out = ins.sums ? cx.alloc(name, ins.shape) : cx.allocForWriting(name, ins.shape);
+      const { domain } = ins;
+      const size = ins.sums ? sizeOf(domain) : out.size;
+      const cols = domain.length === 0 ? 1 : domain[domain.length - 1];
+      const rows = cols === 0 ? 0 : size / cols;
       const operands = ins.args.map((a) => at(a).data);
       // A large loop runs in pieces of rows, with the deadline read between them.
-      const piece = out.size <= ELEMENTS_PER_DEADLINE_CHECK ? rows : Math.max(1, Math.floor(ELEMENTS_PER_DEADLINE_CHECK / cols));
+      const piece = size <= ELEMENTS_PER_DEADLINE_CHECK ? rows : Math.max(1, Math.floor(ELEMENTS_PER_DEADLINE_CHECK / cols));
       for (let from = 0; from < rows; from += piece) {
         if (from > 0) cx.checkDeadline(ins.names[0]);
         ins.kernel(operands, out.data, Math.min(rows, from + piece), cols, from);

@@ -37,6 +37,7 @@ import {
   sigmoid,
   sin,
   solve,
+  sqrt,
   square,
   sub,
   sum,
@@ -109,6 +110,16 @@ const cases: Case[] = [
   },
   { name: 'logsumexp of all elements and along rows (its maximum held constant)', f: (cx, [z]) => add(cx, logsumexp(cx, z), sum(cx, logsumexp(cx, z, [1]))), shapes: [[6, 3]] },
   {
+    name: 'sums fused into the loops computing what they sum: all of a matrix, its columns, its rows',
+    f: (cx, [m]) => add(cx, sum(cx, exp(cx, m)), add(cx, sum(cx, square(cx, sum(cx, sin(cx, m), [0]))), sum(cx, square(cx, sum(cx, tanh(cx, m), [1]))))),
+    shapes: [[7, 5]],
+  },
+  {
+    name: 'sums over 90,000 elements, in pieces between deadline reads: the same additions in the same order',
+    f: (cx, [m]) => add(cx, sum(cx, exp(cx, m)), add(cx, sum(cx, square(cx, sum(cx, sin(cx, m), [0]))), sum(cx, square(cx, sum(cx, tanh(cx, m), [1]))))),
+    shapes: [[300, 300]],
+  },
+  {
     name: 'powers by the constants 2, 3 (the square and the cube) and 4 (pow), of a matrix and of a scalar',
     f: (cx, [m, s]) => add(cx, sum(cx, add(cx, pow(cx, m, 2), pow(cx, m, 3))), add(cx, sum(cx, pow(cx, m, 4)), pow(cx, s, 3))),
     shapes: [[4, 3], []],
@@ -177,6 +188,14 @@ t.test('powers by 2 and 3 are the square and the cube, in the loops and in the e
   const plan = compileGradientPlan((cx, [v]) => sum(cx, add(cx, pow(cx, v, 2), pow(cx, v, 3))), [x]);
   const names = plan.instructions.flatMap((i) => (i.kind === 'prim' ? [i.prim.name] : i.names));
   t.notOk(names.includes('pow'), `no Math.pow in the plan: ${names.join(' ')}`);
+});
+
+t.test('a sum goes into the loop computing its terms, and its gradient is broadcast where it is read', async (t) => {
+  const plan = compileGradientPlan((cx, [x]) => sqrt(cx, sum(cx, square(cx, x))), [tensor([50], 4)]);
+  const prims = plan.instructions.flatMap((i) => (i.kind === 'prim' ? [i.prim.name] : []));
+  const loops = plan.instructions.flatMap((i) => (i.kind === 'prim' ? [] : [i.names.join(' ')]));
+  t.notOk(prims.includes('sumTo') || prims.includes('expand'), `no sumTo or expand of its own: ${prims.join(' ')}`);
+  t.ok(loops.some((l) => l.endsWith('square sumTo')) && loops.some((l) => l.startsWith('expand')), `in the loops: ${loops.join(' | ')}`);
 });
 
 t.test('products fused into the loops that read them, where they are two matrices', async (t) => {
