@@ -8,7 +8,8 @@
  * says whether they agree. Where mathjs cannot differentiate a function the engine can
  * (sigmoid, relu, softplus, ...), the problem says so, with the engine's derivative at a point.
  */
-import { derivative, isFunctionNode, isSymbolNode, parse, simplify, type MathNode } from 'mathjs';
+import { isFunctionNode, isSymbolNode, type MathNode } from 'mathjs';
+import { derivative, parse, simplify } from '../lang/mathjs.js';
 import { Context, EngineError, Tensor, concrete, grad as gradient, type Fn } from '../engine/index.js';
 import { Distribution } from '../distributions/index.js';
 import { constants, functionNamed, type LangValue } from '../lang/catalogue.js';

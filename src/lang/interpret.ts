@@ -8,7 +8,7 @@
  * catalogue function of a call is found then, and each of the program's variables given a slot
  * in an array, so that a run pays for neither the walk over the tree nor lookups by name.
  */
-import { Unit } from 'mathjs';
+import { Unit } from './mathjs.js';
 import * as E from '../engine/index.js';
 import { Tensor, concrete, formatShape, type Context, type Value } from '../engine/index.js';
 import { Distribution } from '../distributions/index.js';

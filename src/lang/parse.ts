@@ -3,7 +3,8 @@
  * layer around it: statements split on newlines and `;` (outside brackets), `#` comments, and
  * the MATLAB-style blocks `for`, `while`, `if … elseif … else … end`, `break`, `continue`.
  */
-import { parse as parseExpression, type MathNode } from 'mathjs';
+import type { MathNode } from 'mathjs';
+import { parse as parseExpression } from './mathjs.js';
 import { Tensor } from '../engine/index.js';
 import { booleanValue, constants, functionNamed, isBlocked, knownNames, mayShadow, refusal } from './catalogue.js';
 import { ProgramError, type Loc } from './errors.js';
