@@ -1,6 +1,7 @@
 /**
  * The course widgets' files (SPEC.md section 9): `adjoint.js` (the elements), the playground's
- * page, script and style sheet, and their source maps. `npm run build` bundles them with esbuild
+ * page, script and style sheet, local mode's modules (`adjoint-local.js`, its worker and its
+ * Graphviz chunk), and their source maps. `npm run build` bundles them with esbuild
  * into dist/widget/, each with its gzip and brotli forms beside it; a server run from src/
  * (tsx, tests) without that build bundles them in memory on the first request, esbuild being a
  * dev dependency there.
@@ -31,6 +32,12 @@ const TYPES: Readonly<Record<string, string>> = {
 /** The bundles' entry points (in src/widget/) and the files copied as they are. */
 const ENTRIES = { adjoint: 'adjoint.ts', playground: 'playground.ts' };
 const STATIC = ['index.html', 'playground.css'];
+/**
+ * Local mode's modules, bundled apart (loaded only when a page computes locally): the page's
+ * side and the worker with the whole of `compute()`. Graphviz, which the worker imports only for
+ * an SVG trace, is a chunk of its own beside them (`adjoint-local-viz-<hash>.js`).
+ */
+const LOCAL_ENTRIES = { 'adjoint-local': 'local/client.ts', 'adjoint-local-worker': 'local/worker.ts' };
 
 /** The widget's files by name (`adjoint.js`, `adjoint.js.map`, …), bundled from `sourceDir` (src/widget/) by esbuild. */
 export async function bundleWidget(sourceDir: string): Promise<Map<string, Buffer>> {
@@ -40,8 +47,7 @@ export async function bundleWidget(sourceDir: string): Promise<Map<string, Buffe
   } catch {
     throw new Error('the widget is not built (no dist/widget/) and esbuild, a dev dependency, is not installed to build it: run npm run build');
   }
-  const result = await esbuild.build({
-    entryPoints: Object.fromEntries(Object.entries(ENTRIES).map(([name, file]) => [name, join(sourceDir, file)])),
+  const options = {
     bundle: true,
     format: 'esm',
     platform: 'browser',
@@ -52,9 +58,14 @@ export async function bundleWidget(sourceDir: string): Promise<Map<string, Buffe
     write: false,
     outdir: '/widget',
     logLevel: 'silent',
-  });
+  } as const;
+  const entries = (table: Record<string, string>): Record<string, string> => Object.fromEntries(Object.entries(table).map(([name, file]) => [name, join(sourceDir, file)]));
+  const results = await Promise.all([
+    esbuild.build({ ...options, entryPoints: entries(ENTRIES) }),
+    esbuild.build({ ...options, entryPoints: entries(LOCAL_ENTRIES), splitting: true, chunkNames: 'adjoint-local-[name]-[hash]' }),
+  ]);
   const files = new Map<string, Buffer>();
-  for (const out of result.outputFiles) files.set(out.path.replace(/^.*[\\/]/, ''), Buffer.from(out.contents));
+  for (const out of results.flatMap((r) => r.outputFiles)) files.set(out.path.replace(/^.*[\\/]/, ''), Buffer.from(out.contents));
   for (const name of STATIC) files.set(name, readFileSync(join(sourceDir, name)));
   return files;
 }
