@@ -27,11 +27,21 @@ async function together(bodies: object[]): Promise<{ batches: number; answers: u
 }
 
 t.test('quick requests that arrive together go to one worker, each answered as the library answers it', async (t) => {
-  // Lately quick: rounds of 48 quick requests, so that even a loaded machine averages well under the threshold.
-  for (let k = 0; k < 20; k++) await together(Array.from({ length: 48 }, (_, i) => quick(i / 48)));
+  // The pool judges "quick" by the times it measures, and a machine loaded by other processes (CI
+  // machines are shared) can stretch one round past the threshold: up to three
+  // tries, each after its own warm-up. The policy itself is test/workers/scheduler.test.ts's, on a
+  // fake clock.
   const bodies = Array.from({ length: 12 }, (_, i) => quick(i / 8 - 0.7));
-  const { batches, answers } = await together(bodies);
-  t.equal(batches, 1, '12 quick requests: one batch, one worker woken');
+  const tries: number[] = [];
+  let answers: unknown[] = [];
+  while (tries.length < 3 && tries.at(-1) !== 1) {
+    // Lately quick: rounds of 48 quick requests, so that even a loaded machine averages well under the threshold.
+    for (let k = 0; k < 20; k++) await together(Array.from({ length: 48 }, (_, i) => quick(i / 48)));
+    const round = await together(bodies);
+    tries.push(round.batches);
+    answers = round.answers;
+  }
+  t.equal(tries.at(-1), 1, `12 quick requests: one batch, one worker woken (batches at each try: ${tries.join(', ')})`);
   t.same(answers, bodies.map((body) => computeSync('grad', body)), 'the library\'s answers');
 });
 
