@@ -5,10 +5,11 @@
  * pass. Running the plan again skips everything the general engine pays per operation
  * (tracers, the tape, the rules' bookkeeping, broadcasting logic), and each chain of
  * element-wise primitives whose intermediates nobody else reads becomes one generated loop,
- * built from the primitives' own `scalarSource` as compile.ts builds scalar code; a product of
- * two matrices that such a loop reads element for element hands it each element from its
- * registers (a layer's bias and activation after its product). A small network's training step
- * is then a few matrix products and a few passes over memory.
+ * built from the primitives' own `scalarSource` as compile.ts builds scalar code (a broadcast
+ * is a reading of its operand; a sum that alone reads the chain's result is added up in the same
+ * loop, in sumTo's order); a product of two matrices that such a loop reads element for element
+ * hands it each element from its registers (a layer's bias and activation after its product).
+ * A small network's training step is then a few matrix products and a few passes over memory.
  *
  * Tracing runs the primitives on real values, but a value computed from the inputs is never
  * handed to the program: reading one (a branch, an index, a label computed from the inputs)
