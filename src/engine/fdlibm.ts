@@ -9,10 +9,14 @@
  * computation: sin and cos of 31.5·π/2 (about 49.5) or more, or near a multiple of π/2 where
  * fdlibm reduces in two steps; exp of 708 or more in magnitude (overflow, subnormal results).
  *
- * From fdlibm (k_sin.c, k_cos.c, e_rem_pio2.c, e_exp.c): Copyright (C) 1993 by Sun Microsystems,
- * Inc. All rights reserved. Developed at SunSoft, a Sun Microsystems, Inc. business. Permission
- * to use, copy, modify, and distribute this software is freely granted, provided that this
- * notice is preserved.
+ * pow is fdlibm's too, whole, and never the builtin: `Math.pow` is fdlibm's on Node.js 20 but
+ * another algorithm on Node.js 24 and in Chromium (about one result in ten differs in the last
+ * bit), so the engine computes every power with this one to give the same bytes everywhere.
+ *
+ * From fdlibm (k_sin.c, k_cos.c, e_rem_pio2.c, e_exp.c, e_pow.c): Copyright (C) 1993 by Sun
+ * Microsystems, Inc. All rights reserved. Developed at SunSoft, a Sun Microsystems, Inc.
+ * business. Permission to use, copy, modify, and distribute this software is freely granted,
+ * provided that this notice is preserved.
  */
 
 /** The double whose high 32 bits are `hi` and low 32 bits zero: fdlibm compares high words. */
@@ -203,4 +207,226 @@ export function exp(x: number): number {
   const t = r * r;
   const c = r - t * (P1 + t * (P2 + t * (P3 + t * (P4 + t * P5))));
   return (1 - (lo - (r * c) / (2 - c) - hi)) * POW2[POW2_OFFSET + k];
+}
+
+// pow reads and writes the 32-bit halves of doubles through one shared view. The halves' order
+// is the platform's: the high word (sign, exponent, top of the significand) comes second on a
+// little-endian machine.
+const word = new Float64Array(1);
+const words = new Int32Array(word.buffer);
+const HIGH = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1 ? 1 : 0;
+const LOW = 1 - HIGH;
+
+function highWord(x: number): number {
+  word[0] = x;
+  return words[HIGH];
+}
+
+/** x with its low 32 bits cleared: a head of 21 significant bits whose products are exact. */
+function headOf(x: number): number {
+  word[0] = x;
+  words[LOW] = 0;
+  return word[0];
+}
+
+function withHighWord(x: number, hi: number): number {
+  word[0] = x;
+  words[HIGH] = hi;
+  return word[0];
+}
+
+// pow: log2|x| = t1 + t2 to about 70 bits, y·log2|x| = n + f with |f| <= 1/2 in the same
+// precision, and |x|^y = 2^n · 2^f (e_pow.c).
+const TWO53 = 9007199254740992;
+/** 2^-200: a subnormal result is made at 2^200 times its scale, then rounded once by this. */
+const TWO_M200 = 2 ** -200;
+// log2(1.5) = DP_H + DP_L, the offset of the interval [sqrt(3/2), sqrt(3)).
+const DP_H = 5.84962487220764160156e-1;
+const DP_L = 1.35003920212974897128e-8;
+// Minimax coefficients of (3/2)·(log(x) - 2s - (2/3)s^3), s = (x-1)/(x+1).
+const L1 = 5.99999999999994648725e-1;
+const L2 = 4.28571428578550184252e-1;
+const L3 = 3.33333329818377432918e-1;
+const L4 = 2.72728123808534006489e-1;
+const L5 = 2.30660745775561754067e-1;
+const L6 = 2.06975017800338417784e-1;
+// ln2 = LG2_H + LG2_L, LG2_H to 21 bits so that t·LG2_H is exact.
+const LG2 = 6.93147180559945286227e-1;
+const LG2_H = 6.93147182464599609375e-1;
+const LG2_L = -1.90465429995776804525e-9;
+/** -(1024 - log2(the largest double + half an ulp)): the tail that still overflows at exactly 1024. */
+const OVT = 8.008566259537294e-17;
+// 2/(3·ln2) = CP_H + CP_L, CP_H to 21 bits (float precision).
+const CP = 9.61796693925975554329e-1;
+const CP_H = 9.61796700954437255859e-1;
+const CP_L = -7.02846165095275826516e-9;
+// 1/ln2 = IVLN2_H + IVLN2_L, IVLN2_H to 21 bits.
+const IVLN2 = 1.442695040888963387;
+const IVLN2_H = 1.44269502162933349609;
+const IVLN2_L = 1.92596299112661746887e-8;
+
+/**
+ * x ** y as ECMAScript defines it (Number::exponentiate: (±1) ** ±Infinity and anything ** NaN
+ * are NaN, not C's 1), by fdlibm's __ieee754_pow, as V8's Math.pow computes it on Node.js 20
+ * (V8's ieee754::legacy::pow). Within one ulp, and exact for an integer result that a double
+ * holds.
+ */
+export function pow(x: number, y: number): number {
+  word[0] = x;
+  const hx = words[HIGH];
+  const lx = words[LOW];
+  word[0] = y;
+  const hy = words[HIGH];
+  const ly = words[LOW];
+  const ix = hx & 0x7fffffff;
+  const iy = hy & 0x7fffffff;
+
+  // x ** ±0 is 1, even for a NaN x; otherwise a NaN in is a NaN out.
+  if ((iy | ly) === 0) return 1;
+  if (Number.isNaN(x) || Number.isNaN(y)) return NaN;
+
+  // For a negative x (-0 and -Infinity included): is y an odd integer, an even one (every
+  // double from 2^53 up), or not an integer?
+  const oddY = hx < 0 && Number.isInteger(y) && y % 2 !== 0;
+  const integerY = hx >= 0 || Number.isInteger(y);
+
+  // Special values of y: ±Infinity, ±1, 2 and 1/2.
+  if (ly === 0) {
+    if (iy === 0x7ff00000) {
+      if (((ix - 0x3ff00000) | lx) === 0) return NaN; // (±1) ** ±Infinity
+      if (ix >= 0x3ff00000) return hy >= 0 ? y : 0; // |x| > 1
+      return hy < 0 ? -y : 0; // |x| < 1
+    }
+    if (iy === 0x3ff00000) return hy < 0 ? 1 / x : x;
+    if (hy === 0x40000000) return x * x;
+    if (hy === 0x3fe00000 && hx >= 0) return Math.sqrt(x);
+  }
+
+  // Special values of x: ±0, ±Infinity and ±1 give 1/|x| or |x|, with the sign of an odd power.
+  let ax = Math.abs(x);
+  if (lx === 0 && (ix === 0x7ff00000 || ix === 0 || ix === 0x3ff00000)) {
+    const z = hy < 0 ? 1 / ax : ax;
+    if (hx < 0 && ix === 0x3ff00000 && !integerY) return NaN; // (-1) ** non-integer
+    return oddY ? -z : z;
+  }
+
+  // A negative x to a non-integer power has no real value; to an odd power, the sign is -.
+  if (!integerY) return NaN;
+  const s = oddY ? -1 : 1;
+
+  let t1: number;
+  let t2: number;
+  if (iy > 0x41e00000) {
+    // |y| > 2^31. Beyond 2^64 every x but 1 over- or underflows …
+    if (iy > 0x43f00000) {
+      if (ix <= 0x3fefffff) return hy < 0 ? Infinity : 0;
+      if (ix >= 0x3ff00000) return hy > 0 ? Infinity : 0;
+    }
+    // … and below it every x not within 2^-20 of 1 does.
+    if (ix < 0x3fefffff) return hy < 0 ? s * Infinity : s * 0;
+    if (ix > 0x3ff00000) return hy > 0 ? s * Infinity : s * 0;
+    // |1 - x| <= 2^-20: log2 x from the series x - x^2/2 + x^3/3 - x^4/4 of log x.
+    const t = ax - 1;
+    const w = t * t * (0.5 - t * (0.3333333333333333 - t * 0.25));
+    const u = IVLN2_H * t;
+    const v = t * IVLN2_L - w * IVLN2;
+    t1 = headOf(u + v);
+    t2 = v - (t1 - u);
+  } else {
+    // |x| = 2^n · m, m in [sqrt(1/2), sqrt(2)) or [sqrt(3/2), sqrt(3)) (k = 1): a subnormal x is
+    // first scaled by 2^53.
+    let n = 0;
+    let high = ix;
+    if (ix < 0x00100000) {
+      ax *= TWO53;
+      n -= 53;
+      high = highWord(ax);
+    }
+    n += (high >> 20) - 0x3ff;
+    const j = high & 0x000fffff;
+    high = j | 0x3ff00000;
+    let k = 0;
+    if (j <= 0x3988e) k = 0;
+    else if (j < 0xbb67a) k = 1;
+    else {
+      n += 1;
+      high -= 0x00100000;
+    }
+    ax = withHighWord(ax, high);
+    const bp = k === 0 ? 1 : 1.5;
+    const dpH = k === 0 ? 0 : DP_H;
+    const dpL = k === 0 ? 0 : DP_L;
+
+    // ss = sH + sL = (m - bp)/(m + bp), sH its head.
+    const u = ax - bp;
+    const v = 1 / (ax + bp);
+    const ss = u * v;
+    const sH = headOf(ss);
+    // tH: m + bp to 21 bits, built from m's high word.
+    let tH = withHighWord(0, ((high >> 1) | 0x20000000) + 0x00080000 + (k << 18));
+    let tL = ax - (tH - bp);
+    const sL = v * (u - sH * tH - sH * tL);
+    // log m = 2ss + (2/3)ss^3 + ss^4·R(ss^2): (3 + ss^2 + R) in head and tail, times ss.
+    let s2 = ss * ss;
+    let r = s2 * s2 * (L1 + s2 * (L2 + s2 * (L3 + s2 * (L4 + s2 * (L5 + s2 * L6)))));
+    r += sL * (sH + ss);
+    s2 = sH * sH;
+    tH = headOf(3 + s2 + r);
+    tL = r - (tH - 3 - s2);
+    const uu = sH * tH;
+    const vv = sL * tH + tL * ss;
+    // log2 m - log2 bp = (2/(3 ln2))·(uu + vv), in head and tail.
+    const pH = headOf(uu + vv);
+    const pL = vv - (pH - uu);
+    const zH = CP_H * pH;
+    const zL = CP_L * pH + pL * CP + dpL;
+    // log2|x| = n + dpH + zH + zL = t1 + t2.
+    t1 = headOf(zH + zL + dpH + n);
+    t2 = zL - (t1 - n - dpH - zH);
+  }
+
+  // y·log2|x| = (y1 + (y - y1))·(t1 + t2) = pH + pL, y1 the head of y so that y1·t1 is exact.
+  const y1 = headOf(y);
+  const pL = (y - y1) * t1 + y * t2;
+  let pH = y1 * t1;
+  let z = pL + pH;
+  word[0] = z;
+  const j = words[HIGH];
+  const i = words[LOW];
+  if (j >= 0x40900000) {
+    // z >= 1024: overflow, unless z is 1024 and its tail brings it below.
+    if (((j - 0x40900000) | i) !== 0) return s * Infinity;
+    if (pL + OVT > z - pH) return s * Infinity;
+  } else if ((j & 0x7fffffff) >= 0x4090cc00) {
+    // z <= -1075: underflow, unless z is -1075 and its tail brings it above.
+    if (((j - 0xc090cc00) | i) !== 0) return s * 0;
+    if (pL <= z - pH) return s * 0;
+  }
+
+  // 2^z: n = z rounded to the nearest integer (when |z| > 1/2), f = z - n in pH + pL.
+  const az = j & 0x7fffffff;
+  let n = 0;
+  if (az > 0x3fe00000) {
+    n = j + (0x00100000 >> (((az >> 20) - 0x3ff) + 1));
+    const k = ((n & 0x7fffffff) >> 20) - 0x3ff;
+    const rounded = withHighWord(0, n & ~(0x000fffff >> k));
+    n = ((n & 0x000fffff) | 0x00100000) >> (20 - k);
+    if (j < 0) n = -n;
+    pH -= rounded;
+  }
+  // 2^f = e^(f·ln2), f·ln2 = zz + w, by exp's rational approximation (as e_exp.c's).
+  let t = headOf(pL + pH);
+  const u = t * LG2_H;
+  const v = (pL - (t - pH)) * LG2 + t * LG2_L;
+  const zz = u + v;
+  const w = v - (zz - u);
+  t = zz * zz;
+  const c = zz - t * (P1 + t * (P2 + t * (P3 + t * (P4 + t * P5))));
+  const r = (zz * c) / (c - 2 - (w + zz * w));
+  z = 1 - (r - zz);
+  // Scale by 2^n: in the exponent field, or for a subnormal result with one rounding (scalbn).
+  const high = (highWord(z) + (n << 20)) | 0;
+  if (high >> 20 <= 0) z = z * withHighWord(0, (0x3ff + n + 200) << 20) * TWO_M200;
+  else z = withHighWord(z, high);
+  return s * z;
 }
