@@ -92,6 +92,15 @@ export function parseChoice<T extends string>(attribute: string, text: string | 
   throw new AttributeError(attribute, `${attribute}="${text.slice(0, 40)}" is not an option; use one of ${allowed.map((a) => `"${a}"`).join(', ')}`);
 }
 
+/** Where an element computes: `service` (the API at `api`), `local` (this browser), or `auto` (the service if it answers, else this browser). */
+export const COMPUTE_MODES = ['auto', 'service', 'local'] as const;
+export type ComputeMode = (typeof COMPUTE_MODES)[number];
+
+/** `compute="auto" | "service" | "local"`, `auto` when absent or empty. */
+export function parseComputeMode(text: string | null): ComputeMode {
+  return parseChoice('compute', text, COMPUTE_MODES, 'auto');
+}
+
 /** A numeric attribute within [min, max] (integer if asked); empty or absent gives the fallback. */
 export function parseNumber(attribute: string, text: string | null, fallback: number, limits: { min?: number; max?: number; integer?: boolean } = {}): number {
   if (text === null || text.trim() === '') return fallback;
