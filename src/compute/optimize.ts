@@ -22,6 +22,7 @@ import {
   type GradientPlan,
   type Value,
 } from '../engine/index.js';
+import { pow } from '../engine/fdlibm.js';
 import { fillNoise } from '../engine/random.js';
 import { ProgramError } from '../lang/errors.js';
 import type { BodyEndpoint } from './endpoint.js';
@@ -165,8 +166,9 @@ function updaterFor(name: OptimizerName, s: Settings, size: number): Update {
       const v = new Float64Array(size);
       const vMax = new Float64Array(size);
       return (p, g, step) => {
-        const correction1 = 1 - beta1 ** step;
-        const correction2Sqrt = Math.sqrt(1 - beta2 ** step);
+        // fdlibm's pow: `**` differs in the last bit between V8 versions (engine/fdlibm.ts).
+        const correction1 = 1 - pow(beta1, step);
+        const correction2Sqrt = Math.sqrt(1 - pow(beta2, step));
         const stepSize = lr / correction1;
         for (let i = 0; i < size; i++) {
           const d = effective(p, g, i);

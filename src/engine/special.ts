@@ -3,6 +3,7 @@
  * uses the recurrence to move the argument up to where the asymptotic (Stirling) series is
  * accurate to float64, and a reflection formula for negative arguments.
  */
+import { pow } from './fdlibm.js';
 
 const HALF_LOG_2PI = 0.9189385332046728;
 
@@ -118,7 +119,7 @@ function digamma(x: number): number {
 
 /** k! / z^(k+1) for z > 0 (kFactorial = k!), by a product where z^(k+1) alone would overflow or underflow. */
 function factorialOverPower(k: number, kFactorial: number, z: number): number {
-  const power = Math.pow(z, k + 1);
+  const power = pow(z, k + 1);
   if (power > 1e-300 && power < 1e300) return kFactorial / power;
   let quotient = 1 / z;
   for (let i = 1; i <= k; i++) quotient *= i / z;
@@ -165,7 +166,7 @@ export function polygamma(n: number, x: number): number {
     const p = cotDerivative(n);
     let value = 0;
     for (let j = p.length - 1; j >= 0; j--) value = value * c + p[j];
-    return (n % 2 === 0 ? 1 : -1) * polygamma(n, 1 - x) - Math.pow(Math.PI, n + 1) * value;
+    return (n % 2 === 0 ? 1 : -1) * polygamma(n, 1 - x) - pow(Math.PI, n + 1) * value;
   }
   const nFactorial = factorial(n);
   let result = 0;

@@ -17,7 +17,7 @@ export const { op: atanh } = defineUnary({ name: 'atanh', source: (x) => `Math.a
 
 /** mathjs's nthRootNumber (its edge cases at 0 and infinity included), as one expression. */
 const rootSource = (x: string, n: string): string => {
-  const root = `Math.sign(${x}) * Math.pow(Math.abs(${x}), 1 / Math.abs(${n}))`;
+  const root = `Math.sign(${x}) * lib.pow(Math.abs(${x}), 1 / Math.abs(${n}))`;
   return `${x} === 0 ? (${n} < 0 ? Infinity : 0) : !Number.isFinite(${x}) ? (${n} < 0 ? 0 : ${x}) : ${n} < 0 ? 1 / (${root}) : ${root}`;
 };
 

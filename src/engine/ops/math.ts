@@ -98,7 +98,8 @@ export function digamma(cx: Context, x: Operand): Value {
 
 const { op: powOf } = defineBinary({
   name: 'pow',
-  source: (x, y) => `Math.pow(${x}, ${y})`,
+  // fdlibm's pow, not Math.pow: the builtin differs between V8 versions (fdlibm.ts).
+  source: (x, y) => `lib.pow(${x}, ${y})`,
   // PyTorch's conventions: d/da is 0 where the exponent is 0, d/db is 0 where a = 0 and b >= 0.
   partials: (cx, a, b, out, which) => [
     which[0] ? where(cx, eq(cx, b, 0), 0, mul(cx, b, pow(cx, a, sub(cx, b, 1)))) : null,
@@ -108,7 +109,7 @@ const { op: powOf } = defineBinary({
 
 /**
  * x ** y. By a constant exponent of 2 or 3 (a program's `x .^ 2`), the square or the cube, as
- * PyTorch's CPU kernel does (x * x, x * x * x): a multiplication or two instead of Math.pow,
+ * PyTorch's CPU kernel does (x * x, x * x * x): a multiplication or two instead of pow,
  * which costs several times more in a loop that cannot see its exponent, and the rule is the
  * same (2x; 3 x·x, which is 3 pow(x, 2) to the bit).
  */
