@@ -209,9 +209,12 @@ export function exp(x: number): number {
   return (1 - (lo - (r * c) / (2 - c) - hi)) * POW2[POW2_OFFSET + k];
 }
 
-// pow reads and writes the 32-bit halves of doubles through one shared view. The halves' order
-// is the platform's: the high word (sign, exponent, top of the significand) comes second on a
-// little-endian machine.
+// pow reads the 32-bit halves of doubles through one shared view (the halves' order is the
+// platform's: the high word, sign, exponent and top of the significand, comes second on a
+// little-endian machine). Where fdlibm sets a word, pow scales by a power of two or truncates
+// instead, to the same bits: a word written and the double read back misses the processor's
+// store forwarding, and cost pow 15% more in a kernel's loop (128 ns an element against 111;
+// Node 20's Math.pow 67 ns, Node 24's 21).
 const word = new Float64Array(1);
 const words = new Int32Array(word.buffer);
 const HIGH = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1 ? 1 : 0;
@@ -222,16 +225,23 @@ function highWord(x: number): number {
   return words[HIGH];
 }
 
-/** x with its low 32 bits cleared: a head of 21 significant bits whose products are exact. */
+/** 2^k for k = -1074..1023, exact: TWO_TO[TWO_TO_OFFSET + k]. */
+const TWO_TO_OFFSET = 1074;
+const TWO_TO = new Float64Array(2098);
+TWO_TO[TWO_TO_OFFSET] = 1;
+for (let k = 1; k <= 1023; k++) TWO_TO[TWO_TO_OFFSET + k] = TWO_TO[TWO_TO_OFFSET + k - 1] * 2;
+for (let k = 1; k <= 1074; k++) TWO_TO[TWO_TO_OFFSET - k] = TWO_TO[TWO_TO_OFFSET - k + 1] / 2;
+
+/**
+ * x with its low 32 bits cleared (fdlibm's SET_LOW_WORD(x, 0)): a head of 21 significant bits
+ * whose products are exact. x·2^(20-e) is exact and truncated to an integer, e the exponent of
+ * x; below 2^-1002 that scale would overflow, and the head is taken from the words.
+ */
 function headOf(x: number): number {
   word[0] = x;
+  const e = (words[HIGH] >> 20) & 0x7ff;
+  if (e > 20) return Math.trunc(x * TWO_TO[TWO_TO_OFFSET + 0x3ff + 20 - e]) * TWO_TO[TWO_TO_OFFSET + e - 0x3ff - 20];
   words[LOW] = 0;
-  return word[0];
-}
-
-function withHighWord(x: number, hi: number): number {
-  word[0] = x;
-  words[HIGH] = hi;
   return word[0];
 }
 
@@ -342,29 +352,29 @@ export function pow(x: number, y: number): number {
       n -= 53;
       high = highWord(ax);
     }
-    n += (high >> 20) - 0x3ff;
+    let e = (high >> 20) - 0x3ff;
     const j = high & 0x000fffff;
-    high = j | 0x3ff00000;
     let k = 0;
     if (j <= 0x3988e) k = 0;
     else if (j < 0xbb67a) k = 1;
-    else {
-      n += 1;
-      high -= 0x00100000;
-    }
-    ax = withHighWord(ax, high);
+    else e += 1;
+    n += e;
+    // m = |x|·2^-e, exactly (fdlibm sets the exponent in the high word).
+    const m = ax * TWO_TO[TWO_TO_OFFSET - e];
     const bp = k === 0 ? 1 : 1.5;
     const dpH = k === 0 ? 0 : DP_H;
     const dpL = k === 0 ? 0 : DP_L;
 
     // ss = sH + sL = (m - bp)/(m + bp), sH its head.
-    const u = ax - bp;
-    const v = 1 / (ax + bp);
+    const u = m - bp;
+    const v = 1 / (m + bp);
     const ss = u * v;
     const sH = headOf(ss);
-    // tH: m + bp to 21 bits, built from m's high word.
-    let tH = withHighWord(0, ((high >> 1) | 0x20000000) + 0x00080000 + (k << 18));
-    let tL = ax - (tH - bp);
+    // tH: m + bp to 21 bits (fdlibm builds it from m's high word): m cut to the bits of the
+    // sum's high word, 19 after the point (20 for m below 1, whose sum is below 2), plus bp.
+    const cut = m < 1 ? 1048576 : 524288;
+    let tH = Math.trunc(m * cut) / cut + bp;
+    let tL = m - (tH - bp);
     const sL = v * (u - sH * tH - sH * tL);
     // log m = 2ss + (2/3)ss^3 + ss^4·R(ss^2): (3 + ss^2 + R) in head and tail, times ss.
     let s2 = ss * ss;
@@ -409,10 +419,10 @@ export function pow(x: number, y: number): number {
   if (az > 0x3fe00000) {
     n = j + (0x00100000 >> (((az >> 20) - 0x3ff) + 1));
     const k = ((n & 0x7fffffff) >> 20) - 0x3ff;
-    const rounded = withHighWord(0, n & ~(0x000fffff >> k));
     n = ((n & 0x000fffff) | 0x00100000) >> (20 - k);
     if (j < 0) n = -n;
-    pH -= rounded;
+    // fdlibm subtracts the double whose high word is n's bits cut to the integer: n itself.
+    pH -= n;
   }
   // 2^f = e^(f·ln2), f·ln2 = zz + w, by exp's rational approximation (as e_exp.c's).
   let t = headOf(pL + pH);
@@ -426,7 +436,8 @@ export function pow(x: number, y: number): number {
   z = 1 - (r - zz);
   // Scale by 2^n: in the exponent field, or for a subnormal result with one rounding (scalbn).
   const high = (highWord(z) + (n << 20)) | 0;
-  if (high >> 20 <= 0) z = z * withHighWord(0, (0x3ff + n + 200) << 20) * TWO_M200;
-  else z = withHighWord(z, high);
+  if (high >> 20 <= 0) z = z * TWO_TO[TWO_TO_OFFSET + n + 200] * TWO_M200;
+  else if (n <= 1023) z *= TWO_TO[TWO_TO_OFFSET + n];
+  else z = z * 2 * TWO_TO[TWO_TO_OFFSET + n - 1];
   return s * z;
 }

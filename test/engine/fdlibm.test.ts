@@ -161,6 +161,14 @@ function powArguments(count: number, seed: number): [number, number][] {
       const x = 0.3 + u() * 0.6;
       return [x, (-1015 - u() * 65) / Math.log2(x)];
     },
+    // Results up to the largest double (scaled by 2^1024 · 2^f, f < 0), exponents below 2^-1002
+    // (whose heads are cut from their words), bases just under a power of two (m under 1).
+    () => {
+      const x = 1.5 + u() * 100;
+      return [x, (1023 + u()) / Math.log2(x)];
+    },
+    () => [u() * 100, (u() - 0.5) * 2 ** (-990 - u() * 84)],
+    () => [2 ** Math.floor(u() * 200 - 100) * (1 - u() * 2 ** -40), (u() - 0.5) * 50],
   ];
   return kinds.flatMap((kind) => Array.from({ length: count }, kind));
 }
