@@ -87,15 +87,6 @@ const ROSENBROCK = '(1 - x)^2 + 100 * (y - x^2)^2';
 const LONG = 'A = ones(500, 500) / 500\nfor i = 1:150\n  A = A * A\nend\nsum(A)';
 const LAB_LOOP = 'z = 1; for i = 0:1 z = (z + i) * x * x end; z';
 
-/**
- * V8's Math.pow is not the same function in every version: Node.js 20's and Chromium 150's differ
- * in the last bit on 8% of (0.9 or 0.999)^t, t up to 2000 (log, exp, sin, tanh, atan, log1p and
- * cbrt agree). Adam's bias corrections take such powers, so a long run drifts in the last digits.
- * The engine needs its own pow, as fdlibm.ts gives it sin, cos and exp, for local answers to be
- * the service's bytes in every browser.
- */
-const POW_DIFFERS = "Math.pow differs between Node.js 20's V8 and Chromium's: the engine needs its own pow (as fdlibm.ts's sin, cos, exp)";
-
 /** The widgets' first requests, the lab's, and problems: each compared byte for byte. */
 const requests: { name: string; endpoint: string; body: unknown; todo?: string }[] = [
   { name: "<adjoint-grad>'s default", endpoint: 'grad', body: { program: LAB_LOOP, at: { x: 0.5 } } },
@@ -103,7 +94,7 @@ const requests: { name: string; endpoint: string; body: unknown; todo?: string }
   { name: "<adjoint-trace>'s table", endpoint: 'trace', body: { program: 'x*y + sin(x)', at: { x: 0.5, y: 4.2 }, tangents: { x: 1, y: 0 }, options: { format: 'table' } } },
   { name: 'a trace drawn as SVG (Graphviz, loaded on first use)', endpoint: 'trace', body: { program: 'x*y + sin(x)', at: { x: 0.5, y: 4.2 }, options: { format: 'svg' } } },
   { name: "<adjoint-sample>'s pathwise run", endpoint: 'sample', body: { program: 'z = rsample(normal(mu, sigma))\nz^2', at: { mu: 0.5, sigma: 1.5 }, n: 5000, seed: 7, options: { estimator: 'reparam' } } },
-  { name: "<adjoint-optimize>'s Rosenbrock", endpoint: 'optimize', body: { program: ROSENBROCK, params: { x: -1.5, y: 2 }, optimizer: { name: 'adam', lr: 0.1 }, steps: 1000, every: 5 }, todo: POW_DIFFERS },
+  { name: "<adjoint-optimize>'s Rosenbrock", endpoint: 'optimize', body: { program: ROSENBROCK, params: { x: -1.5, y: 2 }, optimizer: { name: 'adam', lr: 0.1 }, steps: 1000, every: 5 } },
   { name: "<adjoint-check>'s question", endpoint: 'check', body: { program: 'sin(x^2)', answer: { grad: { x: '2*x*cos(x^2)' } }, wrt: ['x'], random: { n: 20, ranges: { x: [-2, 2] } }, seed: 1 } },
   { name: 'a symbolic derivative', endpoint: 'derivative', body: { program: 'x^2 * sin(x)', wrt: ['x'] } },
   { name: 'a Hessian', endpoint: 'hessian', body: { program: 'x^2 * y + exp(x * y)', at: { x: 0.3, y: -0.7 } } },
