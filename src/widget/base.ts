@@ -5,8 +5,8 @@
  * the element scrolls into view; `adjoint-result` and `adjoint-error` events; and `ready`.
  * Nothing is ever thrown out of an element: whatever goes wrong is shown inside it.
  */
-import { AttributeError, parseChoice, propertyName } from './attributes.js';
-import { ServiceError, type Service } from './api.js';
+import { AttributeError, parseChoice, parseComputeMode, propertyName } from './attributes.js';
+import { ServiceError, type Route, type Service } from './api.js';
 import { h } from './dom.js';
 import { sheet } from './styles.js';
 
@@ -14,7 +14,7 @@ import { sheet } from './styles.js';
 export const DEFAULT_API = new URL('../', import.meta.url).href.replace(/\/$/, '');
 
 /** Attributes every element takes. */
-export const COMMON_ATTRIBUTES = ['program', 'api', 'api-key', 'theme', 'readonly', 'loading', 'label'] as const;
+export const COMMON_ATTRIBUTES = ['program', 'api', 'api-key', 'compute', 'theme', 'readonly', 'loading', 'label'] as const;
 
 const THEMES = ['auto', 'light', 'dark'] as const;
 
@@ -59,6 +59,8 @@ export abstract class AdjointElement extends HTMLElement {
   protected readonly body: HTMLDivElement;
   protected readonly statusBox: HTMLSpanElement;
   protected readonly retryButton: HTMLButtonElement;
+  /** Where the last request was computed: by the service (its host), or in this browser. */
+  private readonly badge: HTMLSpanElement;
   protected readonly readout: HTMLDivElement;
   private readonly titleBox: HTMLParagraphElement;
   /** A unique prefix for ids inside the shadow root. */
@@ -91,6 +93,7 @@ export abstract class AdjointElement extends HTMLElement {
     this.body = h('div', { class: 'body', part: 'body' });
     this.statusBox = h('span', { part: 'status', class: 'status' }, 'idle');
     this.retryButton = h('button', { type: 'button', part: 'retry', hidden: true }, 'Retry');
+    this.badge = h('span', { part: 'badge', class: 'badge', hidden: true });
     this.readout = h('div', { part: 'readout', class: 'sr-only', 'aria-live': 'polite', 'aria-atomic': 'true' });
     this.frame = h(
       'div',
@@ -100,7 +103,7 @@ export abstract class AdjointElement extends HTMLElement {
       this.editor,
       this.errorBox,
       this.body,
-      h('div', { class: 'bar' }, this.statusBox, this.retryButton),
+      h('div', { class: 'bar' }, this.statusBox, this.retryButton, this.badge),
       this.readout,
     );
     this.root.append(this.frame);
@@ -196,9 +199,31 @@ export abstract class AdjointElement extends HTMLElement {
     else this.setAttribute('api-key', String(value));
   }
 
-  /** Where requests go, and with which key. */
+  /** Where requests are computed: `auto` (the default), `service` or `local`, as the attribute says (a wrong one is shown by checkCommon). */
+  get compute(): string | null {
+    return this.getAttribute('compute');
+  }
+
+  set compute(value: string | null) {
+    if (value === null || value === undefined) this.removeAttribute('compute');
+    else this.setAttribute('compute', String(value));
+  }
+
+  /** Where requests go, with which key, whether they may be computed here instead; the badge says where each went. */
   protected get service(): Service {
-    return { url: this.api, key: this.apiKey };
+    return { url: this.api, key: this.apiKey, mode: parseComputeMode(this.getAttribute('compute')), onRoute: (route) => this.showRoute(route) };
+  }
+
+  private showRoute(route: Route): void {
+    this.badge.hidden = false;
+    this.badge.dataset.where = route.where;
+    if (route.where === 'local') {
+      this.badge.textContent = 'computed in your browser';
+      this.badge.removeAttribute('title');
+    } else {
+      this.badge.textContent = `computed by ${new URL(route.url).host}`;
+      this.badge.title = route.url;
+    }
   }
 
   private start(): void {
@@ -255,6 +280,7 @@ export abstract class AdjointElement extends HTMLElement {
   protected checkCommon(): void {
     parseChoice('theme', this.getAttribute('theme'), THEMES, 'auto');
     parseChoice('loading', this.getAttribute('loading'), ['lazy', 'eager'] as const, 'lazy');
+    parseComputeMode(this.getAttribute('compute'));
     const api = this.api;
     try {
       new URL(api);

@@ -3,7 +3,7 @@
  * random points of the given ranges (the seed fixes them): pass, or the points where it differs.
  */
 import { AttributeError, parseNames, parseNumber, parseRanges } from './attributes.js';
-import { postJson } from './api.js';
+import { request } from './api.js';
 import { AdjointElement, reflect } from './base.js';
 import { fill, h } from './dom.js';
 import { formatNumber, scalarOf } from './plot.js';
@@ -103,7 +103,7 @@ export class AdjointCheck extends AdjointElement {
   private async send(job: Job, signal: AbortSignal): Promise<void> {
     try {
       const body = { program: job.program, answer: { grad: { [job.wrt]: job.answer } }, wrt: [job.wrt], random: { n: job.n, ranges: job.ranges }, seed: job.seed };
-      const result = await postJson<CheckResponse>(this.service, 'check', body, signal);
+      const result = await request<CheckResponse>(this.service, 'check', body, signal);
       if (signal.aborted) return;
       this.clearError();
       this.showVerdict(job, result);

@@ -4,7 +4,7 @@
  * line at x. Endpoints: `grad`, and `batch` of `eval`s for the curve (once per program and range).
  */
 import { AttributeError, parseInputs, parseNames, parseRanges, rangesFor, type Ranges } from './attributes.js';
-import { postJson, problemError } from './api.js';
+import { problemError, request } from './api.js';
 import { AdjointElement, reflect } from './base.js';
 import { axes, frame } from './chart.js';
 import { fill, h, s } from './dom.js';
@@ -159,7 +159,7 @@ export class AdjointGrad extends AdjointElement {
         const { name, range } = job.curve;
         const xs = linspace(range[0], range[1], CURVE_POINTS);
         const evals = xs.map((x) => ({ endpoint: 'eval', ...body, at: { [name]: x } }));
-        const { results } = await postJson<BatchResponse<GradResponse | EvalResponse>>(this.service, 'batch', { requests: [{ endpoint: 'grad', ...body }, ...evals] }, signal);
+        const { results } = await request<BatchResponse<GradResponse | EvalResponse>>(this.service, 'batch', { requests: [{ endpoint: 'grad', ...body }, ...evals] }, signal);
         const first = results[0];
         if ('error' in first) throw problemError(first.error);
         result = first as GradResponse;
@@ -169,7 +169,7 @@ export class AdjointGrad extends AdjointElement {
         });
         this.curve = { key: job.curve.key, points };
       } else {
-        result = await postJson<GradResponse>(this.service, 'grad', body, signal);
+        result = await request<GradResponse>(this.service, 'grad', body, signal);
       }
       if (signal.aborted) return;
       this.clearError();

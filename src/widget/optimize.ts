@@ -1,13 +1,13 @@
 /**
- * <adjoint-optimize>: an optimiser chosen and run on the server, the loss curve drawn as the
- * NDJSON stream of `/v1/optimize` brings its progress; stop closes the stream, and the service
- * cancels the work. With two scalar parameters, the path over the loss's contours: the grid of
+ * <adjoint-optimize>: an optimiser chosen and run (by the service, or in the browser: api.ts's
+ * `request`), the loss curve drawn as the stream of `/v1/optimize` brings its progress; stop
+ * closes the stream, and the service cancels the work (locally, the worker is terminated). With two scalar parameters, the path over the loss's contours: the grid of
  * losses by `/v1/batch` of `eval`s (once per program and range), and the path by one batch of
  * the same run stopped at evenly spaced steps (each item's `params`: the exact trajectory, for
  * every optimiser, since each run starts from the same point). One request in flight at a time.
  */
 import { AttributeError, parseChoice, parseInputs, parseNumber, parseRanges, type Ranges } from './attributes.js';
-import { postJson, postStream } from './api.js';
+import { request } from './api.js';
 import { AdjointElement, reflect } from './base.js';
 import { axes, frame } from './chart.js';
 import { fill, h, s } from './dom.js';
@@ -206,7 +206,7 @@ export class AdjointOptimize extends AdjointElement {
         steps: job.steps,
         every: job.every,
       };
-      const result = await postStream<OptimizeResponse>(this.service, 'optimize', body, signal, (message) => {
+      const result = await request<OptimizeResponse>(this.service, 'optimize', body, signal, (message) => {
         const m = message as unknown as ProgressMessage;
         if (m.type !== 'progress') return;
         this.history.push([m.step, toNumber(m.loss)]);
@@ -267,7 +267,7 @@ export class AdjointOptimize extends AdjointElement {
     const values: number[] = [];
     for (let from = 0; from < points.length; from += MAX_BATCH) {
       const requests = points.slice(from, from + MAX_BATCH).map((at) => ({ endpoint: 'eval', program: job.program, at: { ...job.data, ...at } }));
-      const { results } = await postJson<BatchResponse<EvalResponse>>(this.service, 'batch', { requests }, signal);
+      const { results } = await request<BatchResponse<EvalResponse>>(this.service, 'batch', { requests }, signal);
       for (const r of results) values.push('error' in r ? NaN : (scalarOf(r.value) ?? NaN));
     }
     this.grid = { key: plane.key, xs, ys, z: ys.map((_, j) => values.slice(j * GRID, (j + 1) * GRID)) };
@@ -289,7 +289,7 @@ export class AdjointOptimize extends AdjointElement {
       every: Math.max(1, steps),
     }));
     const points: ([number, number] | undefined)[] = new Array(stops.length);
-    await postStream<BatchResponse<OptimizeResponse>>(this.service, 'batch', { requests }, signal, (message) => {
+    await request<BatchResponse<OptimizeResponse>>(this.service, 'batch', { requests }, signal, (message) => {
       const m = message as { type: string; index?: number; params?: Record<string, Value> };
       if (m.type !== 'item' || m.index === undefined || m.params === undefined) return;
       points[m.index] = [toNumber(m.params[plane.names[0]]), toNumber(m.params[plane.names[1]])];

@@ -6,7 +6,7 @@
  * the same draws (the same seed), one after the other: one request in flight at a time.
  */
 import { AttributeError, parseInputs, parseNumber, parseRanges, rangesFor, type Ranges } from './attributes.js';
-import { postStream } from './api.js';
+import { request } from './api.js';
 import { AdjointElement, reflect } from './base.js';
 import { axes, frame } from './chart.js';
 import { fill, h, s } from './dom.js';
@@ -152,7 +152,7 @@ export class AdjointSample extends AdjointElement {
       for (const { key, estimator } of ESTIMATORS) {
         const pathwise = key === 'pathwise';
         const body = { program: job.program, at: job.at as Record<string, Value>, n: job.n, seed: job.seed, options: { estimator, samples: pathwise } };
-        const result = await postStream<SampleResponse>(this.service, 'sample', body, signal, (message) => {
+        const result = await request<SampleResponse>(this.service, 'sample', body, signal, (message) => {
           const m = message as unknown as SamplesMessage;
           if (m.type !== 'samples') return;
           if (pathwise) {

@@ -126,6 +126,11 @@ button:disabled { opacity: 0.55; cursor: default; }
 }
 .status.loading::before { background: var(--_accent); animation: pulse 1s ease-in-out infinite alternate; }
 .status.error::before { background: var(--_error); }
+.badge {
+  margin-left: auto; padding: 0 0.45rem; border: 1px solid var(--_border); border-radius: var(--_radius);
+  background: var(--_panel); color: var(--_muted); white-space: nowrap;
+}
+.badge[data-where="local"] { border-color: var(--_good); }
 @keyframes pulse { from { opacity: 0.25; } to { opacity: 1; } }
 .readings { font-family: var(--_mono); font-size: 0.95rem; display: grid; gap: 0.15rem; }
 .readings .gradient { display: grid; gap: 0.1rem; }

@@ -5,7 +5,7 @@
  * it; buttons and the keys ←, →, Home and End move it. Endpoint: `trace` (format "table").
  */
 import { AttributeError, parseChoice, parseInputs } from './attributes.js';
-import { postJson } from './api.js';
+import { request } from './api.js';
 import { AdjointElement, reflect } from './base.js';
 import { fill, h, s } from './dom.js';
 import { formatNumber, scalarOf } from './plot.js';
@@ -211,7 +211,7 @@ export class AdjointTrace extends AdjointElement {
   private async send(job: Job, signal: AbortSignal): Promise<void> {
     try {
       const body = { program: job.program, at: job.at as Record<string, Value>, tangents: job.tangents as Record<string, Value>, ...(job.output === null ? {} : { output: job.output }) };
-      const trace = await postJson<TraceResponse>(this.service, 'trace', body, signal);
+      const trace = await request<TraceResponse>(this.service, 'trace', body, signal);
       if (signal.aborted) return;
       this.trace = trace;
       this.clearError();

@@ -1,7 +1,8 @@
 /**
  * Embedding from a course page on another origin (a plain node:http server on another port), in
  * Chromium: with that origin in the service's CORS_ORIGINS the widget loads and shows the
- * service's numbers; a service without it makes the element say so, naming CORS_ORIGINS; and a
+ * service's numbers; a service without it makes an element with compute="service" say so, naming
+ * CORS_ORIGINS, and one with the default (auto) compute the same numbers in the browser; and a
  * page under a strict Content-Security-Policy (its own origin, and the service's for scripts and
  * requests, nothing inline) runs every element without a single violation.
  */
@@ -16,7 +17,9 @@ await withBrowser(t, { CORS_ORIGINS: course.origin, WORKERS: '2' }, async (sessi
   const refusing = (await startServer(t, { WORKERS: '1' })).base;
   const grad = tag('adjoint-grad', { id: 'g', program: 'x * y + sin(x)', inputs: { x: 0.5, y: 4.2 } });
   course.pages.set('/allowed.html', { html: pageHtml(grad, `${allowed}/widget/adjoint.js`, 'a course page') });
-  course.pages.set('/refused.html', { html: pageHtml(grad, `${refusing}/widget/adjoint.js`, 'a course page') });
+  // compute="service": the element says what is wrong; with the default, auto, it computes in the browser instead.
+  course.pages.set('/refused.html', { html: pageHtml(tag('adjoint-grad', { id: 'g', program: 'x * y + sin(x)', inputs: { x: 0.5, y: 4.2 }, compute: 'service' }), `${refusing}/widget/adjoint.js`, 'a course page') });
+  course.pages.set('/refused-auto.html', { html: pageHtml(grad, `${refusing}/widget/adjoint.js`, 'a course page') });
 
   await session.test('a page on another origin listed in CORS_ORIGINS embeds the widget', { init: RECORD_EVENTS }, async (t, { page }) => {
     const scripts: Record<string, string> = {};
@@ -51,6 +54,21 @@ await withBrowser(t, { CORS_ORIGINS: course.origin, WORKERS: '2' }, async (sessi
       events.some((e) => e.type === 'adjoint-error' && e.id === 'g'),
       'adjoint-error fired',
     );
+  });
+
+  await session.test('auto, refused by CORS: computed in the browser by the local engine loaded from the service, the same numbers', { init: RECORD_EVENTS }, async (t, { page, allow }) => {
+    allow(/CORS policy|ERR_FAILED|Failed to load resource/);
+    await page.goto(`${course.origin}/refused-auto.html`);
+    const host = page.locator('#g');
+    await ready(host);
+    const badge = part(host, 'badge');
+    t.equal(await badge.getAttribute('data-where'), 'local', 'the badge says where');
+    t.equal(await badge.textContent(), 'computed in your browser');
+    const oracle = await api<{ value: number; grad: Record<string, number> }>(refusing, 'grad', { program: 'x * y + sin(x)', at: { x: 0.5, y: 4.2 } });
+    t.equal(await part(host, 'value').getAttribute('data-value'), String(oracle.body.value), "the value is the service's");
+    t.equal(await part(host, 'gradient').getAttribute('data-x'), String(oracle.body.grad.x), "∂f/∂x is the service's");
+    t.equal(await part(host, 'gradient').getAttribute('data-y'), String(oracle.body.grad.y), "∂f/∂y is the service's");
+    t.strictSame((await recordedEvents(page)).filter((e) => e.type === 'adjoint-error'), [], 'no adjoint-error');
   });
 
   const strict = `default-src 'self'; connect-src ${allowed}; script-src ${allowed}`;

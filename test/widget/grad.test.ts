@@ -262,9 +262,10 @@ await withBrowser(t, {}, async (session) => {
     await showsServiceAt(t, session, host, LOOP, ['x'], 'apiKey set after the 401');
   });
 
+  // compute="service": with the default, auto, the element would compute in the browser instead (test/widget/compute-modes.test.ts).
   await session.test('a service that is down: shown as such, with a retry that asks again', { init: RECORD_EVENTS }, async (t, { page, allow }) => {
     allow(/ERR_CONNECTION_REFUSED|Failed to load resource/);
-    await page.route(`${session.server.base}/test/down.html`, (route) => route.fulfill({ contentType: 'text/html; charset=utf-8', body: session.html(tag('adjoint-grad', { id: 'down', api: 'http://127.0.0.1:9' })) }));
+    await page.route(`${session.server.base}/test/down.html`, (route) => route.fulfill({ contentType: 'text/html; charset=utf-8', body: session.html(tag('adjoint-grad', { id: 'down', api: 'http://127.0.0.1:9', compute: 'service' })) }));
     const requests = countRequests(page);
     await page.goto(`${session.server.base}/test/down.html`);
     const host = page.locator('#down');
