@@ -7,7 +7,7 @@
  * mode's module is never loaded) with the same bytes in every `adjoint-result`; with no service
  * (a static host's 404, nothing listening at `api`) they fall back to the browser, again with the
  * same bytes. From a course page on another origin under a Content-Security-Policy, local mode
- * works with 'unsafe-eval' and `worker-src blob: <origin>`, and says what failed without it. A
+ * works with 'unsafe-eval' and `worker-src blob: <origin>`, and says what failed without either. A
  * runaway program is stopped by its budget while the page keeps running, and Stop terminates the
  * local engine's worker.
  */
@@ -100,10 +100,10 @@ await withBrowser(t, { WORKERS: '2' }, async (session) => {
   const policies = new Map<string, Record<string, string>>();
   const course = await staticHost(coursePages, policies);
   const localGrad = tag('adjoint-grad', { id: 'g', loading: 'eager', compute: 'local' });
-  for (const [path, eval_] of [['/eval.html', " 'unsafe-eval'"], ['/no-eval.html', '']] as const) {
+  // The worker's own imports are governed by worker-src (a module worker fetches its whole graph as a worker).
+  for (const [path, scripts, workers] of [['/eval.html', `${host} 'unsafe-eval'`, `blob: ${host}`], ['/no-eval.html', host, `blob: ${host}`], ['/blob-only.html', `${host} 'unsafe-eval'`, 'blob:']] as const) {
     coursePages.set(path, pageHtml(localGrad, script, 'a course page under a CSP'));
-    // The worker's own imports are governed by worker-src (a module worker fetches its whole graph as a worker).
-    policies.set(path, { 'content-security-policy': `default-src 'self'; script-src 'self' ${host}${eval_}; worker-src blob: ${host}; style-src 'self'` });
+    policies.set(path, { 'content-security-policy': `default-src 'self'; script-src 'self' ${scripts}; worker-src ${workers}; style-src 'self'` });
   }
   files.set('/stop.html', pageHtml(tag('adjoint-optimize', { id: 'o', loading: 'eager', compute: 'local', preset: 'iris', steps: 1_000_000, every: 20 }), script, 'stop'));
 
@@ -145,7 +145,7 @@ await withBrowser(t, { WORKERS: '2' }, async (session) => {
     for (const id of ['static', 'down']) t.equal(JSON.stringify(events.find((e) => e.type === 'adjoint-result' && e.id === id)?.detail), local.grad, `#${id}: the same bytes`);
   });
 
-  await session.test("from another origin under a Content-Security-Policy: local mode works with 'unsafe-eval' and worker-src blob: <origin>, and says what failed without 'unsafe-eval'", { init: RECORD_EVENTS }, async (t, { page, allow }) => {
+  await session.test("from another origin under a Content-Security-Policy: local mode works with 'unsafe-eval' and worker-src blob: <origin>, and says what failed without either", { init: RECORD_EVENTS }, async (t, { page, allow }) => {
     await page.goto(`${course}/eval.html`);
     await ready(page.locator('#g'));
     t.equal(JSON.stringify((await recordedEvents(page)).find((e) => e.type === 'adjoint-result')?.detail), local.grad, "with 'unsafe-eval': the same bytes");
@@ -157,6 +157,10 @@ await withBrowser(t, { WORKERS: '2' }, async (session) => {
     const text = (await part(element, 'error').textContent()) ?? '';
     t.match(text, /^Computing in this browser failed: .*unsafe-eval/, `the element says so: "${text}"`);
     t.equal(await part(element, 'retry').isVisible(), true, 'with a retry');
+    await page.goto(`${course}/blob-only.html`);
+    await part(element, 'error').waitFor({ state: 'visible', timeout: 20_000 });
+    const refused = (await part(element, 'error').textContent()) ?? '';
+    t.match(refused, /^Computing in this browser failed: the local engine could not be loaded from .*adjoint-local-worker\.js$/, `worker-src without the origin: "${refused}"`);
   });
 
   await session.test('a runaway program computed locally is stopped by its budget while the page keeps running', { init: RECORD_EVENTS + TICKS }, async (t, { page }) => {

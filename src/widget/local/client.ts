@@ -116,7 +116,8 @@ export function localCompute(endpoint: string, body: unknown, options: LocalOpti
     const onError = (event: ErrorEvent): void => {
       event.preventDefault();
       finish(false);
-      const why = event.message === '' ? `the local engine could not be loaded from ${workerUrl.href}` : `the local engine failed: ${event.message}`;
+      // A script that could not be fetched (a 404, a Content-Security-Policy's refusal) comes as an error with no message.
+      const why = typeof event.message !== 'string' || event.message === '' ? `the local engine could not be loaded from ${workerUrl.href}` : `the local engine failed: ${event.message}`;
       reject(new LocalProblem(problem('INTERNAL', 500, 'Internal error', why)));
     };
     signal?.addEventListener('abort', onAbort);
