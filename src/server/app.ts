@@ -20,7 +20,7 @@ import computeRoutes from './routes/compute.js';
 import metaRoutes from './routes/meta.js';
 import websocketRoutes, { webSocketErrorHandler } from './routes/websocket.js';
 import widgetRoutes from './routes/widget.js';
-import { JsonScanner, overflowProblem, type JsonLimits } from './json-scan.js';
+import { JsonScanner, jsonLimitsOf, overflowProblem } from './json-scan.js';
 import { openapiTransform, securitySchemes, sharedSchemas } from './openapi.js';
 
 export const API_VERSION = '0.1.0';
@@ -36,9 +36,6 @@ declare module 'fastify' {
     bodyText: string | null;
   }
 }
-
-/** The most members an object of a body may have is MAX_INPUTS, but never fewer than this (a body's own fields). */
-const MIN_OBJECT_MEMBERS = 100;
 
 const DECODERS: Readonly<Record<string, () => Transform>> = {
   gzip: createGunzip,
@@ -138,7 +135,7 @@ export async function buildApp(config: Config, options: { workerFile?: string } 
   // and dropped, never kept, joined or decoded, and it is answered once it has all come (an
   // answer while the client still sends can be lost to the connection's reset).
   const parseJson = app.getDefaultJsonParser('error', 'error');
-  const jsonLimits: JsonLimits = { maxDepth: config.maxJsonDepth, maxMembers: Math.max(config.limits.maxInputs, MIN_OBJECT_MEMBERS) };
+  const jsonLimits = jsonLimitsOf(config.maxJsonDepth, config.limits.maxInputs);
   app.addContentTypeParser('application/json', (request, payload, done) => {
     const declared = Number(request.headers['content-length']);
     if (declared > config.bodyLimit) return done(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE(), undefined);

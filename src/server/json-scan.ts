@@ -20,6 +20,14 @@ export interface JsonLimits {
   readonly maxMembers: number;
 }
 
+/** The most members an object of a body may have is MAX_INPUTS, but never fewer than this (a body's own fields). */
+const MIN_OBJECT_MEMBERS = 100;
+
+/** A server's limits on the JSON it parses (bodies and WebSocket messages alike), from MAX_JSON_DEPTH and MAX_INPUTS. */
+export function jsonLimitsOf(maxJsonDepth: number, maxInputs: number): JsonLimits {
+  return { maxDepth: maxJsonDepth, maxMembers: Math.max(maxInputs, MIN_OBJECT_MEMBERS) };
+}
+
 export interface JsonScan {
   /** Why the text is refused before parsing, or null. */
   readonly problem: Problem | null;

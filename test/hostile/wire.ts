@@ -8,6 +8,8 @@ import { connect } from 'node:net';
 import { Agent, request } from 'undici';
 import WebSocket from 'ws';
 import { httpViolation, problemViolation } from './invariants.js';
+import { loadConfig } from '../../src/server/config.js';
+import { jsonLimitsOf, parseJsonChecked } from '../../src/server/json-scan.js';
 
 export interface WireRequest {
   readonly method?: string;
@@ -131,21 +133,29 @@ export class UpgradeRefused extends Error {
 
 /** Characters past which a message's id is read from its start, not parsed. */
 const LARGE_MESSAGE = 1 << 20;
+/** The JSON limits of a server with the default MAX_JSON_DEPTH and MAX_INPUTS, as the hostile servers have. */
+const SERVER_JSON_LIMITS = (() => {
+  const config = loadConfig({});
+  return jsonLimitsOf(config.maxJsonDepth, config.limits.maxInputs);
+})();
 
 /** The id the server answers a message with, or "none" when it answers nothing (a cancel). */
 function answerKey(data: string | Uint8Array): string | null | 'none' {
   const text = typeof data === 'string' ? data : Buffer.from(data).toString('utf8');
-  if (text.length > LARGE_MESSAGE) {
-    // Not parsed here: JSON.parse takes seconds over a deep nesting, on the event loop an
-    // in-process server shares. The server answers such a message under its leading id.
+  const leading = (): string | null => {
     const m = /^\s*\{\s*"id"\s*:\s*("(?:[^"\\]|\\.){0,256}")/.exec(text.slice(0, 300));
     return m === null ? null : (JSON.parse(m[1]) as string);
-  }
+  };
+  // Not parsed here: JSON.parse takes seconds over a deep nesting, on the event loop an
+  // in-process server shares. The server answers such a message under its leading id.
+  if (text.length > LARGE_MESSAGE) return leading();
   let message: unknown;
   try {
-    message = JSON.parse(text);
+    message = parseJsonChecked(text, SERVER_JSON_LIMITS);
   } catch {
-    return null;
+    // A message that does not parse, or that the server's scan refuses (too deep, an object of
+    // too many members), is answered under its leading id too, if it has one: a cancel included.
+    return leading();
   }
   if (message === null || typeof message !== 'object' || Array.isArray(message)) return null;
   const { id, type } = message as Message;

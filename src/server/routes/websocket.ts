@@ -22,7 +22,7 @@ import { computeEndpoints } from '../../compute/compute.js';
 import { Problem } from '../../compute/problem.js';
 import { Cancellation } from '../cancellation.js';
 import { dispatch, type ProgressMessage } from '../dispatch.js';
-import { parseJsonChecked, type JsonLimits } from '../json-scan.js';
+import { jsonLimitsOf, parseJsonChecked } from '../json-scan.js';
 import { problemFor } from '../plugins/errors.js';
 import { failedOutcome } from '../plugins/metrics.js';
 import { clientOf } from '../plugins/security.js';
@@ -180,7 +180,7 @@ class Connection {
 export default async function websocketRoutes(app: FastifyInstance): Promise<void> {
   const { config } = app;
   // The limits app.ts scans a JSON body with; a message's "id" and "endpoint" fit in the floor of 100 members.
-  const jsonLimits: JsonLimits = { maxDepth: config.maxJsonDepth, maxMembers: Math.max(config.limits.maxInputs, 100) };
+  const jsonLimits = jsonLimitsOf(config.maxJsonDepth, config.limits.maxInputs);
   const connections = new Set<Connection>();
   const perClient = new Map<string, number>();
   new Gauge({ name: 'adjoint_ws_connections', help: 'Open WebSocket connections', registers: [app.metrics.registry], collect() { this.set(connections.size); } });
