@@ -154,6 +154,8 @@ window.__results = [];
 window.__moves = [];
 const original = window.fetch;
 window.fetch = function (input, init) {
+  // Only the API's requests: not compute="auto"'s GET /healthz, which has no body.
+  if (init === undefined || typeof init.body !== 'string') return original.apply(this, arguments);
   const body = JSON.parse(init.body);
   const record = { url: String(input), x: body.at === undefined ? null : body.at.x, sent: performance.now(), answered: NaN };
   window.__requests.push(record);

@@ -171,7 +171,9 @@ const probes = new Map<string, Promise<boolean>>();
 function serviceAnswers(api: string): Promise<boolean> {
   let answer = probes.get(api);
   if (answer === undefined) {
-    answer = fetch(`${api}/healthz`, { cache: 'no-store', signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) })
+    // Whatever fails, however (a fetch that throws at once too), is a no.
+    answer = Promise.resolve()
+      .then(() => fetch(`${api}/healthz`, { cache: 'no-store', signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) }))
       .then(async (response) => response.ok && ((await response.json()) as { status?: unknown }).status === 'ok')
       .catch(() => false);
     probes.set(api, answer);
