@@ -6,19 +6,8 @@
  * differences of the program's value.
  */
 import t from 'tap';
+import { WatchedCache } from './watched-cache.js';
 import { Problem, ProgramCache, computeSync } from '../../src/index.js';
-import type { GradientPlan } from '../../src/engine/index.js';
-
-/** A program cache that counts the requests answered from a plan. */
-class WatchedCache extends ProgramCache {
-  planned = 0;
-
-  override plan(key: string, make: () => GradientPlan | null): GradientPlan | null {
-    const plan = super.plan(key, make);
-    if (plan !== null) this.planned++;
-    return plan;
-  }
-}
 
 type Nested = number | Nested[];
 

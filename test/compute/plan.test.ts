@@ -4,8 +4,9 @@
  * errors included, and programs that cannot be planned keep the general path.
  */
 import t from 'tap';
+import { WatchedCache } from './watched-cache.js';
 import { Problem, ProgramCache, computeSync } from '../../src/index.js';
-import { concrete, type GradientPlan, type Value } from '../../src/engine/index.js';
+import { concrete, type Value } from '../../src/engine/index.js';
 import { prepare } from '../../src/compute/evaluation.js';
 import { plannedGradient } from '../../src/compute/fast-paths.js';
 
@@ -98,17 +99,6 @@ t.test('programs that cannot be planned keep the general path, answering the sam
     t.equal(operations[2], operations[0], `${name}: the engine's operations each time (no plan)`);
   }
 });
-
-/** A program cache that counts the requests answered from a plan. */
-class WatchedCache extends ProgramCache {
-  planned = 0;
-
-  override plan(key: string, make: () => GradientPlan | null): GradientPlan | null {
-    const plan = super.plan(key, make);
-    if (plan !== null) this.planned++;
-    return plan;
-  }
-}
 
 /** Deterministic numbers in [-1, 1) for request bodies. */
 function numbers(n: number, seed: number): number[] {
