@@ -79,14 +79,15 @@ async function size(base: string, report: Report): Promise<void> {
     `<= ${GZIP_GOAL / 1000} kB`,
     gzip <= GZIP_GOAL,
   );
-  // Local mode, loaded only when a page computes locally: the worker's static imports, not
-  // Graphviz's chunk, which only an SVG trace loads.
+  // Local mode, loaded only when a page computes locally: the worker's static imports, not its
+  // dynamic ones, mathjs's symbolic differentiation (only a derivative loads it) and Graphviz
+  // (only an SVG trace).
   const local = await served(await moduleGraph([`${base}/widget/adjoint-local.js`, `${base}/widget/adjoint-local-worker.js`], true));
   const whole = await served(await moduleGraph([`${base}/widget/adjoint-local.js`, `${base}/widget/adjoint-local-worker.js`]));
   report(
     'widget: local mode, `adjoint-local.js` and its worker (all of compute()) with their static imports, gzipped as served',
     `${(local.gzip / 1000).toFixed(1)} kB`,
-    `${(local.identity / 1000).toFixed(1)} kB minified, ${(local.br / 1000).toFixed(1)} kB brotli; Graphviz's chunk for SVG ${((whole.gzip - local.gzip) / 1000).toFixed(1)} kB more`,
+    `${(local.identity / 1000).toFixed(1)} kB minified, ${(local.br / 1000).toFixed(1)} kB brotli; its dynamic imports (symbolic differentiation, Graphviz) ${((whole.gzip - local.gzip) / 1000).toFixed(1)} kB more`,
     `${((100 * local.gzip) / local.identity).toFixed(0)}% of minified`,
     `<= ${LOCAL_GZIP_GOAL / 1000} kB`,
     local.gzip <= LOCAL_GZIP_GOAL,

@@ -8,5 +8,6 @@ export { families as distributionFamilies, klPairs } from './distributions/index
 export { freshSeed, MAX_SEED } from './engine/random.js';
 export { Problem, type ProblemBody, type ProblemCode } from './compute/problem.js';
 export { loadSvgRenderer } from './compute/svg.js';
+export { loadSymbolic } from './compute/derivative.js';
 export { batchError, batchItems, deadlinePassed, type BatchItem } from './compute/batch.js';
 export { catalogue, type FunctionEntry } from './lang/catalogue.js';

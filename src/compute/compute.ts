@@ -11,7 +11,7 @@
  */
 import { batchEndpoint } from './batch.js';
 import { checkEndpoint } from './check.js';
-import { derivativeEndpoint } from './derivative.js';
+import { derivativeEndpoint, loadSymbolic } from './derivative.js';
 import { takesBody, type Endpoint } from './endpoint.js';
 import { evalEndpoint } from './eval.js';
 import { Evaluation, countOperations, type ComputeOptions } from './evaluation.js';
@@ -61,14 +61,30 @@ export function endpointOptions(endpoint: string): readonly string[] | null {
  * `status`, `code`, `detail`, and `line`/`column` or `path`) exactly as the server would answer.
  */
 export async function compute(endpoint: string, body: unknown, options: ComputeOptions = {}): Promise<unknown> {
-  // Graphviz (WebAssembly) loads asynchronously, once, when a request first asks for SVG.
-  if (wantsSvg(endpoint, body)) await loadSvgRenderer().catch((e: unknown) => Promise.reject(toProblem(e)));
+  // What few requests need loads asynchronously, once, when a request (or a batch's item) first
+  // needs it: Graphviz (WebAssembly) for an SVG picture, mathjs's symbolic differentiation for a
+  // derivative.
+  const requests = [{ endpoint, body }, ...itemsAsSent(endpoint, body)];
+  const load = (loader: () => Promise<void>): Promise<void> => loader().catch((e: unknown) => Promise.reject(toProblem(e)));
+  if (requests.some((r) => wantsSvg(r.endpoint, r.body))) await load(loadSvgRenderer);
+  if (requests.some((r) => r.endpoint === 'derivative')) await load(loadSymbolic);
   return computeSync(endpoint, body, options);
+}
+
+/** A batch's items as they are sent, before any validation (none for another endpoint, or a body that is not a batch's). */
+function itemsAsSent(endpoint: string, body: unknown): { endpoint: string; body: unknown }[] {
+  const items = endpoint === 'batch' && body !== null && typeof body === 'object' ? (body as { requests?: unknown }).requests : undefined;
+  if (!Array.isArray(items)) return [];
+  return items.map((item: unknown) => {
+    const named = item !== null && typeof item === 'object' ? (item as { endpoint?: unknown }).endpoint : undefined;
+    return { endpoint: typeof named === 'string' ? named : '', body: item };
+  });
 }
 
 /**
  * `compute` without the promise, for callers already off the event loop (benchmarks). An SVG
- * trace needs Graphviz loaded first: `compute` loads it, or await `loadSvgRenderer()`.
+ * trace needs Graphviz loaded first, and `derivative` mathjs's symbolic differentiation:
+ * `compute` loads them, or await `loadSvgRenderer()` and `loadSymbolic()`.
  */
 export function computeSync(endpoint: string, body: unknown, options: ComputeOptions = {}): unknown {
   const found = byName.get(endpoint);

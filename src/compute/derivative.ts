@@ -9,7 +9,6 @@
  * (sigmoid, relu, softplus, ...), the problem says so, with the engine's derivative at a point.
  */
 import { isFunctionNode, isSymbolNode, type MathNode } from 'mathjs';
-import { derivative, parse, simplify } from '../lang/mathjs.js';
 import { Context, EngineError, Tensor, concrete, grad as gradient, type Fn } from '../engine/index.js';
 import { Distribution } from '../distributions/index.js';
 import { constants, functionNamed, type LangValue } from '../lang/catalogue.js';
@@ -25,6 +24,32 @@ import { isName } from './request.js';
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** mathjs's symbolic differentiation (lang/symbolic.ts), once loaded. */
+type Symbolic = typeof import('../lang/symbolic.js');
+let loading: Promise<Symbolic> | null = null;
+let symbolic: Symbolic | null = null;
+
+/**
+ * Loads mathjs's symbolic differentiation once per thread; resolves when `computeSync` can answer
+ * `derivative`. Imported on first use only, as Graphviz is (svg.ts): the browser's local engine is
+ * about 40 kB smaller gzipped without it. A failed load is tried again next time.
+ */
+export async function loadSymbolic(): Promise<void> {
+  loading ??= import('../lang/symbolic.js').then((m) => (symbolic = m));
+  try {
+    await loading;
+  } catch (e) {
+    loading = null;
+    throw e;
+  }
+}
+
+/** The symbolic instance; a misuse of the library, not a bug, when it is not loaded: the detail is for the caller. */
+function loaded(): Symbolic {
+  if (symbolic === null) throw new Problem('INTERNAL', "the derivative endpoint needs mathjs's symbolic differentiation loaded first: call compute (not computeSync), or await loadSymbolic()");
+  return symbolic;
 }
 
 export const derivativeEndpoint: BodyEndpoint = { name: 'derivative', fields: null, run: (body, options) => symbolicDerivative(body, withDefaults(options.limits), options) };
@@ -48,6 +73,7 @@ function symbolicDerivative(body: unknown, limits: Readonly<Required<ComputeLimi
   if (parsed.body.length !== 1 || parsed.body[0].kind !== 'expr') {
     throw new Problem('INVALID_ARGUMENT', 'derivative takes one expression, without assignments, blocks or several statements', { path: '/program' });
   }
+  const { parse, derivative, simplify } = loaded();
   const node = parse(program);
   const engine = engineDerivative(parsed, variablesOf(node, wrt[0]), wrt[0], limits, options);
   // mathjs works without our budgets: the engine evaluates first, so that an expression over

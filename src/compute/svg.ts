@@ -26,16 +26,10 @@ export async function loadSvgRenderer(): Promise<void> {
   }
 }
 
-/** Whether a request to `endpoint` asks for an SVG picture, itself or in one of its batch items. */
+/** Whether a request to `endpoint` (not a batch: compute.ts looks into its items) asks for an SVG picture. */
 export function wantsSvg(endpoint: string, body: unknown): boolean {
-  const asks = (b: unknown): boolean => {
-    const options = b !== null && typeof b === 'object' ? (b as { options?: unknown }).options : undefined;
-    return options !== null && typeof options === 'object' && (options as { format?: unknown }).format === 'svg';
-  };
-  if (endpoint === 'trace') return asks(body);
-  if (endpoint !== 'batch' || body === null || typeof body !== 'object') return false;
-  const items = (body as { requests?: unknown }).requests;
-  return Array.isArray(items) && items.some((item) => item !== null && typeof item === 'object' && (item as { endpoint?: unknown }).endpoint === 'trace' && asks(item));
+  const options = endpoint === 'trace' && body !== null && typeof body === 'object' ? (body as { options?: unknown }).options : undefined;
+  return options !== null && typeof options === 'object' && (options as { format?: unknown }).format === 'svg';
 }
 
 /** The SVG of a DOT graph; the renderer must be loaded (`loadSvgRenderer`). */

@@ -1,7 +1,7 @@
 /**
  * The course widgets' files (SPEC.md section 9): `adjoint.js` (the elements), the playground's
- * page, script and style sheet, local mode's modules (`adjoint-local.js`, its worker and its
- * Graphviz chunk), and their source maps. `npm run build` bundles them with esbuild
+ * page, script and style sheet, local mode's modules (`adjoint-local.js`, its worker, its
+ * symbolic differentiation and its Graphviz chunk), and their source maps. `npm run build` bundles them with esbuild
  * into dist/widget/, each with its gzip and brotli forms beside it; a server run from src/
  * (tsx, tests) without that build bundles them in memory on the first request, esbuild being a
  * dev dependency there.
@@ -38,6 +38,14 @@ const STATIC = ['index.html', 'playground.css'];
  * an SVG trace, is a chunk of its own beside them (`adjoint-local-viz-<hash>.js`).
  */
 const LOCAL_ENTRIES = { 'adjoint-local': 'local/client.ts', 'adjoint-local-worker': 'local/worker.ts' };
+/**
+ * mathjs's symbolic differentiation (src/lang/symbolic.ts), which the worker imports only for a
+ * `derivative` (about 40 kB gzipped): a module of its own, bundled alone with its own copy of
+ * mathjs's core, and imported by the worker from beside it. As a chunk of the worker's build it
+ * would not stay apart: mathjs exports every factory from one module, which the worker's parser
+ * imports too, and esbuild moves what two chunks share into a third that both load.
+ */
+const SYMBOLIC = { name: 'adjoint-local-symbolic', file: '../lang/symbolic.ts', importedAs: /[\\/]lang[\\/]symbolic\.js$/ };
 
 /** The widget's files by name (`adjoint.js`, `adjoint.js.map`, …), bundled from `sourceDir` (src/widget/) by esbuild. */
 export async function bundleWidget(sourceDir: string): Promise<Map<string, Buffer>> {
@@ -59,10 +67,15 @@ export async function bundleWidget(sourceDir: string): Promise<Map<string, Buffe
     outdir: '/widget',
     logLevel: 'silent',
   } as const;
+  const symbolicApart: import('esbuild').Plugin = {
+    name: 'symbolic-apart',
+    setup: (build) => build.onResolve({ filter: SYMBOLIC.importedAs }, () => ({ path: `./${SYMBOLIC.name}.js`, external: true })),
+  };
   const entries = (table: Record<string, string>): Record<string, string> => Object.fromEntries(Object.entries(table).map(([name, file]) => [name, join(sourceDir, file)]));
   const results = await Promise.all([
     esbuild.build({ ...options, entryPoints: entries(ENTRIES) }),
-    esbuild.build({ ...options, entryPoints: entries(LOCAL_ENTRIES), splitting: true, chunkNames: 'adjoint-local-[name]-[hash]' }),
+    esbuild.build({ ...options, entryPoints: entries(LOCAL_ENTRIES), splitting: true, chunkNames: 'adjoint-local-[name]-[hash]', plugins: [symbolicApart] }),
+    esbuild.build({ ...options, entryPoints: entries({ [SYMBOLIC.name]: SYMBOLIC.file }) }),
   ]);
   const files = new Map<string, Buffer>();
   for (const out of results.flatMap((r) => r.outputFiles)) files.set(out.path.replace(/^.*[\\/]/, ''), Buffer.from(out.contents));

@@ -1,7 +1,16 @@
 /** The derivative and batch endpoints, in-process. */
 import t from 'tap';
-import { computeSync } from '../../src/index.js';
+import { compute, computeSync, loadSymbolic } from '../../src/index.js';
 import { problemOf } from '../helpers.js';
+
+t.test("derivative: mathjs's symbolic differentiation is loaded by compute, or by loadSymbolic before computeSync", async (t) => {
+  const before = problemOf(() => computeSync('derivative', { program: 'x^3', wrt: ['x'] }));
+  t.equal(before?.code, 'INTERNAL', 'computeSync before it is loaded: a problem');
+  t.match(before?.detail, /loadSymbolic/, 'the detail names loadSymbolic');
+  t.match(await compute('batch', { requests: [{ endpoint: 'derivative', program: 'x^3', wrt: ['x'] }] }), { results: [{ derivative: '3 * x ^ 2' }] }, "compute loads it for a batch's item");
+  await loadSymbolic();
+  t.match(computeSync('derivative', { program: 'x^3', wrt: ['x'] }), { derivative: '3 * x ^ 2' }, 'then computeSync answers');
+});
 
 
 t.test('derivative: symbolic, simplified, with TeX, and agreeing with grad at a point', (t) => {

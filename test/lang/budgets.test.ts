@@ -4,8 +4,11 @@
  * LIMIT_EXCEEDED naming its limit, and the evaluator is healthy afterwards.
  */
 import t, { type Test } from 'tap';
-import { compute, computeSync, type ComputeLimits } from '../../src/index.js';
+import { compute, computeSync, loadSymbolic, type ComputeLimits } from '../../src/index.js';
 import { assertFields, assertProblem, outcomeOf, settled, type Outcome } from '../helpers.js';
+
+// computeSync answers `derivative` once mathjs's symbolic differentiation is loaded.
+await loadSymbolic();
 
 interface BudgetCase {
   name: string;

@@ -1,13 +1,15 @@
 /**
- * src/lang/mathjs.ts's instance, built from only the factories adjoint uses, against all of
- * mathjs: it has every function, transform and constant of the catalogue that mathjs has, and
- * parses, differentiates, simplifies and evaluates the catalogue's functions to the same text,
- * TeX, numbers and errors.
+ * adjoint's two mathjs instances, built from only the factories adjoint uses, against all of
+ * mathjs. src/lang/symbolic.ts's (the derivative endpoint's) has every function, transform and
+ * constant of the catalogue that mathjs has, and parses, differentiates, simplifies and
+ * evaluates the catalogue's functions to the same text, TeX, numbers and errors.
+ * src/lang/mathjs.ts's (the language's parser) parses to the same trees and knows the same units.
  */
 import { all, create, isMatrix, isNode, type MathJsInstance } from 'mathjs';
 import t from 'tap';
 import { catalogue, constants } from '../../src/lang/catalogue.js';
-import { mathjs as custom } from '../../src/lang/mathjs.js';
+import { mathjs as parser } from '../../src/lang/mathjs.js';
+import { mathjs as custom } from '../../src/lang/symbolic.js';
 
 const full = create(all);
 type Namespace = Record<string, unknown> & { expression: { transform: Record<string, unknown> } };
@@ -68,6 +70,31 @@ t.test('parse, derivative, simplify and evaluate agree with all of mathjs on eve
 
 t.test('the same names are units (what tells a missing input from a unit name)', async (t) => {
   for (const name of ['cm', 'kg', 'm', 's', 'deg', 'rad', 'mm', 'inch', 'lr', 'loss', 'theta', 'w', 'bias']) {
-    t.equal(custom.Unit.isValuelessUnit(name), full.Unit.isValuelessUnit(name), name);
+    t.equal(parser.Unit.isValuelessUnit(name), full.Unit.isValuelessUnit(name), name);
+    t.equal(custom.Unit.isValuelessUnit(name), full.Unit.isValuelessUnit(name), `${name}, to the symbolic instance`);
+  }
+});
+
+t.test("the language's parser reads every program as all of mathjs does: the same tree, or the same error", async (t) => {
+  const names = shared.filter((name) => typeof fullNamespace[name] === 'function');
+  const programs = [
+    ...names.flatMap(expressions),
+    'x = 2; y = x .^ 2 + 3 cm',
+    'f(a, b) = a * b; f(2, x)',
+    "A[1, :] * B' .* 2e-3 == 1 ? x : -y!",
+    '[1, 2; 3, 4][2, 1:end]',
+    'sum(x)(2',
+    'x +* 2',
+    'a.b.c + "text"',
+  ];
+  for (const program of programs) {
+    const tree = (math: MathJsInstance): unknown => {
+      try {
+        return JSON.parse(JSON.stringify(math.parse(program)));
+      } catch (e) {
+        return { error: (e as Error).message };
+      }
+    };
+    t.strictSame(tree(parser), tree(full), program);
   }
 });
