@@ -2,8 +2,9 @@
  * The course widget's figures (issue 15), against the built service at `base`: `adjoint.js`
  * with everything it imports, gzipped as served; in Chromium, the time from the script loaded
  * (its Performance API resource entry) to the first element drawn with the service's answer;
- * and a slider dragged for two seconds, how far the numbers shown lag it, in round trips.
- * Without Chromium the browser figures are skipped with a message.
+ * and a slider dragged for two seconds, how far the numbers shown lag it, in round trips; local
+ * mode's size, and its engine's speed in Chromium against Node.js. Without Chromium the browser
+ * figures are skipped with a message.
  *
  * The benchmarks compile without the DOM library: code run in the page reaches the document
  * through an element (`locator.evaluate`'s argument is untyped here), and scripts set up before
@@ -12,6 +13,9 @@
 import { existsSync } from 'node:fs';
 import { request } from 'node:http';
 import type { Browser } from 'playwright-core';
+import { file } from '../scripts/paths.js';
+import { computeSync } from '../src/index.js';
+import { LOCAL_REQUESTS, timeLocal, type LocalRequest } from './local-speed.js';
 
 export type Report = (name: string, value: string, baseline: string, ratio: string, goal: string, met: boolean | null) => void;
 
@@ -19,6 +23,8 @@ const GZIP_GOAL = 30_000;
 /** Local mode's modules (issue 18): the page's side and the worker with all of compute(). */
 const LOCAL_GZIP_GOAL = 250_000;
 const FIRST_DRAW_GOAL_MS = 150;
+/** Local mode in Chromium against the same code in Node.js (issue 18). */
+const LOCAL_SPEED_GOAL = 2;
 const LAG_GOAL = 1;
 
 /** Chromium as the browser tests find it: CHROMIUM_PATH, else Debian's headless shell or browser. */
@@ -237,6 +243,54 @@ async function drag(browser: Browser, base: string, report: Report): Promise<voi
 }
 
 /** The widget's figures; the browser's skipped, with a message, where no Chromium is installed. */
+/**
+ * Local mode's engine in Chromium against the same code in Node.js: bench/local-speed.ts's
+ * requests, timed by its `timeLocal` in a page (bundled here with compute() as the widget's build
+ * bundles local mode's worker) and in this process on the built library, alternately, twice each;
+ * the faster of each pair is reported.
+ */
+async function localSpeed(browser: Browser, report: Report): Promise<void> {
+  const esbuild = await import('esbuild');
+  const bundle = await esbuild.build({
+    stdin: {
+      contents: `import { computeSync } from './src/compute/compute.ts';\nimport { timeLocal } from './bench/local-speed.ts';\nglobalThis.adjointTimeLocal = (request) => timeLocal(computeSync, request);\n`,
+      resolveDir: file('.'),
+      loader: 'ts',
+    },
+    bundle: true,
+    format: 'iife',
+    platform: 'browser',
+    target: 'es2022',
+    minify: true,
+    write: false,
+    logLevel: 'silent',
+  });
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  try {
+    await page.setContent('<!doctype html><title>local speed</title>');
+    await page.addScriptTag({ content: bundle.outputFiles[0].text });
+    for (const request of Object.keys(LOCAL_REQUESTS) as LocalRequest[]) {
+      let node = Infinity;
+      let chromium = Infinity;
+      for (let round = 0; round < 2; round++) {
+        node = Math.min(node, timeLocal(computeSync, request));
+        chromium = Math.min(chromium, (await page.evaluate(`adjointTimeLocal(${JSON.stringify(request)})`)) as number);
+      }
+      report(
+        `widget: local mode in Chromium, ${LOCAL_REQUESTS[request]}`,
+        `${(chromium * 1e6).toFixed(1)} µs`,
+        `Node.js ${process.version} ${(node * 1e6).toFixed(1)} µs (this run)`,
+        `${(chromium / node).toFixed(2)}x Node.js`,
+        `<= ${LOCAL_SPEED_GOAL}x`,
+        chromium <= LOCAL_SPEED_GOAL * node,
+      );
+    }
+  } finally {
+    await context.close();
+  }
+}
+
 export async function widgetBench(base: string, report: Report): Promise<void> {
   await size(base, report);
   const executable = findChromium();
@@ -249,6 +303,7 @@ export async function widgetBench(base: string, report: Report): Promise<void> {
   try {
     await firstDraw(browser, base, report);
     await drag(browser, base, report);
+    await localSpeed(browser, report);
   } finally {
     await browser.close();
   }
