@@ -83,8 +83,9 @@ function itemsAsSent(endpoint: string, body: unknown): { endpoint: string; body:
 
 /**
  * `compute` without the promise, for callers already off the event loop (benchmarks). An SVG
- * trace needs Graphviz loaded first, and `derivative` mathjs's symbolic differentiation:
- * `compute` loads them, or await `loadSvgRenderer()` and `loadSymbolic()`.
+ * trace needs Graphviz loaded first, and `derivative` mathjs's symbolic differentiation (the
+ * package's entry, src/index.ts, gives it): `compute` loads them, or await `loadSvgRenderer()`
+ * and `loadSymbolic()`.
  */
 export function computeSync(endpoint: string, body: unknown, options: ComputeOptions = {}): unknown {
   const found = byName.get(endpoint);

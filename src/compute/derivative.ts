@@ -27,16 +27,28 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** mathjs's symbolic differentiation (lang/symbolic.ts), once loaded. */
-type Symbolic = typeof import('../lang/symbolic.js');
+export type Symbolic = typeof import('../lang/symbolic.js');
 let loading: Promise<Symbolic> | null = null;
 let symbolic: Symbolic | null = null;
 
 /**
- * Loads mathjs's symbolic differentiation once per thread; resolves when `computeSync` can answer
- * `derivative`. Imported on first use only, as Graphviz is (svg.ts): the browser's local engine is
- * about 40 kB smaller gzipped without it. A failed load is tried again next time.
+ * Gives `derivative` mathjs's symbolic differentiation, imported statically: the library's entry
+ * in Node.js (src/index.ts) does, so that `computeSync` answers it at once there (and so that a
+ * worker run from the sources through tsx, which compiles modules to CommonJS and leaves their
+ * `import()` to Node's own loader, never imports a TypeScript file dynamically).
+ */
+export function provideSymbolic(module: Symbolic): void {
+  symbolic = module;
+}
+
+/**
+ * Loads mathjs's symbolic differentiation once per thread, unless it was given; resolves when
+ * `computeSync` can answer `derivative`. The browser's local engine imports it on first use only,
+ * as Graphviz (svg.ts): it is about 40 kB gzipped that most pages never need. A failed load is
+ * tried again next time.
  */
 export async function loadSymbolic(): Promise<void> {
+  if (symbolic !== null) return;
   loading ??= import('../lang/symbolic.js').then((m) => (symbolic = m));
   try {
     await loading;
