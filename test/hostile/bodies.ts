@@ -221,11 +221,16 @@ function get(body: Json, path: readonly (string | number)[]): Json | undefined {
   return v;
 }
 
-/** `body` with the value at `path` set (own properties, __proto__ included, as JSON.parse makes them). */
+/**
+ * `body` with the value at `path` set (own properties, __proto__ included, as JSON.parse makes
+ * them). A name on an array is not set: JSON has no such thing (JSON.stringify would drop it), and
+ * an array's own `constructor` breaks its slice and splice here.
+ */
 function set(body: Json, path: readonly (string | number)[], value: Json): Json {
   if (path.length === 0) return value;
   const parent = get(body, path.slice(0, -1));
   if (parent === null || typeof parent !== 'object') return body;
+  if (Array.isArray(parent) && typeof path[path.length - 1] !== 'number') return body;
   Object.defineProperty(parent, path[path.length - 1], { value, enumerable: true, writable: true, configurable: true });
   return body;
 }

@@ -146,7 +146,8 @@ async function runProperty<T>(arbitrary: fc.Arbitrary<T>, seconds: number, check
     // fast-check fails a run its time limit stopped before the first value was done, and a loaded
     // machine can spend the whole limit on one request (a replaced worker loads for seconds; seen
     // on CI). Then the first MIN_RUNS values of the same seed, whatever the time they take.
-    if (!(e instanceof Error && /interrupted after 0 tests/.test(e.message))) throw e;
+    // Anything else (a generator that throws, say) says how to replay it.
+    if (!(e instanceof Error && /interrupted after 0 tests/.test(e.message))) throw new Error(`${e instanceof Error ? e.message : String(e)} (seed ${fuzzSeed}: HOSTILE_SEED=${fuzzSeed} replays it)`, { cause: e });
     await fc.assert(property, { seed: fuzzSeed, numRuns: MIN_RUNS, endOnFailure: true });
   }
 }
