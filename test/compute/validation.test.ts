@@ -6,7 +6,8 @@
  */
 import t from 'tap';
 import { parse } from 'mathjs';
-import { DEFAULT_LIMITS, computeSync, endpointOptions } from '../../src/compute/compute.js';
+import { endpointOptions } from '../../src/compute/compute.js';
+import { DEFAULT_LIMITS, computeSync } from '../../src/index.js';
 import { isName } from '../../src/compute/request.js';
 import { endpointSchemas } from '../../src/compute/schemas/index.js';
 import { assertProblem, outcomeOf, type ExpectedProblem } from '../helpers.js';

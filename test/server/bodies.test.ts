@@ -7,7 +7,7 @@
 import t from 'tap';
 import { Agent, fetch } from 'undici';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
-import { computeSync } from '../../src/compute/compute.js';
+import { computeSync } from '../../src/index.js';
 import { Problem } from '../../src/compute/problem.js';
 import type { ExpectedProblem } from '../helpers.js';
 import { assertProblemReply, describe, post, send, startServer, type Reply } from './harness.js';
