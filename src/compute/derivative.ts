@@ -3,8 +3,8 @@
  * mathjs's `derivative`, simplified, with its TeX. The expression is first parsed by our own
  * parser, so everything a program may not contain is refused the same way.
  *
- * Two differentiators should agree: the simplified derivative, evaluated by mathjs, is checked
- * against the engine's gradient at a few fixed points where both are finite, and the response
+ * Two differentiators should agree: the simplified derivative (mathjs's expression, evaluated by
+ * the engine) is checked against the engine's gradient at a few fixed points where both are finite, and the response
  * says whether they agree. Where mathjs cannot differentiate a function the engine can
  * (sigmoid, relu, softplus, ...), the problem says so, with the engine's derivative at a point.
  */
@@ -107,7 +107,8 @@ function symbolicDerivative(body: unknown, limits: Readonly<Required<ComputeLimi
     if (e instanceof Problem) throw e;
     throw notDifferentiable(e, engine);
   }
-  return { derivative: result.toString(), tex: result.toTex(), check: agreement(result, engine) };
+  const text = result.toString();
+  return { derivative: text, tex: result.toTex(), check: agreement(symbolicValue(result, text, limits, options), engine) };
 }
 
 /**
@@ -205,22 +206,53 @@ function engineDerivative(program: Program, names: readonly string[], wrt: strin
   };
 }
 
-/** mathjs's value of the derivative at a point, NaN where it is not a finite real number. */
-function symbolicAt(node: MathNode, point: Record<string, number>): number {
+/**
+ * The symbolic derivative's value at a point, NaN where it is not a finite real number: mathjs's
+ * expression evaluated by the engine, whose functions (fdlibm.ts's pow, sin, exp, ...) give the
+ * same bytes in every JavaScript engine, so that a browser's local mode answers as the service
+ * does; by mathjs (its functions use `Math`, whose `pow` differs in the last bit between V8
+ * versions) only where the language does not take mathjs's form of it.
+ */
+function symbolicValue(node: MathNode, text: string, limits: Readonly<Required<ComputeLimits>>, options: ComputeOptions): (point: Record<string, number>) => number {
+  const byMathjs = (point: Record<string, number>): number => {
+    try {
+      const v: unknown = node.evaluate({ ...point });
+      return typeof v === 'number' && Number.isFinite(v) ? v : NaN;
+    } catch {
+      return NaN;
+    }
+  };
+  let program: Program;
   try {
-    const v: unknown = node.evaluate({ ...point });
-    return typeof v === 'number' ? v : NaN;
+    program = parseProgram(text, { maxNesting: limits.maxNesting });
   } catch {
-    return NaN;
+    return byMathjs;
   }
+  const clock = options.clock ?? (() => performance.now());
+  const deadline = clock() + limits.timeoutMs;
+  return (point) => {
+    const cx = new Context({ maxOperations: limits.maxOperations, maxElements: limits.maxElements, deadline }, clock);
+    try {
+      const inputs = new Map<string, LangValue>(Object.entries(point).map(([name, v]) => [name, Tensor.scalar(v)]));
+      const { last } = run(cx, program, inputs, { limits: { maxIterations: limits.maxIterations, maxDepth: limits.maxDepth } });
+      const value = last === null || last instanceof Distribution ? null : concrete(last);
+      return value !== null && value.size === 1 && Number.isFinite(value.data[0]) ? value.data[0] : NaN;
+    } catch (e) {
+      if (!(e instanceof EngineError || e instanceof ProgramError || e instanceof Problem)) throw e;
+      // A function the language names differently, say: mathjs's own value.
+      return e.code === 'LIMIT_EXCEEDED' ? NaN : byMathjs(point);
+    } finally {
+      if (options.stats !== undefined) options.stats.operations += cx.operations;
+    }
+  };
 }
 
 /** The symbolic derivative against the engine's gradient at the first trial points where both are finite. */
-function agreement(node: MathNode, engine: EngineDerivative): { agrees: boolean | null; points: unknown[]; detail?: string } {
+function agreement(symbolicAt: (point: Record<string, number>) => number, engine: EngineDerivative): { agrees: boolean | null; points: unknown[]; detail?: string } {
   const points: { at: Record<string, number>; derivative: number; grad: number }[] = [];
   for (let k = 0; k < TRIAL_VALUES.length && points.length < CHECK_POINTS; k++) {
     const at = trialPoint(engine.names, k);
-    const symbolic = symbolicAt(node, at);
+    const symbolic = symbolicAt(at);
     if (!Number.isFinite(symbolic)) continue;
     const grad = engine.at(at);
     if (Number.isFinite(grad)) points.push({ at, derivative: symbolic, grad });

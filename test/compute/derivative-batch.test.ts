@@ -27,6 +27,18 @@ t.test('derivative: symbolic, simplified, with TeX, and agreeing with grad at a 
   t.end();
 });
 
+t.test("derivative: the check's points hold mathjs's derivative as the engine evaluates it (fdlibm's pow and the rest: the same bytes in every JavaScript engine)", async (t) => {
+  for (const program of ['x^2.5 * sin(x)', 'x^(1/3) + exp(x) / x^0.7', 'sinh(x) * x^1.5']) {
+    const r = computeSync('derivative', { program, wrt: ['x'] }) as { derivative: string; check: { agrees: boolean; points: { at: { x: number }; derivative: number }[] } };
+    t.equal(r.check.agrees, true, `${program}: mathjs and the engine agree`);
+    t.equal(r.check.points.length, 3, `${program}: at three points`);
+    for (const p of r.check.points) {
+      const { value } = computeSync('eval', { program: r.derivative, at: p.at }) as { value: number };
+      t.ok(Object.is(p.derivative, value), `${program} at x = ${p.at.x}: ${p.derivative}, the engine's value of ${r.derivative} to the bit`);
+    }
+  }
+});
+
 t.test('derivative: what mathjs cannot differentiate, and bad requests', (t) => {
   const cases: { name: string; body: unknown; status: number; code: string; detail: RegExp }[] = [
     { name: 'a function mathjs cannot differentiate', body: { program: 'sigmoid(x)', wrt: ['x'] }, status: 422, code: 'NOT_DIFFERENTIABLE', detail: /`sigmoid`.*grad endpoint/ },

@@ -97,6 +97,7 @@ const requests: { name: string; endpoint: string; body: unknown; todo?: string }
   { name: "<adjoint-optimize>'s Rosenbrock", endpoint: 'optimize', body: { program: ROSENBROCK, params: { x: -1.5, y: 2 }, optimizer: { name: 'adam', lr: 0.1 }, steps: 1000, every: 5 } },
   { name: "<adjoint-check>'s question", endpoint: 'check', body: { program: 'sin(x^2)', answer: { grad: { x: '2*x*cos(x^2)' } }, wrt: ['x'], random: { n: 20, ranges: { x: [-2, 2] } }, seed: 1 } },
   { name: 'a symbolic derivative', endpoint: 'derivative', body: { program: 'x^2 * sin(x)', wrt: ['x'] } },
+  { name: 'a symbolic derivative with powers that are not integers', endpoint: 'derivative', body: { program: 'x^2.5 * sin(x) + x^(1/3) / x^0.7', wrt: ['x'] } },
   { name: 'a Hessian', endpoint: 'hessian', body: { program: 'x^2 * y + exp(x * y)', at: { x: 0.3, y: -0.7 } } },
   { name: 'a parse error, at its line and column', endpoint: 'grad', body: { program: 'y = 1\nz = x +* 2', at: { x: 1 } } },
   { name: "a body its schema refuses", endpoint: 'grad', body: { program: 'x', at: { x: 1 }, colour: 'red' } },
