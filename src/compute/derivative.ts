@@ -9,7 +9,7 @@
  * (sigmoid, relu, softplus, ...), the problem says so, with the engine's derivative at a point.
  */
 import { isFunctionNode, isSymbolNode, type MathNode } from 'mathjs';
-import { Context, EngineError, Tensor, concrete, grad as gradient, type Fn } from '../engine/index.js';
+import { Context, EngineError, Tensor, concrete, grad as gradient, type Fn, type Value } from '../engine/index.js';
 import { Distribution } from '../distributions/index.js';
 import { constants, functionNamed, type LangValue } from '../lang/catalogue.js';
 import { ProgramError } from '../lang/errors.js';
@@ -87,7 +87,8 @@ function symbolicDerivative(body: unknown, limits: Readonly<Required<ComputeLimi
   }
   const { parse, derivative, simplify } = loaded();
   const node = parse(program);
-  const engine = engineDerivative(parsed, variablesOf(node, wrt[0]), wrt[0], limits, options);
+  const budget = budgetOf(limits, options);
+  const engine = engineDerivative(parsed, variablesOf(node, wrt[0]), wrt[0], budget);
   // mathjs works without our budgets: the engine evaluates first, so that an expression over
   // them (a huge constant, say) is refused before mathjs folds it.
   engine.at(trialPoint(engine.names, 0));
@@ -108,7 +109,7 @@ function symbolicDerivative(body: unknown, limits: Readonly<Required<ComputeLimi
     throw notDifferentiable(e, engine);
   }
   const text = result.toString();
-  return { derivative: text, tex: result.toTex(), check: agreement(symbolicValue(result, text, limits, options), engine) };
+  return { derivative: text, tex: result.toTex(), check: agreement(symbolicValue(result, text, budget), engine) };
 }
 
 /**
@@ -157,9 +158,39 @@ interface EngineDerivative {
   readonly overLimit: EngineError | ProgramError | Problem | null;
 }
 
-function engineDerivative(program: Program, names: readonly string[], wrt: string, limits: Readonly<Required<ComputeLimits>>, options: ComputeOptions): EngineDerivative {
+/** The request's budget for the engine's evaluations (the gradient's and the derivative's): one deadline for all. */
+interface Budget {
+  readonly limits: Readonly<Required<ComputeLimits>>;
+  readonly options: ComputeOptions;
+  readonly clock: () => number;
+  readonly deadline: number;
+}
+
+function budgetOf(limits: Readonly<Required<ComputeLimits>>, options: ComputeOptions): Budget {
   const clock = options.clock ?? (() => performance.now());
-  const deadline = clock() + limits.timeoutMs;
+  return { limits, options, clock, deadline: clock() + limits.timeoutMs };
+}
+
+/** `evaluate` in a fresh Context of the budget, its operations added to the request's. */
+function withContext<T>({ limits, options, clock, deadline }: Budget, evaluate: (cx: Context) => T): T {
+  const cx = new Context({ maxOperations: limits.maxOperations, maxElements: limits.maxElements, deadline }, clock);
+  try {
+    return evaluate(cx);
+  } finally {
+    if (options.stats !== undefined) options.stats.operations += cx.operations;
+  }
+}
+
+/** The expression's value with these inputs, under the request's loop and recursion limits. */
+function valueOf(cx: Context, program: Program, inputs: Map<string, LangValue>, limits: Readonly<Required<ComputeLimits>>): Value {
+  const { last } = run(cx, program, inputs, { limits: { maxIterations: limits.maxIterations, maxDepth: limits.maxDepth } });
+  if (last === null || last instanceof Distribution) throw new EngineError('INVALID_ARGUMENT', 'the expression computes no number');
+  return last;
+}
+
+const scalarsOf = (point: Record<string, number>): Map<string, LangValue> => new Map(Object.entries(point).map(([name, v]) => [name, Tensor.scalar(v)]));
+
+function engineDerivative(program: Program, names: readonly string[], wrt: string, budget: Budget): EngineDerivative {
   let failure: string | null = null;
   let overLimit: EngineError | ProgramError | Problem | null = null;
   // Each point once: the first is evaluated before mathjs runs (to hold it to the budgets), then again by the check.
@@ -170,29 +201,21 @@ function engineDerivative(program: Program, names: readonly string[], wrt: strin
     if (g === undefined) known.set(key, (g = evaluate(point)));
     return g;
   };
-  const evaluate = (point: Record<string, number>): number => {
-    const cx = new Context({ maxOperations: limits.maxOperations, maxElements: limits.maxElements, deadline }, clock);
-    const fn: Fn = (c, xs) => {
-      const inputs = new Map<string, LangValue>(Object.entries(point).map(([name, v]) => [name, Tensor.scalar(v)]));
-      inputs.set(wrt, xs[0]);
-      const { last } = run(c, program, inputs, { limits: { maxIterations: limits.maxIterations, maxDepth: limits.maxDepth } });
-      if (last === null || last instanceof Distribution) throw new EngineError('INVALID_ARGUMENT', 'the expression computes no number');
-      return last;
-    };
-    try {
-      const { value, grads } = gradient(cx, fn, [Tensor.scalar(point[wrt])]);
-      const g = concrete(grads[0]);
-      // Outside the function's domain (log(x - 1) at x < 1) a derivative rule may still give a number: not a point to compare at.
-      return g.size === 1 && Number.isFinite(concrete(value).data[0]) ? g.data[0] : NaN;
-    } catch (e) {
-      if (!(e instanceof EngineError || e instanceof ProgramError || e instanceof Problem)) throw e;
-      failure ??= e.message;
-      if (e.code === 'LIMIT_EXCEEDED') overLimit ??= e;
-      return NaN;
-    } finally {
-      if (options.stats !== undefined) options.stats.operations += cx.operations;
-    }
-  };
+  const evaluate = (point: Record<string, number>): number =>
+    withContext(budget, (cx) => {
+      const fn: Fn = (c, xs) => valueOf(c, program, scalarsOf(point).set(wrt, xs[0]), budget.limits);
+      try {
+        const { value, grads } = gradient(cx, fn, [Tensor.scalar(point[wrt])]);
+        const g = concrete(grads[0]);
+        // Outside the function's domain (log(x - 1) at x < 1) a derivative rule may still give a number: not a point to compare at.
+        return g.size === 1 && Number.isFinite(concrete(value).data[0]) ? g.data[0] : NaN;
+      } catch (e) {
+        if (!(e instanceof EngineError || e instanceof ProgramError || e instanceof Problem)) throw e;
+        failure ??= e.message;
+        if (e.code === 'LIMIT_EXCEEDED') overLimit ??= e;
+        return NaN;
+      }
+    });
   return {
     names,
     wrt,
@@ -213,7 +236,7 @@ function engineDerivative(program: Program, names: readonly string[], wrt: strin
  * does; by mathjs (its functions use `Math`, whose `pow` differs in the last bit between V8
  * versions) only where the language does not take mathjs's form of it.
  */
-function symbolicValue(node: MathNode, text: string, limits: Readonly<Required<ComputeLimits>>, options: ComputeOptions): (point: Record<string, number>) => number {
+function symbolicValue(node: MathNode, text: string, budget: Budget): (point: Record<string, number>) => number {
   const byMathjs = (point: Record<string, number>): number => {
     try {
       const v: unknown = node.evaluate({ ...point });
@@ -224,27 +247,21 @@ function symbolicValue(node: MathNode, text: string, limits: Readonly<Required<C
   };
   let program: Program;
   try {
-    program = parseProgram(text, { maxNesting: limits.maxNesting });
+    program = parseProgram(text, { maxNesting: budget.limits.maxNesting });
   } catch {
     return byMathjs;
   }
-  const clock = options.clock ?? (() => performance.now());
-  const deadline = clock() + limits.timeoutMs;
-  return (point) => {
-    const cx = new Context({ maxOperations: limits.maxOperations, maxElements: limits.maxElements, deadline }, clock);
-    try {
-      const inputs = new Map<string, LangValue>(Object.entries(point).map(([name, v]) => [name, Tensor.scalar(v)]));
-      const { last } = run(cx, program, inputs, { limits: { maxIterations: limits.maxIterations, maxDepth: limits.maxDepth } });
-      const value = last === null || last instanceof Distribution ? null : concrete(last);
-      return value !== null && value.size === 1 && Number.isFinite(value.data[0]) ? value.data[0] : NaN;
-    } catch (e) {
-      if (!(e instanceof EngineError || e instanceof ProgramError || e instanceof Problem)) throw e;
-      // A function the language names differently, say: mathjs's own value.
-      return e.code === 'LIMIT_EXCEEDED' ? NaN : byMathjs(point);
-    } finally {
-      if (options.stats !== undefined) options.stats.operations += cx.operations;
-    }
-  };
+  return (point) =>
+    withContext(budget, (cx) => {
+      try {
+        const value = concrete(valueOf(cx, program, scalarsOf(point), budget.limits));
+        return value.size === 1 && Number.isFinite(value.data[0]) ? value.data[0] : NaN;
+      } catch (e) {
+        if (!(e instanceof EngineError || e instanceof ProgramError || e instanceof Problem)) throw e;
+        // A function the language names differently, say: mathjs's own value.
+        return e.code === 'LIMIT_EXCEEDED' ? NaN : byMathjs(point);
+      }
+    });
 }
 
 /** The symbolic derivative against the engine's gradient at the first trial points where both are finite. */
