@@ -631,23 +631,6 @@ sections.optimize = async () => {
   const torch = torchBaseline();
   const measuredBy = torch === null ? '' : ` (PyTorch ${torch.version}, this run)`;
   await withServer(async (timePost) => {
-    const factorisation = await timePost('optimize', {
-      program: 'norm(A - U * V\', "fro")',
-      at: { A },
-      params: { U, V },
-      optimizer: { name: 'sgd', lr },
-      steps,
-      every: steps,
-    });
-    const torchFactorisation = torch?.factorisation ?? 62e-3;
-    report(
-      'optimize: rank-2 factorisation of the mean-centred iris data (150x4), 1000 steps of sgd, over HTTP',
-      `${(factorisation * 1e3).toFixed(1)} ms`,
-      `${(loop * 1e3).toFixed(2)} ms (hand-written JS loop); PyTorch ${(torchFactorisation * 1e3).toFixed(1)} ms${measuredBy}, TensorFlow.js 130 ms`,
-      `${(factorisation / loop).toFixed(1)}x the loop; ${(torchFactorisation / factorisation).toFixed(1)}x faster than PyTorch`,
-      '<= 30 ms',
-      factorisation <= 30e-3,
-    );
     // The same factorisation, its loss written four ways: each against PyTorch's twin, and the
     // four against each other. The forms take turns, three rounds, and each keeps its quickest:
     // one after the other, the machine's drift alone put 1.2-1.5x between them.
@@ -677,6 +660,17 @@ sections.optimize = async () => {
       '-',
       '<= 1.3x',
       spread <= 1.3,
+    );
+    // Issue 2's figure: the Frobenius norm's form, against the hand-written loop.
+    const factorisation = forms[FACTORISATION_FORMS.indexOf('norm(A - U * V\', "fro")')];
+    const torchFactorisation = torch?.factorisation ?? 62e-3;
+    report(
+      'optimize: rank-2 factorisation of the mean-centred iris data (150x4), 1000 steps of sgd, over HTTP',
+      `${(factorisation * 1e3).toFixed(1)} ms`,
+      `${(loop * 1e3).toFixed(2)} ms (hand-written JS loop); PyTorch ${(torchFactorisation * 1e3).toFixed(1)} ms${measuredBy}, TensorFlow.js 130 ms`,
+      `${(factorisation / loop).toFixed(1)}x the loop; ${(torchFactorisation / factorisation).toFixed(1)}x faster than PyTorch`,
+      '<= 30 ms',
+      factorisation <= 30e-3,
     );
     const mlp = await timePost('optimize', {
       program: 'H = relu(X * W1 + b1)\ncross_entropy(H * W2 + b2, y)',
