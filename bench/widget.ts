@@ -15,6 +15,7 @@ import { request } from 'node:http';
 import type { Browser } from 'playwright-core';
 import { file } from '../scripts/paths.js';
 import { computeSync } from '../src/index.js';
+import { BUNDLE_OPTIONS } from '../src/server/widget-assets.js';
 import { LOCAL_REQUESTS, timeLocal, type LocalRequest } from './local-speed.js';
 
 export type Report = (name: string, value: string, baseline: string, ratio: string, goal: string, met: boolean | null) => void;
@@ -258,11 +259,7 @@ async function localSpeed(browser: Browser, base: string, report: Report): Promi
       resolveDir: file('.'),
       loader: 'ts',
     },
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    minify: true,
+    ...BUNDLE_OPTIONS,
     write: false,
     logLevel: 'silent',
   });

@@ -47,6 +47,9 @@ const LOCAL_ENTRIES = { 'adjoint-local': 'local/client.ts', 'adjoint-local-worke
  */
 const SYMBOLIC = { name: 'adjoint-local-symbolic', file: '../lang/symbolic.ts', importedAs: /[\\/]lang[\\/]symbolic\.js$/ };
 
+/** How every widget module is bundled by esbuild (bench/widget.ts bundles its local-mode timing the same way). */
+export const BUNDLE_OPTIONS = { bundle: true, format: 'esm', platform: 'browser', target: 'es2022', minify: true } as const;
+
 /** The widget's files by name (`adjoint.js`, `adjoint.js.map`, …), bundled from `sourceDir` (src/widget/) by esbuild. */
 export async function bundleWidget(sourceDir: string): Promise<Map<string, Buffer>> {
   let esbuild: typeof import('esbuild');
@@ -56,11 +59,7 @@ export async function bundleWidget(sourceDir: string): Promise<Map<string, Buffe
     throw new Error('the widget is not built (no dist/widget/) and esbuild, a dev dependency, is not installed to build it: run npm run build');
   }
   const options = {
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    minify: true,
+    ...BUNDLE_OPTIONS,
     sourcemap: 'linked',
     legalComments: 'none',
     write: false,
