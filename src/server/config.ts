@@ -33,6 +33,7 @@ export interface Config {
    * streams at once.
    */
   readonly workerNiceness: number;
+  readonly inlineBelowUs: number;
   /** How long SIGTERM waits for requests in flight, in milliseconds. */
   readonly shutdownGraceMs: number;
   /** Accepted API keys; a request that sends another gets 403. */
@@ -149,6 +150,7 @@ export function loadConfig(env: Env = process.env): Config {
     limits: Object.fromEntries(LIMIT_ENV_SETTINGS.map((setting) => [setting.name, integer(env, setting)])) as Config['limits'],
     workerMemoryMb: integer(env, S.workerMemoryMb),
     workerNiceness: integer(env, S.workerNiceness),
+    inlineBelowUs: integer(env, S.inlineBelowUs),
     shutdownGraceMs: integer(env, S.shutdownGraceMs),
     apiKeys,
     requireApiKey: apiKeys.length > 0 && flag(env, S.requireApiKey),

@@ -115,6 +115,15 @@ export const SERVER_SETTINGS = {
     max: 19,
     description: "how much lower the worker threads' CPU priority is than the event loop's (Linux), so a saturated machine still answers `/healthz` and refusals at once",
   },
+  inlineBelowUs: {
+    env: 'INLINE_BELOW_US',
+    kind: 'integer',
+    default: 300,
+    min: 0,
+    max: 10_000,
+    description:
+      'work (an endpoint and program, with a body of about the same size) that lately took less than this many microseconds is computed on the event loop rather than sent to a worker, whose round trip costs more than such a request; under tighter budgets (5 ms, 200,000 operations, 2,000,000 elements: past one, a worker computes it) and at most half the event loop\'s time; 0 turns this off',
+  },
   shutdownGraceMs: {
     env: 'SHUTDOWN_GRACE_MS',
     kind: 'integer',

@@ -8,6 +8,7 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ComputeLimits, SampleChunk } from '../index.js';
 import type { ComputeWorkerData } from './compute-worker.js';
+import { InlineLane } from './inline.js';
 import { MAX_PER_MESSAGE, Scheduler, type TaskOptions } from './scheduler.js';
 import { SlotAllocator } from './slots.js';
 import { PiscinaTransport } from './transport.js';
@@ -16,6 +17,10 @@ export type { TaskOptions } from './scheduler.js';
 
 /** How often the scheduler sweeps the requests in flight; its deadlines are this late at most. */
 const SWEEP_MS = 25;
+/** The longest a request computed on the event loop may run before the pool computes it instead. */
+const INLINE_BUDGET_MS = 5;
+/** The most of the event loop's time spent computing requests (inline.ts). */
+const INLINE_SHARE = 0.5;
 
 /** What the pool needs of the server's configuration. */
 export interface PoolSettings {
@@ -25,6 +30,8 @@ export interface PoolSettings {
   readonly limits: ComputeLimits & { readonly timeoutMs: number };
   readonly workerMemoryMb: number;
   readonly workerNiceness: number;
+  /** Work that lately took less than this many microseconds is computed on the event loop (inline.ts); 0: never. */
+  readonly inlineBelowUs: number;
 }
 
 export interface WorkerPool {
@@ -43,6 +50,8 @@ export interface WorkerPool {
   readonly batches: number;
   /** Workers stopped or dead, and so replaced, since the pool started. */
   readonly replaced: number;
+  /** Requests computed on the event loop (inline.ts) since the pool started. */
+  readonly inlined: number;
   close(): Promise<void>;
 }
 
@@ -64,6 +73,20 @@ export function createWorkerPool(config: PoolSettings, onError: (error: Error) =
     defer: setImmediate,
   });
   const sweeper = setInterval(() => scheduler.sweep(), SWEEP_MS).unref();
+  const inline = new InlineLane({ belowMs: config.inlineBelowUs / 1000, budgetMs: INLINE_BUDGET_MS, share: INLINE_SHARE, limits: config.limits });
+
+  /** Runs a request on a worker; the time it ran there is remembered for its kind of work (`kind`, null: none). */
+  const submit = (kind: string | null, endpoint: string, body: unknown, bodyText: string | null | undefined, options: TaskOptions): Promise<unknown> => {
+    const item = typeof bodyText === 'string' ? { endpoint, bodyText, json: options.json } : { endpoint, body, json: options.json };
+    if (kind === null) return scheduler.submit(item, options);
+    const timing = options.timing ?? { runMs: 0 };
+    const remember = (): void => {
+      if (timing.runMs > 0) inline.record(kind, timing.runMs);
+    };
+    const answer = scheduler.submit(item, { ...options, timing });
+    answer.then(remember, remember);
+    return answer;
+  };
 
   return {
     get size() {
@@ -84,8 +107,22 @@ export function createWorkerPool(config: PoolSettings, onError: (error: Error) =
     get replaced() {
       return transport.replaced;
     },
-    compute: (endpoint, body, options = {}) =>
-      scheduler.submit(typeof options.bodyText === 'string' ? { endpoint, bodyText: options.bodyText, json: options.json } : { endpoint, body, json: options.json }, options),
+    get inlined() {
+      return inline.computed;
+    },
+    compute: (endpoint, body, options = {}) => {
+      const { bodyText } = options;
+      // Only a plain request sent as JSON text: not a stream, nor a part of a request (a batch's item, a sample's chunk).
+      const kind = typeof bodyText === 'string' && options.onProgress === undefined && options.onStart === undefined ? inline.kindOf(endpoint, body, bodyText) : null;
+      if (kind !== null && options.cancel?.cancelled !== true && inline.takes(kind)) {
+        const outcome = inline.run(kind, { endpoint, body, bodyText: bodyText!, stats: options.stats });
+        if (outcome !== null) {
+          if (!outcome.ok) return Promise.reject(outcome.problem);
+          return Promise.resolve(options.json === true ? JSON.stringify(outcome.result) : outcome.result);
+        }
+      }
+      return submit(kind, endpoint, body, bodyText, options);
+    },
     sampleChunk: (body, from, count, options = {}) => scheduler.submit({ endpoint: 'sample', body, chunk: { from, count }, answerBy: options.answerBy }, options) as Promise<SampleChunk>,
     close: async () => {
       clearInterval(sweeper);

@@ -32,10 +32,13 @@ export const STALL_WORKER = pathToFileURL(moduleFile('test/workers/stall-worker.
  * Builds the app from `env` (silent unless TEST_LOG_LEVEL says, on 127.0.0.1, an ephemeral port) and closes it when `t` ends.
  * A request waits for a worker up to a minute unless `env` says otherwise (QUEUE_TIMEOUT_MS):
  * on a loaded machine the work ahead of it may take longer than the service's default.
- * `options.workerFile`: STALL_WORKER for a server whose requests can hold a worker past its deadline.
+ * `options.workerFile`: STALL_WORKER for a server whose requests can hold a worker past its deadline
+ * (its requests all go to the workers: INLINE_BELOW_US=0).
  */
 export async function startServer(t: Test, env: Record<string, string> = {}, options: { workerFile?: string } = {}): Promise<Server> {
-  const app = await buildApp(loadConfig({ WORKERS: '1', QUEUE_TIMEOUT_MS: '60000', ...env, PORT: '0', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent' }), options);
+  // A test's own workers' module stands in for the workers: no request is computed on the event loop instead (src/workers/inline.ts).
+  const inline = options.workerFile === undefined ? {} : { INLINE_BELOW_US: '0' };
+  const app = await buildApp(loadConfig({ WORKERS: '1', QUEUE_TIMEOUT_MS: '60000', ...inline, ...env, PORT: '0', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent' }), options);
   const client = new Agent();
   let base = '';
   t.teardown(async () => {

@@ -72,7 +72,7 @@ t.test('a cancelled request is rejected with 499 CANCELLED, whether it was runni
 t.test('the parts of one request (a sample\'s chunks) wait QUEUE_TIMEOUT_MS in all, ahead of requests not yet started', async (t) => {
   const { STALL_WORKER } = await import('../server/harness.js');
   const poolOf = async (env: Record<string, string>): Promise<WorkerPool> => {
-    const p = createWorkerPool(loadConfig({ WORKERS: '1', QUEUE_TIMEOUT_MS: '500', PORT: '0', LOG_LEVEL: 'silent', ...env }), (e) => t.fail(`pool error: ${String(e)}`), STALL_WORKER);
+    const p = createWorkerPool(loadConfig({ WORKERS: '1', QUEUE_TIMEOUT_MS: '500', PORT: '0', LOG_LEVEL: 'silent', INLINE_BELOW_US: '0', ...env }), (e) => t.fail(`pool error: ${String(e)}`), STALL_WORKER);
     t.teardown(() => p.close());
     // The worker's module loaded, so the stalls below are all the waiting there is.
     t.same(await p.compute('grad', quick(0.5)), computeSync('grad', quick(0.5)), 'warm');

@@ -46,6 +46,15 @@ export default fp(
         this.inc(app.workers.replaced);
       },
     });
+    new Counter({
+      name: 'adjoint_evaluations_inline_total',
+      help: 'Requests known to take microseconds, computed on the event loop rather than sent to a worker (INLINE_BELOW_US)',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(app.workers.inlined);
+      },
+    });
     app.decorate('metrics', { registry, evaluations });
     app.addHook('onResponse', (request, reply, done) => {
       const route = request.routeOptions.url ?? 'unmatched';

@@ -1,0 +1,162 @@
+/**
+ * The inline lane: a request known to take microseconds is computed on the event loop instead of
+ * a worker. A worker's round trip (the batch's message, the worker's wake-up from `Atomics.wait`,
+ * the body's second `JSON.parse`, the answer's message and the event loop's wake-up) costs
+ * 200-300 µs on a quiet machine (`npm run bench:latency`), where a widget's gradient takes 5 µs:
+ * for such requests the trip is nine tenths of the time a student waits on a slider.
+ *
+ * What is known: the time the same work took lately, on a worker or here. The same work is the
+ * same endpoint and program (or graph) with a body of about the same size (within a factor of
+ * two): a course's requests, each student's data on the lecturer's program. A request of work
+ * not seen, or seen to take longer than `belowMs`, goes to the pool, which times it.
+ *
+ * Under the same budgets as on a worker, and tighter ones: at most `budgetMs` of time, and at
+ * most INLINE_OPERATIONS and INLINE_ELEMENTS, so that the event loop is never held long and its
+ * heap never filled. A request that reaches one of them, or that fails in a way a worker would
+ * report as a bug, is sent to the pool, which computes it from the start under the request's own
+ * limits (computations are pure: the answer is the same, bit for bit, as the pool's would have
+ * been). At most `share` of the event loop's time goes to this lane: past it, the pool takes
+ * the requests, so that a busy server spreads work over its workers as before.
+ */
+import { createHash } from 'node:crypto';
+import { Problem, computeSync, type ComputeLimits } from '../index.js';
+
+/** The most primitive operations of a request computed inline (more: the pool computes it). */
+export const INLINE_OPERATIONS = 200_000;
+/** The most tensor elements a request computed inline may allocate (16 MB of float64). */
+export const INLINE_ELEMENTS = 2_000_000;
+/** The endpoints a request of which may be computed inline: those answered by one synchronous computation. */
+const ENDPOINTS = new Set(['eval', 'grad', 'jvp', 'jacobian', 'hessian', 'trace', 'derivative', 'check', 'optimize']);
+/** The window over which the lane's share of the event loop is counted, in milliseconds. */
+const WINDOW_MS = 100;
+/** Kinds of work remembered; past it, the oldest are forgotten. */
+const REMEMBERED = 4096;
+/** Programs longer than this are remembered by their hash, not their text. */
+const KEY_TEXT = 256;
+/** Weight of a slower time in a kind of work's average. */
+const ALPHA = 0.25;
+/** How long a kind of work that went past the lane's budgets is left to the pool, in milliseconds. */
+const HOLD_MS = 10_000;
+
+export interface InlineSettings {
+  /** Work that lately took less than this (milliseconds) is computed inline; 0: never. */
+  readonly belowMs: number;
+  /** The longest a request computed inline may take before it goes to the pool instead. */
+  readonly budgetMs: number;
+  /** The most of the event loop's time the lane may take (0 to 1). */
+  readonly share: number;
+  /** The request's limits, as a worker has them. */
+  readonly limits: ComputeLimits & { readonly timeoutMs: number };
+}
+
+/** What the pool gives the lane of a request. */
+export interface InlineRequest {
+  readonly endpoint: string;
+  readonly body: unknown;
+  /** The body's JSON text, whose length says the request's size. */
+  readonly bodyText: string;
+  readonly stats?: { operations: number };
+}
+
+/** An inline run's outcome: the answer, or a Problem to answer; `null`: the pool must compute it. */
+export type InlineOutcome = { readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly problem: Problem } | null;
+
+/**
+ * Computes a small gradient once, before the server listens: the first evaluation in a thread
+ * compiles the engine's code and takes over 100 ms, which would otherwise stall the event loop
+ * under its first inline request.
+ */
+function warmUp(): void {
+  computeSync('grad', { program: 'h = tanh(W * x + b)\nsum(h .^ 2) + norm(x)', at: { W: [[1, 2], [3, 4]], b: [0.5, -0.5], x: [0.25, 0.75] }, wrt: ['W', 'b'] });
+}
+
+export class InlineLane {
+  private readonly settings: InlineSettings;
+  private readonly clock: () => number;
+  private readonly limits: ComputeLimits;
+  /** Kind of work → the milliseconds it took lately, and until when the pool alone computes it; oldest first. */
+  private readonly recent = new Map<string, { ms: number; heldUntil: number }>();
+  private windowStart: number;
+  private windowMs = 0;
+  /** Requests computed inline, and those begun inline and sent to the pool, since the start. */
+  computed = 0;
+  handedOver = 0;
+
+  /** `clock`: milliseconds, for the lane's share of the event loop (the requests' deadlines read `performance.now`). */
+  constructor(settings: InlineSettings, clock: () => number = () => performance.now()) {
+    this.settings = settings;
+    this.clock = clock;
+    this.windowStart = clock();
+    const { limits, budgetMs } = settings;
+    this.limits = {
+      ...limits,
+      timeoutMs: Math.min(limits.timeoutMs, budgetMs),
+      maxOperations: Math.min(limits.maxOperations ?? Infinity, INLINE_OPERATIONS),
+      maxElements: Math.min(limits.maxElements ?? Infinity, INLINE_ELEMENTS),
+    };
+    if (settings.belowMs > 0) warmUp();
+  }
+
+  /** The kind of work `request` is (see above), or null: it is never computed inline. */
+  kindOf(endpoint: string, body: unknown, bodyText: string): string | null {
+    if (this.settings.belowMs <= 0 || !ENDPOINTS.has(endpoint) || body === null || typeof body !== 'object') return null;
+    const { program, graph } = body as { program?: unknown; graph?: unknown };
+    let source: string;
+    if (typeof program === 'string') source = program;
+    else if (graph !== undefined) source = JSON.stringify(graph) ?? '';
+    else return null;
+    if (source.length > KEY_TEXT) source = createHash('sha1').update(source).digest('base64');
+    return `${endpoint} ${Math.round(Math.log2(bodyText.length + 1))} ${source}`;
+  }
+
+  /** Whether work of `kind` is computed inline now. */
+  takes(kind: string): boolean {
+    const seen = this.recent.get(kind);
+    if (seen === undefined || seen.ms >= this.settings.belowMs) return false;
+    const now = this.clock();
+    if (now < seen.heldUntil) return false;
+    if (now - this.windowStart >= WINDOW_MS) {
+      this.windowStart = now;
+      this.windowMs = 0;
+    }
+    return this.windowMs < this.settings.share * WINDOW_MS;
+  }
+
+  /** Computes `request` here; null if it must go to the pool (a budget of the lane reached, or a bug). */
+  run(kind: string, request: InlineRequest): InlineOutcome {
+    const started = this.clock();
+    const stats = { operations: 0 };
+    let outcome: InlineOutcome;
+    try {
+      outcome = { ok: true, result: computeSync(request.endpoint, request.body, { limits: this.limits, stats }) };
+    } catch (e) {
+      // A limit (the lane's are tighter than a worker's) or a bug: the pool answers, as it would have.
+      outcome = e instanceof Problem && e.code !== 'LIMIT_EXCEEDED' && e.code !== 'INTERNAL' ? { ok: false, problem: e } : null;
+    }
+    const ms = this.clock() - started;
+    this.windowMs += ms;
+    if (outcome === null) {
+      this.handedOver++;
+      // Not again soon: the pool computes this kind for a while.
+      this.record(kind, this.settings.budgetMs, this.clock() + HOLD_MS);
+      return null;
+    }
+    this.computed++;
+    if (request.stats !== undefined) request.stats.operations += stats.operations;
+    this.record(kind, ms);
+    return outcome;
+  }
+
+  /**
+   * Work of `kind` took `ms` (on a worker, or here); `heldUntil`: the pool computes it until then.
+   * A quicker time is taken at once (the first runs of a program in a thread are its slowest),
+   * a slower one a quarter of the way: one pause does not send a kind to the pool.
+   */
+  record(kind: string, ms: number, heldUntil = 0): void {
+    const before = this.recent.get(kind);
+    if (before !== undefined) this.recent.delete(kind);
+    else if (this.recent.size >= REMEMBERED) this.recent.delete(this.recent.keys().next().value as string);
+    const average = before === undefined || ms <= before.ms ? ms : before.ms + ALPHA * (ms - before.ms);
+    this.recent.set(kind, { ms: average, heldUntil: Math.max(heldUntil, before?.heldUntil ?? 0) });
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * The inline lane (src/workers/inline.ts): work seen to take microseconds is computed on the event
+ * loop, under tighter budgets than a worker's; a request that reaches one is computed by the pool
+ * from the start. Every answer is byte for byte the one the pool gives (the same server with
+ * INLINE_BELOW_US=0), whichever path it took; the lane's counters say which path that was.
+ */
+import t from 'tap';
+import { computeSync } from '../../src/index.js';
+import { INLINE_ELEMENTS, InlineLane } from '../../src/workers/inline.js';
+import { assertProblemReply, post, send, startServer, type Reply } from './harness.js';
+
+/** The tiny grad a widget sends on each slider move, at a new point. */
+const tiny = (x: number) => ({ program: 'x^2 * sin(y) + exp(x / 4)', at: { x, y: 0.5 + x / 10 }, wrt: ['x', 'y'] });
+/** n x n ones times n x n ones, summed: n^3, with 3n^2 elements allocated. */
+const product = (n: number) => ({ program: 'sum(ones(n, n) * ones(n, n))', at: { n } });
+
+/** The answer's bytes and status, which must not depend on the path it took. */
+const bytes = (reply: Reply): string => `${reply.status} ${reply.text}`;
+
+t.test('a kind of work seen to be quick is computed on the event loop, with the pool\'s bytes', async (t) => {
+  // A generous threshold: on a loaded machine a thread's first runs of a program are slow (the policy's own figure is the pool's concern).
+  const server = await startServer(t, { INLINE_BELOW_US: '5000' });
+  const reference = await startServer(t, { INLINE_BELOW_US: '0' });
+  const { workers } = server.app;
+  const first = await post(server.base, 'grad', tiny(0.1));
+  t.equal(workers.inlined, 0, 'the first of its kind goes to a worker, which times it');
+  const inlined: string[] = [];
+  const pooled: string[] = [bytes(first)];
+  for (let k = 1; k <= 30; k++) {
+    inlined.push(bytes(await post(server.base, 'grad', tiny(0.1 + k / 7))));
+    pooled.push(bytes(await post(reference.base, 'grad', tiny(0.1 + k / 7))));
+  }
+  t.ok(workers.inlined >= 25, `then computed inline (${workers.inlined} of 30)`);
+  t.equal(reference.app.workers.inlined, 0, 'never with INLINE_BELOW_US=0');
+  t.strictSame([bytes(first), ...inlined], pooled, 'every answer is the pool\'s, byte for byte');
+  const metrics = await send(server.base, '/metrics');
+  t.match(metrics.text, new RegExp(`^adjoint_evaluations_inline_total ${workers.inlined}$`, 'm'), 'counted in /metrics');
+  const expected = computeSync('grad', tiny(0.1 + 30 / 7)) as { value: number; gradient: Record<string, number> };
+  t.strictSame(JSON.parse(inlined.at(-1)!.slice(4)), JSON.parse(JSON.stringify(expected)), 'and the library\'s');
+
+  // Another program, or the same program with a body many times larger, is another kind of work: a worker times it first.
+  const before = workers.inlined;
+  await post(server.base, 'grad', { ...tiny(0.3), program: 'x^3 * cos(y)' });
+  await post(server.base, 'grad', { ...tiny(0.3), padding: 'x'.repeat(2000) }).catch(() => undefined);
+  await post(server.base, 'eval', tiny(0.3));
+  t.equal(workers.inlined, before, 'another program, a larger body, another endpoint: first to a worker');
+});
+
+t.test('a request past the lane\'s budgets is computed by the pool under the request\'s own limits', async (t) => {
+  const server = await startServer(t, { INLINE_BELOW_US: '5000' });
+  const { workers } = server.app;
+  // The kind is seen quick at n = 10 (300 elements), sent with bodies of one size.
+  for (let k = 0; k < 12; k++) await post(server.base, 'eval', product(10 + (k % 3)));
+  const inlinedBefore = workers.inlined;
+  t.ok(inlinedBefore > 0, 'quick: inline');
+  // n = 900: 2.43 million elements, past the lane's INLINE_ELEMENTS but within the request's MAX_ELEMENTS.
+  t.ok(3 * 900 * 900 > INLINE_ELEMENTS, 'the request is past the lane\'s element budget');
+  const big = await post(server.base, 'eval', product(900));
+  t.equal(big.status, 200, `answered (${big.text.slice(0, 120)})`);
+  t.equal((big.json as { value: number }).value, 900 ** 3, 'by the pool: n^3');
+  t.equal(workers.inlined, inlinedBefore, 'not counted as computed inline');
+  // Handed over, the kind is not tried inline again soon: the next goes to a worker.
+  await post(server.base, 'eval', product(11));
+  t.equal(workers.inlined, inlinedBefore, 'the next of its kind goes to a worker');
+});
+
+t.test('the request\'s own limits and its mistakes get the same problems inline as from a worker', async (t) => {
+  const server = await startServer(t, { MAX_OPERATIONS: '2000', INLINE_BELOW_US: '5000' });
+  const reference = await startServer(t, { MAX_OPERATIONS: '2000', INLINE_BELOW_US: '0' });
+  const loop = (n: number) => ({ program: 'x = 0\nfor i = 1:n\n  x = x + sin(i)\nend\nx', at: { n } });
+  for (let k = 0; k < 12; k++) await post(server.base, 'eval', loop(10 + k));
+  const inlined = server.app.workers.inlined;
+  t.ok(inlined > 0, 'quick: inline');
+  for (const [label, body, expected] of [
+    ['past MAX_OPERATIONS', loop(5000), { status: 422, code: 'LIMIT_EXCEEDED', limit: 'operations', line: 3, column: 11, detail: [/operation/] }],
+    ['an input the program does not have', { ...loop(10), wrt: ['y'] }, { status: 400, code: 'INVALID_REQUEST', detail: [] }],
+  ] as const) {
+    const got = await post(server.base, 'grad', body);
+    const want = await post(reference.base, 'grad', body);
+    t.equal(bytes(got), bytes(want), `${label}: the pool's problem, byte for byte`);
+    if (expected.code === 'LIMIT_EXCEEDED') assertProblemReply(t, label, got, { ...expected, detail: [...expected.detail] });
+  }
+  // The mistake of a quick kind is answered inline; the limit went to the pool.
+  const mistake = { ...loop(12), at: { n: 'twelve' } };
+  t.equal(bytes(await post(server.base, 'eval', mistake)), bytes(await post(reference.base, 'eval', mistake)), 'a malformed input: the same 400');
+});
+
+t.test('the lane takes at most its share of the event loop', (t) => {
+  let now = 0;
+  const lane = new InlineLane({ belowMs: 2, budgetMs: 5, share: 0.5, limits: { timeoutMs: 10_000 } }, () => now);
+  const kind = lane.kindOf('grad', tiny(0.5), JSON.stringify(tiny(0.5)))!;
+  t.equal(lane.takes(kind), false, 'a kind never seen: not taken');
+  lane.record(kind, 0.2);
+  t.equal(lane.takes(kind), true, 'seen quick: taken');
+  // The clock is read three times a run (whether to take it, its start, its end): each run takes 10 ms, and five fill half of the 100 ms window.
+  let reads = 0;
+  const runClock = (): number => (reads++ % 3 === 2 ? (now += 10) : now);
+  const timed = new InlineLane({ belowMs: 1e6, budgetMs: 1e6, share: 0.5, limits: { timeoutMs: 10_000 } }, runClock);
+  timed.record(kind, 0.1);
+  reads = 0;
+  let taken = 0;
+  while (timed.takes(kind) && taken < 100) {
+    t.ok(timed.run(kind, { endpoint: 'grad', body: tiny(taken), bodyText: '' })?.ok, `run ${taken} answered`);
+    taken++;
+  }
+  t.equal(taken, 5, 'then refused for the rest of the window');
+  now += 100;
+  t.equal(timed.takes(kind), true, 'the next window: taken again');
+  lane.record(kind, 5);
+  t.equal(lane.takes(kind), true, 'one slow time moves the average a quarter of the way');
+  for (let k = 0; k < 4; k++) lane.record(kind, 5);
+  t.equal(lane.takes(kind), false, 'lately slow: not taken');
+  t.equal(new InlineLane({ belowMs: 0, budgetMs: 5, share: 0.5, limits: { timeoutMs: 10_000 } }).kindOf('grad', tiny(0.5), '{}'), null, 'belowMs 0: nothing is a kind');
+  t.equal(lane.kindOf('sample', { program: 'x', at: {} }, '{}'), null, 'sample is never inline');
+  t.end();
+});
