@@ -22,6 +22,8 @@ export interface DispatchOptions {
   readonly json?: boolean;
   /** The body's JSON text, which a worker is sent instead of the body where given. */
   readonly bodyText?: string | null;
+  /** The request's size as sent, where there is no `bodyText` (a WebSocket message's bytes): see the pool's `size`. */
+  readonly size?: number;
   /** The request it came in, whose log and id a batch item's unexpected error goes to (see `problemFor`); else the app's log. */
   readonly request?: { readonly id: string; readonly log: FastifyBaseLogger };
 }
@@ -37,10 +39,11 @@ export async function dispatch(
 ): Promise<unknown> {
   const report = emit ?? (() => {});
   const { stats } = options;
-  if (endpoint === 'batch') return dispatchBatch(app, body, cancel, report, stats, options.request ?? { id: 'unknown', log: app.log });
+  const size = options.size ?? (typeof options.bodyText === 'string' ? options.bodyText.length : undefined);
+  if (endpoint === 'batch') return dispatchBatch(app, body, cancel, report, stats, options.request ?? { id: 'unknown', log: app.log }, size);
   if (endpoint === 'sample') return dispatchSample(app, body, cancel, report, stats);
   // optimize reports its steps from the worker, when someone is listening.
-  return app.workers.compute(endpoint, body, { cancel, stats, json: options.json, bodyText: options.bodyText, onProgress: endpoint === 'optimize' ? emit : undefined });
+  return app.workers.compute(endpoint, body, { cancel, stats, json: options.json, bodyText: options.bodyText, size, onProgress: endpoint === 'optimize' ? emit : undefined });
 }
 
 async function dispatchBatch(
@@ -50,9 +53,12 @@ async function dispatchBatch(
   emit: (message: ProgressMessage) => void,
   stats: { operations: number } | undefined,
   request: NonNullable<DispatchOptions['request']>,
+  size: number | undefined,
 ): Promise<unknown> {
   const { limits } = app.config;
   const items = batchItems(body, limits.maxBatch);
+  // Each item's share of the batch's size: what the pool's inline lane knows its kind of work by.
+  const itemSize = size === undefined ? undefined : Math.ceil(size / Math.max(1, items.length));
   // The items share one deadline, from when a worker starts the first of them (time in the
   // queue before is not the batch's): past it, those unfinished are cancelled.
   const stop = cancel.child();
@@ -71,7 +77,7 @@ async function dispatchBatch(
         try {
           if ('problem' in item) throw item.problem;
           if (expired) throw deadlinePassed(limits.timeoutMs);
-          result = await app.workers.compute(item.endpoint, item.body, { cancel: stop, stats, onStart });
+          result = await app.workers.compute(item.endpoint, item.body, { cancel: stop, stats, onStart, size: itemSize });
         } catch (e) {
           if (cancel.cancelled) throw e;
           // An item stopped by the batch's deadline failed for that reason, whatever the pool said.

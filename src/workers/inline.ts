@@ -53,8 +53,6 @@ export interface InlineSettings {
 export interface InlineRequest {
   readonly endpoint: string;
   readonly body: unknown;
-  /** The body's JSON text, whose length says the request's size. */
-  readonly bodyText: string;
   readonly stats?: { operations: number };
 }
 
@@ -97,8 +95,8 @@ export class InlineLane {
     if (settings.belowMs > 0) warmUp();
   }
 
-  /** The kind of work `request` is (see above), or null: it is never computed inline. */
-  kindOf(endpoint: string, body: unknown, bodyText: string): string | null {
+  /** The kind of work a request is (see above), `size` its size as sent; null: it is never computed inline. */
+  kindOf(endpoint: string, body: unknown, size: number): string | null {
     if (this.settings.belowMs <= 0 || !ENDPOINTS.has(endpoint) || body === null || typeof body !== 'object') return null;
     const { program, graph } = body as { program?: unknown; graph?: unknown };
     let source: string;
@@ -106,7 +104,7 @@ export class InlineLane {
     else if (graph !== undefined) source = JSON.stringify(graph) ?? '';
     else return null;
     if (source.length > KEY_TEXT) source = createHash('sha1').update(source).digest('base64');
-    return `${endpoint} ${Math.round(Math.log2(bodyText.length + 1))} ${source}`;
+    return `${endpoint} ${Math.round(Math.log2(size + 1))} ${source}`;
   }
 
   /** Whether work of `kind` is computed inline now. */

@@ -112,10 +112,12 @@ export function createWorkerPool(config: PoolSettings, onError: (error: Error) =
     },
     compute: (endpoint, body, options = {}) => {
       const { bodyText } = options;
-      // Only a plain request sent as JSON text: not a stream, nor a part of a request (a batch's item, a sample's chunk).
-      const kind = typeof bodyText === 'string' && options.onProgress === undefined && options.onStart === undefined ? inline.kindOf(endpoint, body, bodyText) : null;
+      // A request whose size is known and that is not a stream (nor a sample's part, which has an endpoint of its own).
+      const size = options.size ?? (typeof bodyText === 'string' ? bodyText.length : undefined);
+      const kind = size !== undefined && options.onProgress === undefined ? inline.kindOf(endpoint, body, size) : null;
       if (kind !== null && options.cancel?.cancelled !== true && inline.takes(kind)) {
-        const outcome = inline.run(kind, { endpoint, body, bodyText: bodyText!, stats: options.stats });
+        options.onStart?.();
+        const outcome = inline.run(kind, { endpoint, body, stats: options.stats });
         if (outcome !== null) {
           if (!outcome.ok) return Promise.reject(outcome.problem);
           return Promise.resolve(options.json === true ? JSON.stringify(outcome.result) : outcome.result);

@@ -75,6 +75,12 @@ export interface TaskOptions {
   readonly json?: boolean;
   /** The body's JSON text: sent instead of the body (a string crosses as one copy, an object node by node). */
   readonly bodyText?: string | null;
+  /**
+   * The request's size as sent, in characters or bytes (its body's text, a WebSocket message, a
+   * batch's share per item): with it, a request known to take microseconds may be computed on
+   * the event loop (the pool's inline lane); without it (nor `bodyText`), it goes to a worker.
+   */
+  readonly size?: number;
   /** Filled in once a worker has run it: the milliseconds it ran there. */
   readonly timing?: { runMs: number };
   /** Called once a worker has started it (seen by the sweep, or at its answer, whichever is first). */

@@ -8,6 +8,7 @@ import t from 'tap';
 import { computeSync } from '../../src/index.js';
 import { INLINE_ELEMENTS, InlineLane } from '../../src/workers/inline.js';
 import { assertProblemReply, post, send, startServer, type Reply } from './harness.js';
+import { isRefused, openSocket } from './ws-client.js';
 
 /** The tiny grad a widget sends on each slider move, at a new point. */
 const tiny = (x: number) => ({ program: 'x^2 * sin(y) + exp(x / 4)', at: { x, y: 0.5 + x / 10 }, wrt: ['x', 'y'] });
@@ -44,6 +45,40 @@ t.test('a kind of work seen to be quick is computed on the event loop, with the 
   await post(server.base, 'grad', { ...tiny(0.3), padding: 'x'.repeat(2000) }).catch(() => undefined);
   await post(server.base, 'eval', tiny(0.3));
   t.equal(workers.inlined, before, 'another program, a larger body, another endpoint: first to a worker');
+});
+
+t.test('a batch\'s items and WebSocket messages of a quick kind are computed inline too, with the pool\'s answers', async (t) => {
+  const server = await startServer(t, { INLINE_BELOW_US: '5000' });
+  const reference = await startServer(t, { INLINE_BELOW_US: '0' });
+  // A widget's loss surface: a grid of evals of one program, by batches.
+  const surface = (shift: number) => ({
+    requests: Array.from({ length: 50 }, (_, k) => ({ endpoint: 'eval', program: '(1 - x)^2 + 100 * (y - x^2)^2', at: { x: -1.5 + (k % 10) * 0.3 + shift, y: -0.5 + Math.floor(k / 10) * 0.25 } })),
+  });
+  const answers: string[] = [];
+  const expected: string[] = [];
+  for (let k = 0; k < 4; k++) {
+    answers.push(bytes(await post(server.base, 'batch', surface(k / 100))));
+    expected.push(bytes(await post(reference.base, 'batch', surface(k / 100))));
+  }
+  t.strictSame(answers, expected, 'every batch answered as the pool answers it');
+  const inlined = server.app.workers.inlined;
+  t.ok(inlined >= 100, `its items computed inline (${inlined} of 200)`);
+
+  const client = await openSocket(server.base);
+  if (isRefused(client)) throw new Error(`upgrade refused: ${client.status}`);
+  t.teardown(() => client.socket.close());
+  // The first of its kind goes to a worker, which times it; those after it, one by one, as a slider sends them.
+  const replies = [];
+  for (let k = 0; k < 12; k++) {
+    client.send({ id: `m${k}`, endpoint: 'grad', ...tiny(k / 5) });
+    replies.push(await client.until((m) => m.id === `m${k}`));
+  }
+  t.strictSame(
+    replies.map(({ id: _id, ...rest }) => rest),
+    Array.from({ length: 12 }, (_, k) => ({ type: 'result', ...(JSON.parse(JSON.stringify(computeSync('grad', tiny(k / 5)))) as object) })),
+    'WebSocket answers: the library\'s',
+  );
+  t.ok(server.app.workers.inlined - inlined >= 8, `WebSocket messages computed inline (${server.app.workers.inlined - inlined} of 12)`);
 });
 
 t.test('a request past the lane\'s budgets is computed by the pool under the request\'s own limits', async (t) => {
@@ -88,7 +123,7 @@ t.test('the request\'s own limits and its mistakes get the same problems inline 
 t.test('the lane takes at most its share of the event loop', (t) => {
   let now = 0;
   const lane = new InlineLane({ belowMs: 2, budgetMs: 5, share: 0.5, limits: { timeoutMs: 10_000 } }, () => now);
-  const kind = lane.kindOf('grad', tiny(0.5), JSON.stringify(tiny(0.5)))!;
+  const kind = lane.kindOf('grad', tiny(0.5), JSON.stringify(tiny(0.5)).length)!;
   t.equal(lane.takes(kind), false, 'a kind never seen: not taken');
   lane.record(kind, 0.2);
   t.equal(lane.takes(kind), true, 'seen quick: taken');
@@ -100,7 +135,7 @@ t.test('the lane takes at most its share of the event loop', (t) => {
   reads = 0;
   let taken = 0;
   while (timed.takes(kind) && taken < 100) {
-    t.ok(timed.run(kind, { endpoint: 'grad', body: tiny(taken), bodyText: '' })?.ok, `run ${taken} answered`);
+    t.ok(timed.run(kind, { endpoint: 'grad', body: tiny(taken) })?.ok, `run ${taken} answered`);
     taken++;
   }
   t.equal(taken, 5, 'then refused for the rest of the window');
@@ -110,7 +145,7 @@ t.test('the lane takes at most its share of the event loop', (t) => {
   t.equal(lane.takes(kind), true, 'one slow time moves the average a quarter of the way');
   for (let k = 0; k < 4; k++) lane.record(kind, 5);
   t.equal(lane.takes(kind), false, 'lately slow: not taken');
-  t.equal(new InlineLane({ belowMs: 0, budgetMs: 5, share: 0.5, limits: { timeoutMs: 10_000 } }).kindOf('grad', tiny(0.5), '{}'), null, 'belowMs 0: nothing is a kind');
-  t.equal(lane.kindOf('sample', { program: 'x', at: {} }, '{}'), null, 'sample is never inline');
+  t.equal(new InlineLane({ belowMs: 0, budgetMs: 5, share: 0.5, limits: { timeoutMs: 10_000 } }).kindOf('grad', tiny(0.5), 60), null, 'belowMs 0: nothing is a kind');
+  t.equal(lane.kindOf('sample', { program: 'x', at: {} }, 30), null, 'sample is never inline');
   t.end();
 });

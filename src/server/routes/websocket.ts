@@ -264,7 +264,7 @@ export default async function websocketRoutes(app: FastifyInstance): Promise<voi
         };
         // The endpoint is the client's string: only known names become metric labels.
         const label = computeEndpoints.includes(endpoint) ? endpoint : 'unknown';
-        dispatch(app, endpoint, body, cancel, emit, { request }).then(
+        dispatch(app, endpoint, body, cancel, emit, { request, size }).then(
           (result) => {
             app.metrics.evaluations.inc({ endpoint: label, outcome: 'ok' });
             connection.finish(id, cancel, { id, type: 'result', ...(result as Record<string, unknown>) });
