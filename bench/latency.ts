@@ -13,14 +13,18 @@
  * also the pool's worker module, around compute-worker's `runWith`), the batch received, compute()
  * begun and ended, the outcomes returned; and the client's last byte. Nothing in src/ changes.
  *
- * The same hooks stamp two baselines: a static answer from a route of the same app
- * (`POST /bench/static`: adjoint's hooks and body parser, no pool) and from a bare fastify
- * (bench/bare-server.ts's route and bodies). The three servers take turns, ROUND requests each,
- * so that a shared machine's load falls on all alike. Then three apps at once, taking turns with
- * the bare fastify: WORKERS=2, WORKERS=1 and WORKERS=2 with the workers at the event loop's
- * priority (WORKER_NICENESS=0), each back to back and with requests spaced by SPACING_MS (the
- * worker and the event loop asleep before each), with how often a request went to another worker
- * than the one before. Last, the tiny grad's compute on this thread, hot and after SPACING_MS idle.
+ * adjoint runs twice: as configured by default, where requests known to be quick are computed on
+ * the event loop (src/workers/inline.ts: no worker stamps), and with INLINE_BELOW_US=0, every
+ * request through the pool (the worker's stamps say where its round trip goes). The same hooks
+ * stamp two baselines: a static answer from a route of the same app (`POST /bench/static`:
+ * adjoint's hooks and body parser, no computation) and from a bare fastify (bench/bare-server.ts's
+ * route and bodies). The four servers take turns, ROUND requests each, so that a shared
+ * machine's load falls on all alike. Then four apps at once, taking turns with the bare fastify:
+ * the default, and through the pool with WORKERS=2, WORKERS=1 and WORKERS=2 with the workers at
+ * the event loop's priority (WORKER_NICENESS=0), each back to back and with requests spaced by
+ * SPACING_MS (the worker and the event loop asleep before each), with how often a request went to
+ * another worker than the one before. Last, the tiny grad's compute on this thread, hot and after
+ * SPACING_MS idle.
  * Each stamp costs about 0.1 µs; the wrapped pool promise, one more microtask.
  */
 import { isMainThread, threadId } from 'node:worker_threads';
@@ -293,17 +297,25 @@ async function main(): Promise<void> {
 
   const started = performance.now();
   const adjoint = await startAdjoint({});
+  const pooled = await startAdjoint({ INLINE_BELOW_US: '0' });
   const bareTarget: Target = { name: 'bare fastify', ...client(await listen(bare as unknown as App), '/v1/grad') };
   const grad: Target = { name: 'adjoint `/v1/grad`', ...client(adjoint.port, '/v1/grad') };
+  const viaPool: Target = { name: 'adjoint, INLINE_BELOW_US=0', ...client(pooled.port, '/v1/grad') };
   const same: Target = { name: 'same app, static route', ...client(adjoint.port, '/bench/static') };
-  const targets = [grad, same, bareTarget];
+  const targets = [grad, viaPool, same, bareTarget];
 
   console.log(`where one request's time goes: ${MEASURED} requests each after ${WARMUP} of warm-up, one at a time on one keep-alive connection; node ${process.version}; µs, median / p90`);
-  console.log('adjoint with WORKERS=2 and LOG_LEVEL=silent, its static route and a bare fastify in this process (their turns alternate); worker stamps aligned by process.hrtime');
+  console.log(
+    'adjoint with WORKERS=2 and LOG_LEVEL=silent (its quick requests computed on the event loop, src/workers/inline.ts), the same with every request sent to a worker (INLINE_BELOW_US=0), ' +
+      'its static route and a bare fastify in this process (their turns alternate); worker stamps aligned by process.hrtime',
+  );
   const columns: { title: string; marks: Marks[] }[] = [];
+  const inlineShare: string[] = [];
   for (const name of ['tiny', 'mlp'] as const) {
+    const { inlined, handedOver } = adjoint.app.workers;
     const results = await inTurns(targets, name, MEASURED);
-    checkOrder(results[0]);
+    inlineShare.push(`${REQUESTS[name].label} ${adjoint.app.workers.inlined - inlined} of ${MEASURED + WARMUP} (${adjoint.app.workers.handedOver - handedOver} handed over)`);
+    checkOrder(results[1]);
     targets.forEach((target, i) => columns.push({ title: `${REQUESTS[name].label}: ${target.name}`, marks: results[i] }));
   }
   console.log(`\n| segment | ${columns.map((c) => c.title).join(' | ')} |`);
@@ -311,33 +323,39 @@ async function main(): Promise<void> {
   for (const { label, from, to } of SEGMENTS) console.log(`| ${label} | ${columns.map((c) => cell(c.marks, from, to)).join(' | ')} |`);
 
   // The medians' differences: what the app's hooks add (its static route against bare fastify),
-  // what the pool adds (the grad against the static route), and the pool's part in the handler.
+  // what computing adds on the event loop and through the pool (each against the static route),
+  // and the pool's part in its handler.
   const us = (ms: number): string => `${ms >= 0 ? '+' : ''}${(ms * 1000).toFixed(0)} µs`;
+  console.log(`\nanswered on the event loop: ${inlineShare.join('; ')}`);
   console.log('\nthe differences of the medians:');
-  for (let k = 0; k < columns.length; k += 3) {
-    const [ours, same, base] = [columns[k].marks, columns[k + 1].marks, columns[k + 2].marks];
+  for (let k = 0; k < columns.length; k += targets.length) {
+    const [ours, pool, same, base] = columns.slice(k, k + targets.length).map((c) => c.marks);
     const over = (a: Marks[], b: Marks[], from: Mark, to: Mark): number => median(a, from, to) - median(b, from, to);
-    const part = (from: Mark, to: Mark): number => median(ours, from, to);
+    const part = (from: Mark, to: Mark): number => median(pool, from, to);
     // The segments the static route has too, but its handler and the total.
     const others = SEGMENTS.filter(({ from, to }) => durations(same, from, to).length > 0 && from !== 'preHandler' && !(from === 'send' && to === 'received'));
     console.log(
       `- ${columns[k].title.split(':')[0]}: adjoint over bare fastify ${us(over(ours, base, 'send', 'received'))}; ` +
         `the app's hooks and parser (its static route over bare) ${us(over(same, base, 'send', 'received'))}; ` +
-        `the grad over the static route ${us(over(ours, same, 'send', 'received'))}: its handler ${us(over(ours, same, 'preHandler', 'onSend'))} ` +
+        `the grad over the static route ${us(over(ours, same, 'send', 'received'))}, its handler ${us(over(ours, same, 'preHandler', 'onSend'))}; ` +
+        `through the pool ${us(over(pool, same, 'send', 'received'))}, its handler ${us(over(pool, same, 'preHandler', 'onSend'))} ` +
         `(messages to and from the worker ${us(part('batchSent', 'workerReceived') + part('workerReplied', 'outcomes'))}, the worker ${us(part('workerReceived', 'workerReplied'))}, ` +
-        `setImmediate ${us(part('poolCall', 'batchSent'))}), the other segments ${others.map(({ label, from, to }) => `${label.split(' (')[0]} ${us(over(ours, same, from, to))}`).join(', ')}`,
+        `setImmediate ${us(part('poolCall', 'batchSent'))}), the other segments ${others.map(({ label, from, to }) => `${label.split(' (')[0]} ${us(over(pool, same, from, to))}`).join(', ')}`,
     );
   }
   grad.close();
+  viaPool.close();
   same.close();
   await adjoint.app.close();
+  await pooled.app.close();
 
   // Back to back against spaced, two workers against one, workers at the event loop's priority:
   // three apps at once, taking turns with the bare fastify as above.
   const variants: { name: string; env: Record<string, string> }[] = [
     { name: 'WORKERS=2', env: {} },
-    { name: 'WORKERS=1', env: { WORKERS: '1' } },
-    { name: 'WORKERS=2, WORKER_NICENESS=0', env: { WORKER_NICENESS: '0' } },
+    { name: 'WORKERS=2, INLINE_BELOW_US=0', env: { INLINE_BELOW_US: '0' } },
+    { name: 'WORKERS=1, INLINE_BELOW_US=0', env: { WORKERS: '1', INLINE_BELOW_US: '0' } },
+    { name: 'WORKERS=2, INLINE_BELOW_US=0, WORKER_NICENESS=0', env: { INLINE_BELOW_US: '0', WORKER_NICENESS: '0' } },
   ];
   const apps = await Promise.all(variants.map(({ env }) => startAdjoint(env)));
   const variantTargets: Target[] = [...variants.map(({ name }, i) => ({ name, ...client(apps[i].port, '/v1/grad') })), bareTarget];
@@ -349,8 +367,8 @@ async function main(): Promise<void> {
     ['worker reply → main has it', 'workerReplied', 'outcomes'],
     ['worker: compute()', 'computeStart', 'computeEnd'],
   ];
-  console.log(`\n| server | request | spacing | ${waking.map(([label]) => label).join(' | ')} | on another worker than the last |`);
-  console.log(`| --- | --- | --- | ${waking.map(() => '---').join(' | ')} | --- |`);
+  console.log(`\n| server | request | spacing | ${waking.map(([label]) => label).join(' | ')} | on the event loop | on another worker than the last |`);
+  console.log(`| --- | --- | --- | ${waking.map(() => '---').join(' | ')} | --- | --- |`);
   for (const name of ['tiny', 'mlp'] as const) {
     const backToBack = await inTurns(variantTargets, name, BACK_TO_BACK);
     const spaced = await inTurns(variantTargets, name, SPACED, { warmup: SPACED / 4, round: SPACED / 4, gapMs: SPACING_MS });
@@ -358,9 +376,11 @@ async function main(): Promise<void> {
       variantTargets.forEach((target, i) => {
         const all = results[i];
         checkOrder(all);
-        const moved = all.filter((m, k) => k > 0 && m.thread !== undefined && m.thread !== all[k - 1].thread).length;
-        const switched = all[0].thread === undefined ? '—' : `${Math.round((100 * moved) / (all.length - 1))}%`;
-        console.log(`| ${target.name} | ${REQUESTS[name].label} | ${spacing} | ${waking.map(([, from, to]) => cell(all, from, to)).join(' | ')} | ${switched} |`);
+        const pooled = all.filter((m) => m.thread !== undefined);
+        const switched = pooled.length < 2 ? '—' : `${Math.round((100 * pooled.filter((m, k) => k > 0 && m.thread !== pooled[k - 1].thread).length) / (pooled.length - 1))}%`;
+        const computed = all.filter((m) => m.poolCall !== undefined);
+        const onLoop = computed.length === 0 ? '—' : `${Math.round((100 * computed.filter((m) => m.batchSent === undefined).length) / computed.length)}%`;
+        console.log(`| ${target.name} | ${REQUESTS[name].label} | ${spacing} | ${waking.map(([, from, to]) => cell(all, from, to)).join(' | ')} | ${onLoop} | ${switched} |`);
       });
     }
   }

@@ -118,7 +118,7 @@ export const SERVER_SETTINGS = {
   inlineBelowUs: {
     env: 'INLINE_BELOW_US',
     kind: 'integer',
-    default: 300,
+    default: 1000,
     min: 0,
     max: 10_000,
     description:

@@ -52,6 +52,8 @@ export interface WorkerPool {
   readonly replaced: number;
   /** Requests computed on the event loop (inline.ts) since the pool started. */
   readonly inlined: number;
+  /** Requests begun on the event loop that went past its budgets, and so were computed by a worker. */
+  readonly handedOver: number;
   close(): Promise<void>;
 }
 
@@ -109,6 +111,9 @@ export function createWorkerPool(config: PoolSettings, onError: (error: Error) =
     },
     get inlined() {
       return inline.computed;
+    },
+    get handedOver() {
+      return inline.handedOver;
     },
     compute: (endpoint, body, options = {}) => {
       const { bodyText } = options;

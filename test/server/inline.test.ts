@@ -94,6 +94,9 @@ t.test('a request past the lane\'s budgets is computed by the pool under the req
   t.equal(big.status, 200, `answered (${big.text.slice(0, 120)})`);
   t.equal((big.json as { value: number }).value, 900 ** 3, 'by the pool: n^3');
   t.equal(workers.inlined, inlinedBefore, 'not counted as computed inline');
+  t.equal(workers.handedOver, 1, 'but as handed over to the pool');
+  const metrics = await send(server.base, '/metrics');
+  t.match(metrics.text, /^adjoint_evaluations_handed_over_total 1$/m, 'counted in /metrics');
   // Handed over, the kind is not tried inline again soon: the next goes to a worker.
   await post(server.base, 'eval', product(11));
   t.equal(workers.inlined, inlinedBefore, 'the next of its kind goes to a worker');

@@ -55,6 +55,15 @@ export default fp(
         this.inc(app.workers.inlined);
       },
     });
+    new Counter({
+      name: 'adjoint_evaluations_handed_over_total',
+      help: 'Requests begun on the event loop that went past its budgets, and so were computed by a worker',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(app.workers.handedOver);
+      },
+    });
     app.decorate('metrics', { registry, evaluations });
     app.addHook('onResponse', (request, reply, done) => {
       const route = request.routeOptions.url ?? 'unmatched';
