@@ -122,7 +122,7 @@ export const SERVER_SETTINGS = {
     min: 0,
     max: 10_000,
     description:
-      'work (an endpoint and program, with a body of about the same size) that lately took less than this many microseconds is computed on the event loop rather than sent to a worker, whose round trip costs more than such a request; under tighter budgets (5 ms, 200,000 operations, 2,000,000 elements: past one, a worker computes it) and at most half the event loop\'s time; 0 turns this off',
+      'work (an endpoint and program, with a body of about the same size) that lately took less than this many microseconds is computed on the event loop rather than sent to a worker, whose round trip costs more than such a request; under tighter budgets (5 ms, 200,000 operations, 250,000 elements: past one, a worker computes it) and at most half the event loop\'s time; 0 turns this off',
   },
   shutdownGraceMs: {
     env: 'SHUTDOWN_GRACE_MS',

@@ -23,8 +23,12 @@ import { Problem, computeSync, type ComputeLimits } from '../index.js';
 
 /** The most primitive operations of a request computed inline (more: the pool computes it). */
 export const INLINE_OPERATIONS = 200_000;
-/** The most tensor elements a request computed inline may allocate (16 MB of float64). */
-export const INLINE_ELEMENTS = 2_000_000;
+/**
+ * The most tensor elements a request computed inline may allocate (2 MB of float64). It also
+ * bounds the work of the few kernels that do not read the clock as they go (a sort, a matrix
+ * product): measured, a request past the lane's time budget stopped within 15 ms.
+ */
+export const INLINE_ELEMENTS = 250_000;
 /** The endpoints a request of which may be computed inline: those answered by one synchronous computation. */
 const ENDPOINTS = new Set(['eval', 'grad', 'jvp', 'jacobian', 'hessian', 'trace', 'derivative', 'check', 'optimize']);
 /** The window over which the lane's share of the event loop is counted, in milliseconds. */
@@ -33,8 +37,8 @@ const WINDOW_MS = 100;
 const REMEMBERED = 4096;
 /** Programs longer than this are remembered by their hash, not their text. */
 const KEY_TEXT = 256;
-/** Weight of a slower time in a kind of work's average. */
-const ALPHA = 0.25;
+/** How far a quicker time moves a kind of work's figure towards it (a slower one moves it all the way). */
+const TOWARDS_QUICKER = 0.5;
 /** How long a kind of work that went past the lane's budgets is left to the pool, in milliseconds. */
 const HOLD_MS = 10_000;
 
@@ -72,7 +76,7 @@ export class InlineLane {
   private readonly settings: InlineSettings;
   private readonly clock: () => number;
   private readonly limits: ComputeLimits;
-  /** Kind of work → the milliseconds it took lately, and until when the pool alone computes it; oldest first. */
+  /** Kind of work → the milliseconds it took lately (see `record`), and until when the pool alone computes it; oldest first. */
   private readonly recent = new Map<string, { ms: number; heldUntil: number }>();
   private windowStart: number;
   private windowMs = 0;
@@ -147,14 +151,17 @@ export class InlineLane {
 
   /**
    * Work of `kind` took `ms` (on a worker, or here); `heldUntil`: the pool computes it until then.
-   * A quicker time is taken at once (the first runs of a program in a thread are its slowest),
-   * a slower one a quarter of the way: one pause does not send a kind to the pool.
+   * A slower time is taken at once, a quicker one half of the way: a kind that took long is sent
+   * to the pool until several quick runs there say otherwise, so that requests of one program
+   * alternating quick and slow (small and large inputs of the same size) block the event loop
+   * for one in several at most. A program's first runs in a thread, its slowest, are forgotten in
+   * a few runs.
    */
   record(kind: string, ms: number, heldUntil = 0): void {
     const before = this.recent.get(kind);
     if (before !== undefined) this.recent.delete(kind);
     else if (this.recent.size >= REMEMBERED) this.recent.delete(this.recent.keys().next().value as string);
-    const average = before === undefined || ms <= before.ms ? ms : before.ms + ALPHA * (ms - before.ms);
-    this.recent.set(kind, { ms: average, heldUntil: Math.max(heldUntil, before?.heldUntil ?? 0) });
+    const figure = before === undefined || ms >= before.ms ? ms : before.ms + TOWARDS_QUICKER * (ms - before.ms);
+    this.recent.set(kind, { ms: figure, heldUntil: Math.max(heldUntil, before?.heldUntil ?? 0) });
   }
 }
