@@ -20,6 +20,8 @@
  */
 import { createHash } from 'node:crypto';
 import { Problem, computeSync, type ComputeLimits } from '../index.js';
+import { endpointSchemas } from '../compute/schemas/index.js';
+import { wantsSvg } from '../compute/svg.js';
 
 /** The most primitive operations of a request computed inline (more: the pool computes it). */
 export const INLINE_OPERATIONS = 200_000;
@@ -37,6 +39,8 @@ const WINDOW_MS = 100;
 const REMEMBERED = 4096;
 /** Programs longer than this are remembered by their hash, not their text. */
 const KEY_TEXT = 256;
+/** Requests larger than this (characters or bytes as sent) always go to the pool: decoding them alone takes longer than a round trip. */
+const MAX_SIZE = 64 * 1024;
 /** How far a quicker time moves a kind of work's figure towards it (a slower one moves it all the way). */
 const TOWARDS_QUICKER = 0.5;
 /** How long a kind of work that went past the lane's budgets is left to the pool, in milliseconds. */
@@ -64,12 +68,22 @@ export interface InlineRequest {
 export type InlineOutcome = { readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly problem: Problem } | null;
 
 /**
- * Computes a small gradient once, before the server listens: the first evaluation in a thread
- * compiles the engine's code and takes over 100 ms, which would otherwise stall the event loop
- * under its first inline request.
+ * Computes every example of the endpoints the lane serves (their schemas' own, as the API's
+ * documentation shows them) once, before the server listens: the first evaluation in a thread
+ * compiles the engine's code (over 100 ms), and each endpoint's first its own (5-50 ms, the
+ * symbolic derivative's the most), which would otherwise stall the event loop under the first
+ * requests. About 0.4 s at start; those whose answer is a problem are computed too.
  */
 function warmUp(): void {
-  computeSync('grad', { program: 'h = tanh(W * x + b)\nsum(h .^ 2) + norm(x)', at: { W: [[1, 2], [3, 4]], b: [0.5, -0.5], x: [0.25, 0.75] }, wrt: ['W', 'b'] });
+  for (const endpoint of ENDPOINTS) {
+    for (const example of Object.values(endpointSchemas[endpoint as keyof typeof endpointSchemas].examples ?? {})) {
+      try {
+        if (!wantsSvg(endpoint, example.request)) computeSync(endpoint, example.request);
+      } catch {
+        // An example of a refusal: refused, as documented.
+      }
+    }
+  }
 }
 
 export class InlineLane {
@@ -101,7 +115,9 @@ export class InlineLane {
 
   /** The kind of work a request is (see above), `size` its size as sent; null: it is never computed inline. */
   kindOf(endpoint: string, body: unknown, size: number): string | null {
-    if (this.settings.belowMs <= 0 || !ENDPOINTS.has(endpoint) || body === null || typeof body !== 'object') return null;
+    if (this.settings.belowMs <= 0 || size > MAX_SIZE || !ENDPOINTS.has(endpoint) || body === null || typeof body !== 'object') return null;
+    // A picture in SVG needs Graphviz, which loads asynchronously: only on a worker (compute()).
+    if (wantsSvg(endpoint, body)) return null;
     const { program, graph } = body as { program?: unknown; graph?: unknown };
     let source: string;
     if (typeof program === 'string') source = program;

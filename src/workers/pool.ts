@@ -75,6 +75,7 @@ export function createWorkerPool(config: PoolSettings, onError: (error: Error) =
     defer: setImmediate,
   });
   const sweeper = setInterval(() => scheduler.sweep(), SWEEP_MS).unref();
+  let closed = false;
   const inline = new InlineLane({ belowMs: config.inlineBelowUs / 1000, budgetMs: INLINE_BUDGET_MS, share: INLINE_SHARE, limits: config.limits });
 
   /** Runs a request on a worker; the time it ran there is remembered for its kind of work (`kind`, null: none). */
@@ -119,7 +120,7 @@ export function createWorkerPool(config: PoolSettings, onError: (error: Error) =
       const { bodyText } = options;
       // A request whose size is known and that is not a stream (nor a sample's part, which has an endpoint of its own).
       const size = options.size ?? (typeof bodyText === 'string' ? bodyText.length : undefined);
-      const kind = size !== undefined && options.onProgress === undefined ? inline.kindOf(endpoint, body, size) : null;
+      const kind = size !== undefined && options.onProgress === undefined && !closed ? inline.kindOf(endpoint, body, size) : null;
       if (kind !== null && options.cancel?.cancelled !== true && inline.takes(kind)) {
         options.onStart?.();
         const outcome = inline.run(kind, { endpoint, body, stats: options.stats });
@@ -132,6 +133,8 @@ export function createWorkerPool(config: PoolSettings, onError: (error: Error) =
     },
     sampleChunk: (body, from, count, options = {}) => scheduler.submit({ endpoint: 'sample', body, chunk: { from, count }, answerBy: options.answerBy }, options) as Promise<SampleChunk>,
     close: async () => {
+      // From now on every request is refused as the scheduler refuses it (SHUTTING_DOWN), none computed here.
+      closed = true;
       clearInterval(sweeper);
       scheduler.close();
       await transport.close();
