@@ -1,6 +1,6 @@
 /**
- * The inline lane: a request known to take microseconds is computed on the event loop instead of
- * a worker. A worker's round trip (the batch's message, the worker's wake-up from `Atomics.wait`,
+ * The inline lane: a request known to take well under a millisecond is computed on the event loop
+ * instead of a worker. A worker's round trip (the batch's message, the worker's wake-up from `Atomics.wait`,
  * the body's second `JSON.parse`, the answer's message and the event loop's wake-up) costs
  * 200-300 µs on a quiet machine (`npm run bench:latency`), where a widget's gradient takes 5 µs:
  * for such requests the trip is nine tenths of the time a student waits on a slider.
