@@ -3,14 +3,14 @@
  * expression (a fixed template in this code base, never text from a request), so that each
  * primitive gets a tight monomorphic loop over `Float64Array`s.
  */
-import { gammaSampleGrad, lgamma, polygamma } from './special.js';
+import { gammaSampleGrad, lgamma, logistic, polygamma } from './special.js';
 import { cos, exp, pow, sin } from './fdlibm.js';
 import { broadcastOf, type Reading } from './broadcast.js';
 import type { Shape } from './tensor.js';
 import type { Context } from './core.js';
 
 /** Functions that scalar expressions may call as `lib.name(...)`, besides `Math`; `lib.checks[k]` are the checks of ops/check.ts. */
-export const kernelLibrary = Object.freeze({ sin, cos, exp, pow, lgamma, polygamma, gammaSampleGrad, checks: [] as ((x: number) => number)[] });
+export const kernelLibrary = Object.freeze({ sin, cos, exp, pow, logistic, lgamma, polygamma, gammaSampleGrad, checks: [] as ((x: number) => number)[] });
 
 /** Compiles a function body over the named parameters, with `lib` in scope. */
 export function compileKernel<F>(params: readonly string[], body: string): F {

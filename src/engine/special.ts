@@ -1,9 +1,22 @@
 /**
- * Scalar special functions: log-gamma and the polygamma functions (digamma is order 0). Each
- * uses the recurrence to move the argument up to where the asymptotic (Stirling) series is
- * accurate to float64, and a reflection formula for negative arguments.
+ * Scalar special functions: the logistic function, log-gamma and the polygamma functions
+ * (digamma is order 0). The last two use the recurrence to move the argument up to where the
+ * asymptotic (Stirling) series is accurate to float64, and a reflection formula for negative
+ * arguments.
  */
-import { pow } from './fdlibm.js';
+import { exp, pow } from './fdlibm.js';
+
+/**
+ * The logistic function (sigmoid) as PyTorch computes it without overflow: 1 / (1 + e^-x) from 0
+ * up, e^x / (1 + e^x) below. Both are n / (1 + e), e = e^-|x|, n = 1 or e: one exp, and n is
+ * chosen by arithmetic, not by a branch on the sign (data make it random, and a mispredicted
+ * branch cost more than the exp). [x >= 0] · 1 + (1 - [x >= 0]) · e is exactly 1 or e.
+ */
+export function logistic(x: number): number {
+  const e = exp(-Math.abs(x));
+  const up = +(x >= 0);
+  return (up + (1 - up) * e) / (1 + e);
+}
 
 const HALF_LOG_2PI = 0.9189385332046728;
 

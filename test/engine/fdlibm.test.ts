@@ -82,9 +82,22 @@ t.test('sin and cos of zeros, infinities and NaN', async (t) => {
   }
 });
 
-/** Arguments where exp changes course: the reduction's thresholds, exp(1), overflow, subnormals. */
+/** The double whose high word is `high` and low word 0, and the three doubles either side of it. */
+function aroundHighWord(high: number): number[] {
+  bits[0] = BigInt(high) << 32n;
+  const x = bits[0];
+  return [-3n, -2n, -1n, 0n, 1n, 2n, 3n].map((d) => {
+    bits[0] = x + d;
+    return asDouble[0];
+  });
+}
+
+/**
+ * Arguments where exp changes course: the reduction's thresholds (ln2/2, where it starts, and
+ * 1.5·ln2, below which fdlibm takes k = ±1 without rounding), exp(1), overflow, subnormals.
+ */
 function expEdgeArguments(): number[] {
-  const xs = [0, -0, 5e-324, 2 ** -29, 2 ** -28, 2 ** -27, 0.34657359027997264, 0.3465735902799727, 0.5, 1, 1.0397207708399179, 1.03972077083992, 2, 700, 707.99, 708, 709.7, 709.782712893384, 709.79, 710, 745.1, 746];
+  const xs = [...aroundHighWord(0x3fd62e43), ...aroundHighWord(0x3ff0a2b2), 0, -0, 5e-324, 2 ** -29, 2 ** -28, 2 ** -27, 0.34657359027997264, 0.3465735902799727, 0.5, 1, 1.0397207708399179, 1.03972077083992, 2, 700, 707.99, 708, 709.7, 709.782712893384, 709.79, 710, 745.1, 746];
   for (let k = 1; k <= 1021; k += 7) xs.push(k * Math.LN2, k * Math.LN2 + 2 ** -40, (k + 0.5) * Math.LN2);
   return xs.flatMap((x) => [x, -x]);
 }

@@ -1,0 +1,92 @@
+/**
+ * The element-wise primitives written without a branch on their data (relu, sigmoid, the
+ * comparisons and logic; ops/math.ts, special.ts) against the expressions they replaced, which
+ * are the oracle here: the same numbers, bit for bit, at every special value and at random ones,
+ * through the kernels (tensors), the scalar path, and a plan's fused loop.
+ */
+import t from 'tap';
+import { Context, Tensor, and, compileGradientPlan, eq, ge, gt, isfinite, le, lt, mul, ne, not, or, relu, sigmoid, sum, xor, type Value } from '../../src/engine/index.js';
+import { exp } from '../../src/engine/fdlibm.js';
+
+const SPECIAL = [0, -0, 5e-324, -5e-324, 1e-300, -1e-300, 0.5, -0.5, 1, -1, 20, -20, 36.7, -36.7, 708, -708, 745, -745, 1e308, -1e308, Number.MAX_VALUE, -Number.MAX_VALUE, Infinity, -Infinity, NaN];
+
+/** The special values, then random ones of every sign and size. */
+function values(count: number, seed: number): number[] {
+  let s = seed >>> 0;
+  const random = (): number => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+  return [...SPECIAL, ...Array.from({ length: count }, () => (random() - 0.5) * 10 ** (random() * 12 - 6))];
+}
+
+/** The formulas as they were, branches and all. */
+const BEFORE = {
+  relu: (x: number): number => (x > 0 ? x : x === x ? 0 : x),
+  sigmoid: (x: number): number => (x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x))),
+  lt: (x: number, y: number): number => (x < y ? 1 : 0),
+  le: (x: number, y: number): number => (x <= y ? 1 : 0),
+  gt: (x: number, y: number): number => (x > y ? 1 : 0),
+  ge: (x: number, y: number): number => (x >= y ? 1 : 0),
+  eq: (x: number, y: number): number => (x === y ? 1 : 0),
+  ne: (x: number, y: number): number => (x !== y ? 1 : 0),
+  and: (x: number, y: number): number => (x && y ? 1 : 0),
+  or: (x: number, y: number): number => (x || y ? 1 : 0),
+  xor: (x: number, y: number): number => (!x !== !y ? 1 : 0),
+  not: (x: number): number => (x ? 0 : 1),
+  isfinite: (x: number): number => (Number.isFinite(x) ? 1 : 0),
+};
+
+const UNARY = { relu, sigmoid, not, isfinite } as const;
+const BINARY = { lt, le, gt, ge, eq, ne, and, or, xor } as const;
+
+/** Where two arrays differ (Object.is: -0 is not 0, NaN is NaN), for a message; empty if nowhere. */
+function differences(got: ArrayLike<number>, want: ArrayLike<number>, at: (i: number) => string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < want.length && out.length < 5; i++) if (!Object.is(got[i], want[i])) out.push(`${at(i)}: ${got[i]}, was ${want[i]}`);
+  return out;
+}
+
+t.test('unary primitives give the numbers of the branching formulas, in kernels and as scalars', async (t) => {
+  const xs = values(20_000, 1);
+  for (const [name, op] of Object.entries(UNARY)) {
+    const before = BEFORE[name as keyof typeof UNARY];
+    const want = xs.map(before);
+    const kernel = (op(new Context(), new Tensor([xs.length], Float64Array.from(xs))) as Tensor).data;
+    t.same(differences(kernel, want, (i) => `${name}(${xs[i]})`), [], `${name}: kernel over ${xs.length} values`);
+    const scalars = xs.map((x) => (op(new Context(), Tensor.scalar(x)) as Tensor).data[0]);
+    t.same(differences(scalars, want, (i) => `${name}(${xs[i]})`), [], `${name}: scalar path`);
+  }
+});
+
+t.test('comparisons and logic give the numbers of the branching formulas on every pair of special values and random pairs', async (t) => {
+  const xs = values(5_000, 2);
+  const ys = [...SPECIAL.flatMap(() => SPECIAL), ...values(5_000, 3).slice(SPECIAL.length)];
+  const as = [...SPECIAL.flatMap((x) => SPECIAL.map(() => x)), ...xs.slice(SPECIAL.length)];
+  t.equal(as.length, ys.length);
+  for (const [name, op] of Object.entries(BINARY)) {
+    const before = BEFORE[name as keyof typeof BINARY];
+    const want = as.map((a, i) => before(a, ys[i]));
+    const got = (op(new Context(), new Tensor([as.length], Float64Array.from(as)), new Tensor([ys.length], Float64Array.from(ys))) as Tensor).data;
+    t.same(differences(got, want, (i) => `${name}(${as[i]}, ${ys[i]})`), [], `${name}: ${as.length} pairs`);
+  }
+});
+
+t.test("a plan's fused loops give the same numbers: relu and sigmoid with their derivatives", async (t) => {
+  const xs = values(2_000, 4).filter((x) => Number.isFinite(x));
+  const x = new Tensor([xs.length], Float64Array.from(xs));
+  const w = new Tensor([xs.length], Float64Array.from(xs, (_, i) => ((i % 7) - 3) / 3));
+  // sum(w .* f(x)): its gradient with respect to x is w .* f'(x), element for element.
+  for (const [name, f] of [
+    ['relu', relu],
+    ['sigmoid', sigmoid],
+  ] as const) {
+    const loss = (cx: Context, [a, b]: readonly Value[]): Value => sum(cx, mul(cx, b, f(cx, a)));
+    const plan = compileGradientPlan(loss, [x, w], new Context(), { differentiated: [true, false] });
+    t.ok(plan.fused.loops > 0, `${name}: the plan fuses its loops`);
+    const { grads } = plan.run([x, w]);
+    const derivative = name === 'relu' ? (v: number) => BEFORE.gt(v, 0) : (v: number) => BEFORE.sigmoid(v) * (1 - BEFORE.sigmoid(v));
+    const want = xs.map((v, i) => w.data[i] * derivative(v));
+    t.same(differences(grads[0].data, want, (i) => `${name}'(${xs[i]})`), [], `${name}: the gradient over ${xs.length} values`);
+  }
+});
