@@ -204,6 +204,11 @@ export interface Primitive<P> {
   vjp(cx: Context, cotangent: Value, primals: readonly Value[], out: Value, params: P, needs: readonly boolean[]): (Value | null)[];
   /** For element-wise scalar primitives: the JavaScript expression of one element, over argument expressions. */
   readonly scalarSource?: (args: readonly string[], params: P) => string;
+  /**
+   * Kept out of a plan's fused loops (plan.ts), which inline `scalarSource`: the kernel must name
+   * the element that fails (a check), or does better than the expression in one loop (softplus).
+   */
+  readonly unfused?: true;
   /** Code the compiler derives from this primitive's rules, filled in on first use. */
   readonly compiled: CompiledRules;
 }

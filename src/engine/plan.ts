@@ -197,9 +197,6 @@ type Instruction =
 /** Primitives worth recomputing in each loop that reads them rather than storing their result. */
 const CHEAP = new Set(['add', 'sub', 'mul', 'neg']);
 
-/** Primitives kept out of fused loops: a failed check must name the element, as its kernel does. */
-const UNFUSED = new Set(['check']);
-
 /**
  * The scalar expression of a step in a fused loop: an element-wise primitive's own, or for
  * `expand`, its operand as the loop reads it (a broadcast is a reading: the gradient of a sum,
@@ -210,7 +207,7 @@ function scalarSourceOf(prim: Primitive<unknown>): Primitive<unknown>['scalarSou
 }
 
 function fusible(step: Step, shapeOf: (ref: Ref) => Shape): boolean {
-  return scalarSourceOf(step.prim) !== undefined && !UNFUSED.has(step.prim.name) && step.args.every((a) => readingIn(shapeOf(a), step.shape) !== null);
+  return scalarSourceOf(step.prim) !== undefined && step.prim.unfused !== true && step.args.every((a) => readingIn(shapeOf(a), step.shape) !== null);
 }
 
 /** The steps `outputs` need, in order, and how many steps read each slot (outputs: Infinity). */

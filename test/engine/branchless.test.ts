@@ -1,11 +1,12 @@
 /**
- * The element-wise primitives written without a branch on their data (relu, sigmoid, the
- * comparisons and logic; ops/math.ts, special.ts) against the expressions they replaced, which
- * are the oracle here: the same numbers, bit for bit, at every special value and at random ones,
- * through the kernels (tensors), the scalar path, and a plan's fused loop.
+ * The element-wise primitives rewritten for speed (relu, sigmoid, the comparisons and logic
+ * without a branch on their data; softplus's kernel in two passes; ops/math.ts, special.ts)
+ * against the expressions they replaced, which are the oracle here: the same numbers, bit for
+ * bit, at every special value and at random ones, through the kernels (tensors), the scalar path,
+ * and a plan (fused loops, and softplus's own kernel).
  */
 import t from 'tap';
-import { Context, Tensor, and, compileGradientPlan, eq, ge, gt, isfinite, le, lt, mul, ne, not, or, relu, sigmoid, sum, xor, type Value } from '../../src/engine/index.js';
+import { Context, Tensor, and, compileGradientPlan, eq, ge, gt, isfinite, le, lt, mul, ne, not, or, relu, sigmoid, softplus, sum, xor, type Value } from '../../src/engine/index.js';
 import { exp } from '../../src/engine/fdlibm.js';
 
 const SPECIAL = [0, -0, 5e-324, -5e-324, 1e-300, -1e-300, 0.5, -0.5, 1, -1, 20, -20, 36.7, -36.7, 708, -708, 745, -745, 1e308, -1e308, Number.MAX_VALUE, -Number.MAX_VALUE, Infinity, -Infinity, NaN];
@@ -24,6 +25,7 @@ function values(count: number, seed: number): number[] {
 const BEFORE = {
   relu: (x: number): number => (x > 0 ? x : x === x ? 0 : x),
   sigmoid: (x: number): number => (x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x))),
+  softplus: (x: number): number => (x > 20 ? x : Math.log1p(exp(x))),
   lt: (x: number, y: number): number => (x < y ? 1 : 0),
   le: (x: number, y: number): number => (x <= y ? 1 : 0),
   gt: (x: number, y: number): number => (x > y ? 1 : 0),
@@ -37,7 +39,7 @@ const BEFORE = {
   isfinite: (x: number): number => (Number.isFinite(x) ? 1 : 0),
 };
 
-const UNARY = { relu, sigmoid, not, isfinite } as const;
+const UNARY = { relu, sigmoid, softplus, not, isfinite } as const;
 const BINARY = { lt, le, gt, ge, eq, ne, and, or, xor } as const;
 
 /** Where two arrays differ (Object.is: -0 is not 0, NaN is NaN), for a message; empty if nowhere. */
@@ -72,21 +74,29 @@ t.test('comparisons and logic give the numbers of the branching formulas on ever
   }
 });
 
-t.test("a plan's fused loops give the same numbers: relu and sigmoid with their derivatives", async (t) => {
+t.test('a plan gives the same numbers: relu, sigmoid and softplus with their derivatives', async (t) => {
   const xs = values(2_000, 4).filter((x) => Number.isFinite(x));
   const x = new Tensor([xs.length], Float64Array.from(xs));
   const w = new Tensor([xs.length], Float64Array.from(xs, (_, i) => ((i % 7) - 3) / 3));
   // sum(w .* f(x)): its gradient with respect to x is w .* f'(x), element for element.
+  const derivatives = {
+    relu: (v: number) => BEFORE.gt(v, 0),
+    sigmoid: (v: number) => BEFORE.sigmoid(v) * (1 - BEFORE.sigmoid(v)),
+    softplus: (v: number) => BEFORE.sigmoid(v),
+  };
   for (const [name, f] of [
     ['relu', relu],
     ['sigmoid', sigmoid],
+    ['softplus', softplus],
   ] as const) {
     const loss = (cx: Context, [a, b]: readonly Value[]): Value => sum(cx, mul(cx, b, f(cx, a)));
     const plan = compileGradientPlan(loss, [x, w], new Context(), { differentiated: [true, false] });
     t.ok(plan.fused.loops > 0, `${name}: the plan fuses its loops`);
-    const { grads } = plan.run([x, w]);
-    const derivative = name === 'relu' ? (v: number) => BEFORE.gt(v, 0) : (v: number) => BEFORE.sigmoid(v) * (1 - BEFORE.sigmoid(v));
-    const want = xs.map((v, i) => w.data[i] * derivative(v));
+    const { value, grads } = plan.run([x, w]);
+    let total = 0;
+    for (let i = 0; i < xs.length; i++) total += w.data[i] * BEFORE[name](xs[i]);
+    t.ok(Object.is(value.data[0], total), `${name}: the value, ${value.data[0]} against ${total}`);
+    const want = xs.map((v, i) => w.data[i] * derivatives[name](v));
     t.same(differences(grads[0].data, want, (i) => `${name}'(${xs[i]})`), [], `${name}: the gradient over ${xs.length} values`);
   }
 });

@@ -33,6 +33,8 @@ export function defineCheck(op: string, holds: (x: number) => boolean, message: 
 const checkPrim = definePrimitive<Check>({
   name: 'check',
   arity: 1,
+  // A failed check names its element, as only this kernel can.
+  unfused: true,
   impl(_cx, [x], check) {
     for (let i = 0; i < x.size; i++) {
       if (!check.holds(x.data[i])) throw new EngineError('INVALID_ARGUMENT', check.message(x.data[i], i, x.size), { op: check.op });
