@@ -10,6 +10,7 @@
  * loop, in sumTo's order); a product of two matrices that such a loop reads element for element
  * hands it each element from its registers (a layer's bias and activation after its product).
  * A small network's training step is then a few matrix products and a few passes over memory.
+ * A computation written twice (`exp(x)` in both halves of a fraction) is traced as one step.
  *
  * Tracing runs the primitives on real values, but a value computed from the inputs is never
  * handed to the program: reading one (a branch, an index, a label computed from the inputs)
@@ -67,6 +68,10 @@ class PlanTrace implements Trace {
   readonly steps: Step[] = [];
   readonly constants: Tensor[] = [];
   private readonly constantRefs = new Map<Tensor, Ref>();
+  /** Scalar constants by value (`numberKey`): the literal 2 written twice is one constant. */
+  private readonly scalarRefs = new Map<string, Ref>();
+  /** Each step by what it computes (`stepKey`): the same primitive of the same operands is one step. */
+  private readonly computed = new Map<string, PlanTracer>();
 
   constructor(
     private readonly cx: Context,
@@ -80,22 +85,75 @@ class PlanTrace implements Trace {
     if (!(v instanceof Tensor)) throw new NotCompilable('a value of another transformation');
     let ref = this.constantRefs.get(v);
     if (ref === undefined) {
-      ref = ~this.constants.length;
-      this.constants.push(v);
+      const scalar = v.shape.length === 0 ? numberKey(v.data[0]) : null;
+      ref = scalar === null ? undefined : this.scalarRefs.get(scalar);
+      if (ref === undefined) {
+        ref = ~this.constants.length;
+        this.constants.push(v);
+        if (scalar !== null) this.scalarRefs.set(scalar, ref);
+      }
       this.constantRefs.set(v, ref);
     }
     return ref;
   }
 
+  /**
+   * A step computing what an earlier one computes (the same primitive, parameters and operands:
+   * `exp(x)` written twice, `A - U * V'` in both factors of a square) is that step: primitives
+   * are functions of their operands, so its numbers are the same. Only the computation is shared;
+   * the gradient's steps stay as the engine's rules make them, each cotangent its own sum, so
+   * the plan still gives the engine's bits.
+   */
   process(prim: Primitive<unknown>, args: readonly Value[], params: unknown): Value {
     if (this.steps.length >= MAX_STEPS) throw new NotCompilable(`more than ${MAX_STEPS} operations`);
     const refs = args.map((a) => this.ref(a));
+    const key = stepKey(prim, refs, params);
+    const known = key === null ? undefined : this.computed.get(key);
+    if (known !== undefined) return known;
     const values = args.map((a) => (a instanceof PlanTracer ? a.value : (a as Tensor)));
     const out = bind(this.cx, prim, values, params) as Tensor;
     const slot = this.arity + this.steps.length;
     this.steps.push({ prim, params, args: refs, shape: out.shape, out: slot });
-    return new PlanTracer(this, slot, out);
+    const tracer = new PlanTracer(this, slot, out);
+    if (key !== null) this.computed.set(key, tracer);
+    return tracer;
   }
+}
+
+/** A number as a key: its value, -0 apart from 0. */
+function numberKey(v: number): string {
+  return Object.is(v, -0) ? '-0' : String(v);
+}
+
+/**
+ * What a step computes, as a key: its primitive, its operands and its parameters; null where the
+ * parameters are not plain data (numbers, strings, booleans, and arrays and records of them, a
+ * few levels deep), whose equality a key cannot tell: such a step is never shared.
+ */
+function stepKey(prim: Primitive<unknown>, refs: readonly Ref[], params: unknown): string | null {
+  const data = (v: unknown, depth: number): string | null => {
+    if (v === undefined) return 'u';
+    if (v === null) return 'n';
+    if (typeof v === 'number') return numberKey(v);
+    if (typeof v === 'boolean') return v ? 't' : 'f';
+    if (typeof v === 'string') return JSON.stringify(v);
+    if (depth === 0 || typeof v !== 'object') return null;
+    const proto = Object.getPrototypeOf(v);
+    if (Array.isArray(v)) {
+      const items = v.map((x) => data(x, depth - 1));
+      return items.includes(null) ? null : `[${items.join(',')}]`;
+    }
+    if (proto !== Object.prototype && proto !== null) return null;
+    const entries = Object.keys(v)
+      .sort()
+      .map((k) => {
+        const item = data((v as Record<string, unknown>)[k], depth - 1);
+        return item === null ? null : `${JSON.stringify(k)}:${item}`;
+      });
+    return entries.includes(null) ? null : `{${entries.join(',')}}`;
+  };
+  const p = data(params, 3);
+  return p === null ? null : `${prim.name}(${refs.join(',')})${p}`;
 }
 
 /** Draws would be baked into the plan as constants: a function that draws is not compiled. */

@@ -29,6 +29,7 @@ import {
   max,
   maximum,
   min,
+  neg,
   mseLoss,
   mul,
   norm,
@@ -120,6 +121,16 @@ const cases: Case[] = [
     shapes: [[300, 300]],
   },
   {
+    name: 'the same computation written twice (tanh through exp, a residual squared as a product of itself): shared, the same bits',
+    f: (cx, [x, u, v]) => {
+      const e = (): Value => exp(cx, x);
+      const f = (): Value => exp(cx, neg(cx, x));
+      const r = (): Value => sub(cx, X, matmul(cx, u, v));
+      return add(cx, sum(cx, div(cx, sub(cx, e(), f()), add(cx, e(), f()))), sum(cx, mul(cx, r(), r())));
+    },
+    shapes: [[5], [6, 2], [2, 4]],
+  },
+  {
     name: 'powers by the constants 2, 3 (the square and the cube) and 4 (pow), of a matrix and of a scalar',
     f: (cx, [m, s]) => add(cx, sum(cx, add(cx, pow(cx, m, 2), pow(cx, m, 3))), add(cx, sum(cx, pow(cx, m, 4)), pow(cx, s, 3))),
     shapes: [[4, 3], []],
@@ -179,6 +190,30 @@ t.test('fusion: the MLP step runs fewer instructions than it traced, in a few lo
   // X·W1 into bias and relu (and stored: the backward pass's relu mask reads it), H·W2 into its
   // bias, and the hidden layer's cotangent into the relu mask; the weights' gradients are outputs.
   t.equal(plan.fused.products, 3, 'three products feed their loops directly');
+});
+
+t.test('a computation written twice is computed once: its steps are shared, its gradient is still the engine\'s', async (t) => {
+  const tanhByExp: Fn = (cx, [x]) => sum(cx, div(cx, sub(cx, exp(cx, x), exp(cx, neg(cx, x))), add(cx, exp(cx, x), exp(cx, neg(cx, x)))));
+  const x = tensor([40], 5);
+  const plan = compileGradientPlan(tanhByExp, [x]);
+  const names = plan.instructions.flatMap((i) => (i.kind === 'prim' ? [i.prim.name] : i.names));
+  t.equal(names.filter((n) => n === 'exp').length, 2, `exp(x) and exp(-x) once each: ${names.join(' ')}`);
+  const squared: Fn = (cx, [u, v]) => sum(cx, mul(cx, sub(cx, X, matmul(cx, u, v)), sub(cx, X, matmul(cx, u, v))));
+  const product = compileGradientPlan(squared, [tensor([6, 2], 6), tensor([2, 4], 7)]);
+  const kinds = product.instructions.map((i) => (i.kind === 'prim' ? i.prim.name : i.kind));
+  t.equal(kinds.filter((k) => k === 'matmul' || k === 'product').length, 3, `U·V once forward, two products backward: ${kinds.join(' ')}`);
+  // The literal 2 written twice is one constant of the plan: one fewer than 2 and 3.
+  const scaled = (c: number): GradientPlan => compileGradientPlan((cx, [a, b]) => add(cx, sum(cx, mul(cx, 2, a)), sum(cx, mul(cx, c, b))), [tensor([3], 8), tensor([3], 9)]);
+  t.equal(scaled(2).constantElements, scaled(3).constantElements - 1, `${scaled(2).constantElements} constant elements with 2 twice`);
+  for (const [f, at] of [
+    [tanhByExp, [tensor([40], 15)]],
+    [squared, [tensor([6, 2], 16), tensor([2, 4], 17)]],
+  ] as const) {
+    const expected = grad(new Context(), f, at);
+    const got = (f === tanhByExp ? plan : product).run(at);
+    t.ok(same(got.value, expected.value), 'the value is the engine\'s');
+    got.grads.forEach((g, k) => t.ok(same(g, expected.grads[k]), `gradient ${k} is the engine's`));
+  }
 });
 
 t.test('powers by 2 and 3 are the square and the cube, in the loops and in the engine alike', async (t) => {
