@@ -1065,3 +1065,24 @@ t.test('matrix products of every width and odd row counts equal the sum over k i
   }
   t.end();
 });
+
+t.test('sumTo adds each column (and each row) in order, to the bit, whatever the number of columns', async (t) => {
+  let s = 7;
+  const random = (): number => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return (s / 2 ** 32 - 0.5) * 10 ** Math.floor((s % 7) - 3);
+  };
+  for (const [rows, cols] of [
+    [9, 10],
+    [100, 12],
+    [5, 3],
+    [1, 8],
+  ]) {
+    const m = Array.from({ length: rows }, () => Array.from({ length: cols }, random));
+    const x = Tensor.fromNested(m);
+    const byColumn = sumTo(new Context(), x, [cols]) as Tensor;
+    t.same(Array.from(byColumn.data), columns(m).map(jsSum), `[${rows}, ${cols}] to [${cols}]: each column summed from the first row down`);
+    const byRow = sumTo(new Context(), x, [rows, 1]) as Tensor;
+    t.same(Array.from(byRow.data), m.map(jsSum), `[${rows}, ${cols}] to [${rows}, 1]`);
+  }
+});

@@ -148,10 +148,11 @@ interface AlongParams {
 type ScatterAlongParams = AlongParams & { readonly shape: Shape };
 
 /**
- * The index is an operand, not a parameter: a plan reads it at each run (cross_entropy's labels
- * sent as data) and checks it there, as the kernel does. It has no derivative.
+ * The index's shape against the tensor's. The index is an operand, not a parameter: a plan reads
+ * it at each run (cross_entropy's labels sent as data) and its values are checked there, by
+ * `alongOffsets`, as the kernel checks them. It has no derivative.
  */
-function checkAlong(op: string, shape: Shape, index: Tensor, { axis, labelsOf }: AlongParams): void {
+function checkAlong(op: string, shape: Shape, index: Tensor, { axis }: AlongParams): void {
   const ok =
     index.shape.length === shape.length && index.shape.every((d, i) => i === axis || d === shape[i]) && axis >= 0 && axis < shape.length;
   if (!ok) {
@@ -161,26 +162,39 @@ function checkAlong(op: string, shape: Shape, index: Tensor, { axis, labelsOf }:
       { op },
     );
   }
-  for (const i of index.data) {
-    if (!Number.isInteger(i) || i < 0 || i >= shape[axis]) {
-      if (labelsOf !== undefined) throw new EngineError('INVALID_ARGUMENT', `${labelsOf}: class ${i + 1} is not one of 1..${shape[axis]}`, { op: labelsOf });
-      throw new EngineError('INVALID_ARGUMENT', `${op}: index ${i + 1} is out of range 1..${shape[axis]} along axis ${axis + 1}`, { op });
-    }
-  }
 }
 
-/** For each element of `index`, its offset in a tensor of `shape` (index replaces the axis coordinate). */
-function alongOffsets(shape: Shape, index: Tensor, axis: number): Int32Array {
+/** The error for `i`, an index out of range along the axis (as a class of `labelsOf`, 1-based, where set). */
+function outOfRange(op: string, i: number, extent: number, { axis, labelsOf }: AlongParams): EngineError {
+  if (labelsOf !== undefined) return new EngineError('INVALID_ARGUMENT', `${labelsOf}: class ${i + 1} is not one of 1..${extent}`, { op: labelsOf });
+  return new EngineError('INVALID_ARGUMENT', `${op}: index ${i + 1} is out of range 1..${extent} along axis ${axis + 1}`, { op });
+}
+
+/**
+ * For each element of `index`, its offset in a tensor of `shape` (index replaces the axis
+ * coordinate), each index checked on the way: an integer in 0..extent-1.
+ */
+function alongOffsets(op: string, shape: Shape, index: Tensor, params: AlongParams): Int32Array {
   // Index position (o, j, i) around the axis maps to (o, index[o, j, i], i) in `shape`.
-  const inner = sizeOf(shape.slice(axis + 1));
-  const extent = shape[axis];
-  const indexExtent = index.shape[axis];
+  const inner = sizeOf(shape.slice(params.axis + 1));
+  const extent = shape[params.axis];
+  const indexExtent = index.shape[params.axis];
+  const data = index.data;
   const offsets = new Int32Array(index.size);
   const block = indexExtent * inner;
-  for (let k = 0; k < index.size; k++) {
-    const o = Math.floor(k / block);
-    const i = k % inner;
-    offsets[k] = (o * extent + index.data[k]) * inner + i;
+  // Along the last axis (class labels), position k is (k / indexExtent, j): no division per element.
+  for (let k = 0, o = 0, j = 0; k < offsets.length; k++) {
+    const i = data[k];
+    if (!(Number.isInteger(i) && i >= 0 && i < extent)) throw outOfRange(op, i, extent, params);
+    if (inner === 1) {
+      offsets[k] = o * extent + i;
+      if (++j === indexExtent) {
+        j = 0;
+        o++;
+      }
+    } else {
+      offsets[k] = (Math.floor(k / block) * extent + i) * inner + (k % inner);
+    }
   }
   return offsets;
 }
@@ -196,7 +210,7 @@ function checkedOffsets(op: string, shape: Shape, index: Tensor, params: AlongPa
   const known = offsetsByIndex.get(index);
   if (known !== undefined && known.axis === params.axis && sameShape(known.shape, shape)) return known.offsets;
   checkAlong(op, shape, index, params);
-  const offsets = alongOffsets(shape, index, params.axis);
+  const offsets = alongOffsets(op, shape, index, params);
   offsetsByIndex.set(index, { shape, axis: params.axis, offsets });
   return offsets;
 }

@@ -80,9 +80,28 @@ const sumToPrim = definePrimitive<Shape>({
       return out;
     }
     if (reading === 'suffix') {
-      // Column by column in a local, rows in order: the same sums as row-major accumulation.
+      // Each column's sum in a local, rows in order: the same sums as row-major accumulation.
+      // Four columns at a time: one column's additions wait on each other, four columns' do not
+      // (a bias's gradient, 100 rows of 12: 2.7 µs a column at a time).
       const p = period;
-      for (let j = 0; j < p; j++) {
+      let j = 0;
+      for (; j + 4 <= p; j += 4) {
+        let t0 = 0;
+        let t1 = 0;
+        let t2 = 0;
+        let t3 = 0;
+        for (let o = j; o < src.length; o += p) {
+          t0 += src[o];
+          t1 += src[o + 1];
+          t2 += src[o + 2];
+          t3 += src[o + 3];
+        }
+        dst[j] = t0;
+        dst[j + 1] = t1;
+        dst[j + 2] = t2;
+        dst[j + 3] = t3;
+      }
+      for (; j < p; j++) {
         let total = 0;
         for (let o = j; o < src.length; o += p) total += src[o];
         dst[j] = total;
