@@ -195,7 +195,9 @@ export class ProgramCache {
   }
 
   private remember<T>(key: string, make: () => T, bytes: (value: T) => number): T {
-    if (this.lru.has(key)) return this.lru.get(key) as T;
+    // Entries are never undefined (a plan that cannot be made is null): one lookup for a hit.
+    const known = this.lru.get(key);
+    if (known !== undefined) return known as T;
     const value = make();
     this.lru.set(key, value, bytes(value));
     return value;

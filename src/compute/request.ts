@@ -59,6 +59,8 @@ export const NAME_RULE = 'a name: a letter (Latin, Greek such as α, _ or $), th
 
 /** A JSON pointer's reference token for a key the client chose (RFC 6901: `~` and `/` escaped). */
 function pointer(key: string): string {
+  // A name (every input's) has neither: no string is made again for it.
+  if (!key.includes('~') && !key.includes('/')) return `/${key}`;
   return `/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
 }
 
