@@ -71,11 +71,19 @@ export interface DecodeLimits {
  * plain loops: the general walk below (a stack of levels, each element's kind asked in turn)
  * took a third of a small planned request. False at anything else (a string, a ragged row, a
  * higher rank), which the general walk then decodes or refuses, path and all.
+ *
+ * Every element of a client's array is read with `at`, here and below, never with `[i]`: V8's
+ * optimised code for an indexed read that has met arrays of several element kinds converts each
+ * array it then reads to the most general of them. The shape's probe reads arrays of arrays and
+ * arrays of numbers at one place, so every row of doubles was converted to boxed numbers before
+ * it was read (7.5 µs for a 100x4 matrix fresh from JSON.parse, against 1.2 µs); one request with
+ * "NaN" in a row did the same to every row read after it, and rows of integers met beside rows of
+ * decimals were each copied to doubles. `at` reads each kind as it is.
  */
 function finiteRowsInto(json: unknown[], shape: Shape, data: Float64Array): boolean {
   if (shape.length === 1) {
     for (let i = 0; i < json.length; i++) {
-      const v = json[i];
+      const v: unknown = json.at(i);
       if (typeof v !== 'number' || !Number.isFinite(v)) return false;
       data[i] = v;
     }
@@ -84,10 +92,10 @@ function finiteRowsInto(json: unknown[], shape: Shape, data: Float64Array): bool
   if (shape.length !== 2) return false;
   const columns = shape[1];
   for (let r = 0, k = 0; r < json.length; r++) {
-    const row = json[r];
+    const row = json.at(r);
     if (!Array.isArray(row) || row.length !== columns) return false;
     for (let j = 0; j < columns; j++, k++) {
-      const v: unknown = row[j];
+      const v: unknown = row.at(j);
       if (typeof v !== 'number' || !Number.isFinite(v)) return false;
       data[k] = v;
     }
@@ -117,8 +125,8 @@ export function decodeValue(json: unknown, path: string, limits: DecodeLimits = 
     }
     const values = new Float64Array(size);
     for (let i = 0; i < size; i++) {
-      const x = element(data[i]);
-      if (x === undefined) throw notAnElement(data[i], `${path}/data/${i}`);
+      const x = element(data.at(i));
+      if (x === undefined) throw notAnElement(data.at(i), `${path}/data/${i}`);
       values[i] = x;
     }
     return new Tensor(shape as number[], values);
@@ -131,7 +139,7 @@ export function decodeValue(json: unknown, path: string, limits: DecodeLimits = 
     // Responses nest arrays as deep as the rank, and JSON encoders recurse: refuse absurd ranks here.
     if (shape.length > MAX_RANK) throw new Problem('TOO_LARGE', `the nested array is more than ${MAX_RANK} levels deep, over the limit on a tensor's rank`, { path });
     if (probe.length === 0) break;
-    probe = probe[0];
+    probe = probe.at(0);
   }
   if (extentOf(shape) > max) throw new Problem('TOO_LARGE', overLimit(shape, max), { path });
   const data = new Float64Array(sizeOf(shape));
@@ -152,7 +160,7 @@ export function decodeValue(json: unknown, path: string, limits: DecodeLimits = 
       continue;
     }
     const i = top.next++;
-    const item = top.items[i];
+    const item = top.items.at(i);
     if (depth === shape.length - 1) {
       if (Array.isArray(item)) throw new Problem('INVALID_REQUEST', 'the nested array is not rectangular: too deep here', { path: pathTo(i) });
       const x = element(item);
