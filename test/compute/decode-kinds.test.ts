@@ -61,3 +61,29 @@ t.test("decoding converts none of the client's arrays, after the decoder has met
   t.same(after, before, 'every array keeps its kind: no row boxed, no row of integers copied to doubles');
   t.same(decoded, [[0.25, 1.25, 2.25, 3, 4, 5, 6.5, 7.5, 8.5], [0.25, 1.25, 2.25], [1, 2, 3], [0.25, 1.25, 2.25]], 'and the numbers are decoded');
 });
+
+const index = new URL('../../src/index.js', import.meta.url).href;
+
+/** The whole of a compute request (its schema's check, then decoding), fed flat and nested tensors holding every kind. */
+const REQUESTS = `
+import { computeSync } from ${JSON.stringify(index)};
+const kind = (a) => (%HasDoubleElements(a) ? 'double' : %HasSmiElements(a) ? 'integer' : %HasObjectElements(a) ? 'object' : 'other');
+const bodies = [
+  '{"program": "sum(x)", "at": {"x": {"shape": [3], "data": [0.5, 1.5, 2.5]}}}',
+  '{"program": "sum(x)", "at": {"x": {"shape": [3], "data": [0.5, "NaN", 2.5]}}}',
+  '{"program": "sum(x)", "at": {"x": {"shape": [3], "data": [1, 2, 3]}}}',
+  '{"program": "sum(x)", "at": {"x": [[0.5, "Infinity"], [1, 2]]}}',
+];
+for (let i = 0; i < 20000; i++) for (const text of bodies) computeSync('grad', JSON.parse(text));
+const flat = JSON.parse(bodies[0]);
+const nested = JSON.parse('{"program": "sum(x)", "at": {"x": [[0.5, 1.5], [2.5, 3.5]]}}');
+const grads = [flat, nested].map((body) => computeSync('grad', body).value);
+console.log(JSON.stringify({ kinds: [kind(flat.at.x.data), kind(nested.at.x[0])], grads }));
+`;
+
+t.test("a compute request converts none of the client's arrays, flat data included (the schema does not read its items)", async (t) => {
+  const { stdout } = await promisify(execFile)(process.execPath, [...process.execArgv, '--allow-natives-syntax', '--input-type=module', '-e', REQUESTS], { timeout: 120_000 });
+  const { kinds, grads } = JSON.parse(stdout.trim().split('\n').pop()!) as { kinds: string[]; grads: number[] };
+  t.same(kinds, ['double', 'double'], 'flat data and nested rows of doubles stay doubles');
+  t.same(grads, [4.5, 8], 'the values of sum(x)');
+});

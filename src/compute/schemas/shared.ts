@@ -30,7 +30,13 @@ export const tensorSchema = {
       type: 'object',
       required: ['shape', 'data'],
       additionalProperties: false,
-      properties: { shape: { type: 'array', items: { type: 'integer' }, description: 'Non-negative integers.' }, data: { type: 'array', items: { $ref: 'Scalar#' } } },
+      properties: {
+        shape: { type: 'array', items: { type: 'integer' }, description: 'Non-negative integers.' },
+        // Its items are values.ts's to check, as a nested array's are: a schema's check reads
+        // them with [i], which in V8 boxes the numbers of every array of doubles it reads once
+        // it has met one holding "NaN" (see finiteRowsInto).
+        data: { type: 'array', description: 'The elements in row-major order: numbers, or "NaN", "Infinity", "-Infinity".' },
+      },
     },
   ],
   'x-error': { anyOf: 'expected a number, a nested array or {"shape", "data"}' },
