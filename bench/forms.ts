@@ -174,23 +174,29 @@ export interface FormTiming {
   readonly seconds: number;
 }
 
-/** Median seconds per call of `fn(k)`, k counting calls, over seven batches of about `budget` seconds each, after a warm-up. */
-function measure(fn: (k: number) => unknown, budget = 0.1): number {
+/**
+ * Median, over seven batches of about `budget` seconds of computing each, of the mean seconds
+ * per `compute('grad')` call, after a warm-up. Each call gets a body parsed from its JSON text
+ * just before it, untimed, as a server parses a request just before computing it: a body built
+ * once and used again is not what a request is (V8 had converted the arrays of those bodies
+ * once, in the warm-up, and decoding a fresh request's cost four times more unseen; 9e92838).
+ */
+function measure(texts: readonly string[], budget = 0.05): number {
   let k = 0;
+  const call = (): number => {
+    const body = JSON.parse(texts[k++ % texts.length]) as Parameters<typeof computeSync>[1];
+    const t0 = performance.now();
+    computeSync('grad', body);
+    return performance.now() - t0;
+  };
+  const batch = (calls: number): number => {
+    let spent = 0;
+    for (let i = 0; i < calls; i++) spent += call();
+    return spent / 1000;
+  };
   let calls = 1;
-  for (;;) {
-    const t0 = performance.now();
-    for (let i = 0; i < calls; i++) fn(k++);
-    if ((performance.now() - t0) / 1000 > budget / 4) break;
-    calls *= 2;
-  }
-  const samples: number[] = [];
-  for (let b = 0; b < 7; b++) {
-    const t0 = performance.now();
-    for (let i = 0; i < calls; i++) fn(k++);
-    samples.push((performance.now() - t0) / 1000 / calls);
-  }
-  samples.sort((a, b) => a - b);
+  while (batch(calls) <= budget / 4) calls *= 2;
+  const samples = Array.from({ length: 7 }, () => batch(calls) / calls).sort((a, b) => a - b);
   return samples[3];
 }
 
@@ -199,23 +205,19 @@ export function timeForms(families: readonly Family[] = FAMILIES): FormTiming[] 
   const timings: FormTiming[] = [];
   families.forEach((family, f) => {
     const random = generator(1000 + f);
-    // The same data for every form of the family, built before the clock starts.
+    // The same data for every form of the family, made before the clock starts.
     const inputs = Array.from({ length: VARIANTS }, () => family.inputs(random));
     // The forms compute the same function: their values must agree before their times mean anything.
     const values = family.forms.map((form) => (computeSync('grad', { program: form, at: inputs[0], wrt: family.wrt }) as { value: number }).value);
     if (values.some((v) => !(Math.abs(v - values[0]) <= 1e-9 * Math.abs(values[0])))) {
       throw new Error(`the forms of "${family.name}" disagree: ${family.forms.map((form, i) => `${JSON.stringify(form)} = ${values[i]}`).join(', ')}`);
     }
-    const bodiesOf = (form: string) => inputs.map((at) => ({ program: form, at, wrt: family.wrt }));
-    // Each form once over all the data before any clock starts: the data were just built, and
-    // the scavenges that promote them (20-40 ms each for the factorisation's 150x4 matrices)
-    // would otherwise fall in the first form's batches, timing it several times slower than an
-    // identical program written second.
-    for (const form of family.forms) for (const body of bodiesOf(form)) computeSync('grad', body);
+    const textsOf = (form: string) => inputs.map((at) => JSON.stringify({ program: form, at, wrt: family.wrt }));
     for (const form of family.forms) {
-      const bodies = bodiesOf(form);
-      const seconds = measure((k) => computeSync('grad', bodies[k % VARIANTS]));
-      timings.push({ family: family.name, form, seconds });
+      const texts = textsOf(form);
+      // Each form once over all its data before the clock starts: its plan made, its code warm.
+      for (const text of texts) computeSync('grad', JSON.parse(text) as Parameters<typeof computeSync>[1]);
+      timings.push({ family: family.name, form, seconds: measure(texts) });
     }
   });
   return timings;

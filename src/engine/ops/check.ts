@@ -6,7 +6,7 @@
  */
 import { bind, definePrimitive, type Context, type Value } from '../core.js';
 import { EngineError } from '../errors.js';
-import { kernelLibrary } from '../kernels.js';
+import { compileKernel, kernelLibrary } from '../kernels.js';
 
 export interface Check {
   /** Its index in `lib.checks`, the only thing generated code names. */
@@ -15,13 +15,20 @@ export interface Check {
   readonly holds: (x: number) => boolean;
   /** The error for a value that fails, at element `index` of `size`. */
   readonly message: (x: number, index: number, size: number) => string;
+  /** The index of the first element that fails, or -1: a loop of this check's own. */
+  readonly firstFailure: (holds: (x: number) => boolean, data: Float64Array) => number;
 }
 
 const checks: Check[] = [];
 
 /** A check, defined once at start-up (like a primitive): `message` names the operation and the condition. */
 export function defineCheck(op: string, holds: (x: number) => boolean, message: Check['message']): Check {
-  const check: Check = { id: checks.length, op, holds, message };
+  const id = checks.length;
+  // Compiled for this check alone (its id makes the source its own), so that its one call of
+  // `holds` is inlined: one loop shared by every check called a different function each time,
+  // 6.7 µs over log_prob's 1000 values against 1.
+  const firstFailure = compileKernel<Check['firstFailure']>(['holds', 'data'], `// check ${id}\nfor (let i = 0; i < data.length; i++) if (!holds(data[i])) return i;\nreturn -1;`);
+  const check: Check = { id, op, holds, message, firstFailure };
   checks.push(check);
   kernelLibrary.checks.push((x) => {
     if (!holds(x)) throw new EngineError('INVALID_ARGUMENT', message(x, 0, 1), { op });
@@ -36,9 +43,8 @@ const checkPrim = definePrimitive<Check>({
   // A failed check names its element, as only this kernel can.
   unfused: true,
   impl(_cx, [x], check) {
-    for (let i = 0; i < x.size; i++) {
-      if (!check.holds(x.data[i])) throw new EngineError('INVALID_ARGUMENT', check.message(x.data[i], i, x.size), { op: check.op });
-    }
+    const i = check.firstFailure(check.holds, x.data);
+    if (i >= 0) throw new EngineError('INVALID_ARGUMENT', check.message(x.data[i], i, x.size), { op: check.op });
     return x;
   },
   jvp: (_cx, _p, [t]) => t,
