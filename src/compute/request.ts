@@ -10,7 +10,7 @@ import type { Graph, GraphNode } from '../lang/graph.js';
 import { Problem } from './problem.js';
 import type { CommonRequest, GraphJson } from './schemas/shared.js';
 import type { ValidBody } from './schemas/validate.js';
-import { decodeValue, type Layout } from './values.js';
+import { decodeValue, decodeValues, type Layout } from './values.js';
 
 export interface RequestLimits {
   /** The longest program text, in characters. */
@@ -94,11 +94,14 @@ export function parseRequest<Body extends CommonRequest>(body: ValidBody<Body>, 
   const names = Object.keys(atJson);
   const maxInputs = limits.maxInputs ?? Infinity;
   if (names.length > maxInputs) throw new Problem('TOO_LARGE', `"at" has ${names.length} inputs, over the limit of ${maxInputs}`, { path: '/at' });
-  const at = new Map<string, Tensor>();
   for (const name of names) {
     if (!isName(name)) throw new Problem('INVALID_REQUEST', `${JSON.stringify(name.slice(0, 40))} is not a valid input name: an input name is ${NAME_RULE}`, { path: `/at${pointer(name)}` });
-    at.set(name, decodeValue(atJson[name], `/at${pointer(name)}`, { maxElements: limits.maxTensorElements }));
   }
+  const tensors = decodeValues(
+    names.map((name) => [atJson[name], `/at${pointer(name)}`] as const),
+    { maxElements: limits.maxTensorElements },
+  );
+  const at = new Map<string, Tensor>(names.map((name, k) => [name, tensors[k]]));
 
   const wrt = body.wrt ?? [...at.keys()];
   wrt.forEach((name, i) => {

@@ -1,10 +1,11 @@
 /**
  * decodeValue's plain loops for vectors and matrices of finite numbers, and the general walk
- * for everything else: the same tensors, and the same refusals with their paths; encodeValue's
+ * for everything else: the same tensors, and the same refusals with their paths; decodeValues,
+ * a request's inputs in one buffer, the same tensors as decodeValue; encodeValue's
  * rows, non-finite numbers as their strings, at every rank.
  */
 import t from 'tap';
-import { decodeValue, encodeValue } from '../../src/compute/values.js';
+import { decodeValue, decodeValues, encodeValue } from '../../src/compute/values.js';
 import { Tensor } from '../../src/engine/index.js';
 import { Problem } from '../../src/compute/problem.js';
 
@@ -24,6 +25,32 @@ for (const c of decoded) {
     t.same(Array.from(x.data), c.data, 'its elements, in order');
   });
 }
+
+t.test('decodeValues: every case at once, tiny and large, gives decodeValue\'s tensors, none overlapping', async (t) => {
+  const large = Array.from({ length: 30 }, (_, r) => [r, r + 0.5]);
+  const jsons = [...decoded.map((c) => c.json), 2.5, 'Infinity', large, { shape: [2, 2], data: [1, 'NaN', 3, 4] }];
+  const tensors = decodeValues(jsons.map((json, k) => [json, `/at/x${k}`] as const));
+  jsons.forEach((json, k) => {
+    const alone = decodeValue(json, `/at/x${k}`);
+    t.same(tensors[k].shape, alone.shape, `${k}: the shape`);
+    t.same(Array.from(tensors[k].data), Array.from(alone.data), `${k}: the elements`);
+  });
+  // Writing one tensor's elements leaves every other's as decoded.
+  const before = tensors.map((x) => Array.from(x.data));
+  tensors.forEach((x) => x.data.fill(-7));
+  tensors.forEach((x, k) => t.ok(x.data.every((v) => v === -7) && x.data.length === before[k].length, `${k}: its own memory`));
+});
+
+t.test('decodeValues checks every shape before any number: a later input\'s shape is refused first', async (t) => {
+  let problem: Problem | undefined;
+  try {
+    decodeValues([[[1, 'oops'], '/at/a'] as const, [{ shape: [3], data: [1] }, '/at/b'] as const]);
+  } catch (e) {
+    problem = e as Problem;
+  }
+  t.ok(problem instanceof Problem, 'refused with a problem');
+  t.match(problem?.body, { detail: /shape \[3\] needs 3 numbers/, path: '/at/b/data' }, "b's shape, not a's element");
+});
 
 const refused: { name: string; json: unknown; detail: RegExp; path: string }[] = [
   { name: 'a ragged matrix (a short second row)', json: [[1, 2], [3]], detail: /not rectangular: expected 2 entries here, got 1/, path: '/at/x/1' },
