@@ -61,13 +61,20 @@ export const FAMILIES: readonly Family[] = [
   },
   {
     name: 'MLP, tanh, scalar biases',
-    inputs: (random) => ({ ...mlp(random), c1: scalar(random, 0.1), c2: scalar(random, 0.1) }),
+    // The MLP's data and weights, its biases the two scalars (an input nobody reads is not sent).
+    inputs: (random) => {
+      const { X, y, W1, W2 } = mlp(random);
+      return { X, y, W1, W2, c1: scalar(random, 0.1), c2: scalar(random, 0.1) };
+    },
     wrt: ['W1', 'c1', 'W2', 'c2'],
     forms: ['H = tanh(X * W1 + c1)\ncross_entropy(H * W2 + c2, y)', 'cross_entropy(tanh(X * W1 + c1 * ones(1, 12)) * W2 + c2 * ones(1, 3), y)'],
   },
   {
     name: 'softmax regression, hand-written',
-    inputs: (random) => ({ ...mlp(random), W: matrix(random, 4, 3) }),
+    inputs: (random) => {
+      const { X, y, Y } = mlp(random);
+      return { X, y, Y, W: matrix(random, 4, 3) };
+    },
     wrt: ['W'],
     forms: ['cross_entropy(X * W, y)', 'Z = X * W\nmean(logsumexp(Z, 2) - sum(Z .* Y, 2))'],
   },
