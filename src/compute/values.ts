@@ -240,12 +240,36 @@ function encodeNumber(v: number): number | string {
  * elements spent more time here than in its loops.
  */
 function encodeRow(data: Float64Array, start: number, n: number): (number | string)[] {
+  if (n <= 4) return shortRow(data, start, n);
   const out: (number | string)[] = [];
   for (let i = start; i < start + n; i++) {
     const v = data[i];
     out.push(Number.isFinite(v) ? v : encodeNumber(v));
   }
   return out;
+}
+
+/**
+ * A row of at most four elements as an array literal, made at its size (a pushed array's first
+ * push makes room for 17): a tall matrix's rows, a 150x2 gradient's, are built in half the time.
+ */
+function shortRow(data: Float64Array, i: number, n: number): (number | string)[] {
+  const at = (k: number): number | string => {
+    const v = data[i + k];
+    return Number.isFinite(v) ? v : encodeNumber(v);
+  };
+  switch (n) {
+    case 0:
+      return [];
+    case 1:
+      return [at(0)];
+    case 2:
+      return [at(0), at(1)];
+    case 3:
+      return [at(0), at(1), at(2)];
+    default:
+      return [at(0), at(1), at(2), at(3)];
+  }
 }
 
 /** Encodes a value for a response; a tensor over the layout's limit is refused before any of it is written. */

@@ -78,6 +78,13 @@ const encoded: { name: string; tensor: Tensor; json: unknown }[] = [
   { name: 'a matrix', tensor: Tensor.fromNested([[1, 2], [3, -Infinity]]), json: [[1, 2], [3, '-Infinity']] },
   { name: 'a matrix of empty rows', tensor: new Tensor([2, 0], new Float64Array(0)), json: [[], []] },
   { name: 'a tensor of rank 3', tensor: new Tensor([2, 1, 2], Float64Array.of(1, 2, 3, 4)), json: [[[1, 2]], [[3, 4]]] },
+  // Rows of one to four elements are array literals, longer ones are pushed (encodeRow).
+  ...[1, 2, 3, 4, 5, 6].map((columns) => {
+    const values = Array.from({ length: 3 * columns }, (_, i) => [0.5 * i, NaN, -Infinity, Infinity, -0.25][i % 5]);
+    const json = Array.from({ length: 3 }, (_, r) => values.slice(r * columns, (r + 1) * columns).map((v) => (Number.isFinite(v) ? v : String(v))));
+    return { name: `a 3x${columns} matrix with NaN and the infinities`, tensor: new Tensor([3, columns], Float64Array.from(values)), json };
+  }),
+  { name: 'a vector of three with -Infinity', tensor: Tensor.fromArray([3], [2, -Infinity, 0.5]), json: [2, '-Infinity', 0.5] },
 ];
 
 for (const c of encoded) {
