@@ -184,9 +184,9 @@ export interface FormTiming {
 /**
  * Median, over seven batches of about `budget` seconds of computing each, of the mean seconds
  * per `compute('grad')` call, after a warm-up. Each call gets a body parsed from its JSON text
- * just before it, untimed, as a server parses a request just before computing it: a body built
- * once and used again is not what a request is (V8 had converted the arrays of those bodies
- * once, in the warm-up, and decoding a fresh request's cost four times more unseen; 9e92838).
+ * just before it, untimed, as a server parses a request just before computing it. Bodies built
+ * once and used again hid a cost: V8 converted their arrays once, in the warm-up, while every
+ * fresh request's were converted again, which made decoding four times slower (9e92838).
  */
 function measure(texts: readonly string[], budget = 0.05): number {
   let k = 0;

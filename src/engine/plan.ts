@@ -138,11 +138,11 @@ function stepKey(prim: Primitive<unknown>, refs: readonly Ref[], params: unknown
     if (typeof v === 'boolean') return v ? 't' : 'f';
     if (typeof v === 'string') return JSON.stringify(v);
     if (depth === 0 || typeof v !== 'object') return null;
-    const proto = Object.getPrototypeOf(v);
     if (Array.isArray(v)) {
       const items = v.map((x) => data(x, depth - 1));
       return items.includes(null) ? null : `[${items.join(',')}]`;
     }
+    const proto: unknown = Object.getPrototypeOf(v);
     if (proto !== Object.prototype && proto !== null) return null;
     const entries = Object.keys(v)
       .sort()
