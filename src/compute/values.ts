@@ -236,18 +236,37 @@ function encodeNumber(v: number): number | string {
 }
 
 /**
- * `n` elements from `start` as a JSON array, by `push` so that V8 keeps an array of finite
- * numbers unboxed (a pre-sized `new Array(n)` of doubles is not): a planned gradient of 1000
- * elements spent more time here than in its loops.
+ * `n` elements from `start` as a JSON array. V8 keeps an array of finite numbers unboxed and
+ * writes it fast to JSON only while it is packed: a pre-sized `new Array(n)` is holey, and
+ * JSON.stringify took 87 µs for 1000 elements of one against 67 µs. Short rows are array
+ * literals; a row of finite numbers is copied into `PACKED`, a packed array kept for the
+ * purpose, and sliced out of it (a copy of its memory): 1.5 µs for 1000 elements against 4.5 µs
+ * by `push`, which grows the array several times. Any other row is pushed.
  */
 function encodeRow(data: Float64Array, start: number, n: number): (number | string)[] {
   if (n <= 4) return shortRow(data, start, n);
+  let probe = 0;
+  // Zero for finite numbers, NaN after any other: one test for the row.
+  for (let i = start; i < start + n; i++) probe += data[i] * 0;
+  if (probe === 0 && n <= MAX_PACKED) return packedRow(data, start, n);
   const out: (number | string)[] = [];
   for (let i = start; i < start + n; i++) {
     const v = data[i];
     out.push(Number.isFinite(v) ? v : encodeNumber(v));
   }
   return out;
+}
+
+/** The longest row copied through `PACKED` (its memory, 512 KiB, is kept for good). */
+const MAX_PACKED = 65536;
+/** A packed array of doubles, grown to the longest row encoded through it; its elements stay doubles. */
+const PACKED: number[] = [0.5];
+
+/** `n` finite numbers from `start` as a packed array of doubles. */
+function packedRow(data: Float64Array, start: number, n: number): number[] {
+  while (PACKED.length < n) PACKED.push(0.5);
+  for (let i = 0; i < n; i++) PACKED[i] = data[start + i];
+  return PACKED.slice(0, n);
 }
 
 /**

@@ -87,6 +87,21 @@ const encoded: { name: string; tensor: Tensor; json: unknown }[] = [
   { name: 'a vector of three with -Infinity', tensor: Tensor.fromArray([3], [2, -Infinity, 0.5]), json: [2, '-Infinity', 0.5] },
 ];
 
+t.test('encodes long rows of finite numbers as their own arrays, whatever was encoded before', async (t) => {
+  const row = (n: number, seed: number): Float64Array => Float64Array.from({ length: n }, (_, i) => Math.sin(seed + i) * 10 ** ((i % 7) - 3));
+  // A long row first, then shorter ones: none may show what the longer left behind.
+  const lengths = [1000, 5, 17, 999, 6, 4096, 64];
+  const results = lengths.map((n, k) => ({ n, data: row(n, k), json: encodeValue(new Tensor([n], row(n, k))) as number[] }));
+  for (const { n, data, json } of results) t.same(json, Array.from(data), `a row of ${n}`);
+  const matrix = new Tensor([3, 6], Float64Array.from({ length: 18 }, (_, i) => i - 8.5));
+  const rows = encodeValue(matrix) as number[][];
+  t.same(rows, [0, 1, 2].map((r) => Array.from(matrix.data.subarray(6 * r, 6 * r + 6))), 'the rows of a 3x6 matrix');
+  rows[0][0] = 99;
+  t.equal(rows[1][0], -2.5, 'each row its own array');
+  t.equal(results[0].json[0], results[0].data[0], 'an earlier result untouched by later ones');
+  t.same(encodeValue(new Tensor([6], Float64Array.of(-0, 1, 2, 3, 4, NaN))), [-0, 1, 2, 3, 4, 'NaN'], 'a long row with NaN at its end');
+});
+
 for (const c of encoded) {
   t.test(`encodes ${c.name}`, async (t) => {
     t.same(encodeValue(c.tensor), c.json, 'as nested arrays');
