@@ -83,14 +83,18 @@ function makePlan(ev: Evaluation, names: readonly string[], inputs: readonly Ten
 
 /**
  * A tensor program coming again with inputs of the same shapes: its value and gradient from its
- * plan, the same numbers as the general engine's. The inputs not differentiated (data, labels,
- * fixed hyper-parameters) are inputs of the plan like the others, read at each run, so new data
- * reuse it; the plan is keyed by the program, `wrt` and every input's shape, never by the data.
- * Null where there is no plan (an input is not a tensor, or the program reads one of its
- * values, a fixed one included), or the plan failed (the general path then reports the error
- * with its place in the program).
+ * plan, the same numbers as the general engine's, as `encode` writes them for the response. The
+ * inputs not differentiated (data, labels, fixed hyper-parameters) are inputs of the plan like
+ * the others, read at each run, so new data reuse it; the plan is keyed by the program, `wrt`
+ * and every input's shape, never by the data. Null where there is no plan (an input is not a
+ * tensor, or the program reads one of its values, a fixed one included), or the plan failed (the
+ * general path then reports the error with its place in the program).
+ *
+ * The run's tensors live in the cache's scratch memory, which the next run reuses: `encode`
+ * reads them there, before it is released, rather than from copies (a copy of a 1000-element
+ * gradient is memory outside V8's heap, a microsecond to make and another to collect).
  */
-export function plannedGradient(ev: Evaluation): { value: Value; grads: Value[] } | null {
+export function plannedGradient<R>(ev: Evaluation, encode: (value: Value, grads: readonly Value[]) => R): R | null {
   const planning = planInputs(ev);
   if (planning === null) return null;
   const { names, inputs, key } = planning;
@@ -99,9 +103,7 @@ export function plannedGradient(ev: Evaluation): { value: Value; grads: Value[] 
   const cx = ev.transientContext(ev.cache.scratchForRun());
   try {
     const { value, grads } = plan.run(inputs, cx);
-    // Out of the scratch memory, which the next run reuses.
-    const copy = (t: Tensor): Tensor => new Tensor(t.shape, t.data.slice());
-    return { value: copy(value), grads: grads.map(copy) };
+    return encode(value, grads);
   } catch (e) {
     if (e instanceof EngineError && e.code !== 'LIMIT_EXCEEDED') return null;
     throw e;

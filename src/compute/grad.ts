@@ -22,8 +22,8 @@ function grad(ev: Evaluation<GradRequest>): unknown {
         grad: encodeMap(request.wrt, fast.grads.map((g) => Tensor.scalar(g)), request.layout),
       };
     }
-    const planned = plannedGradient(ev);
-    if (planned !== null) return { value: encodeValue(planned.value, request.layout), grad: encodeMap(request.wrt, planned.grads, request.layout) };
+    const planned = plannedGradient(ev, (value, grads) => ({ value: encodeValue(value, request.layout), grad: encodeMap(request.wrt, grads, request.layout) }));
+    if (planned !== null) return planned;
   }
   const cx = ev.context();
   // A cotangent shaped unlike the output is the request's mistake, in either mode, even where
