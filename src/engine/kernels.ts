@@ -128,3 +128,32 @@ export function binaryReadings(a: Shape, b: Shape, shape: Shape): BinaryReadings
   if (bb.reading === 'same') return { a: ba.reading, b: 'same', p: ba.period };
   return STRIDED;
 }
+
+/** Where the sum of squares can have lost nothing to underflow (each square under 2^-1022 is at most 2^-1022). */
+const SQUARES_EXACT_ABOVE = 2 ** -900;
+
+/**
+ * The 2-norm of `data`'s first `n` elements: the square root of the sum of their squares, in
+ * order, as `sqrt(sum(x .^ 2))` computes it. Where that sum overflows or could have underflowed,
+ * the elements are first divided by a power of two near the largest of them, which is exact, so
+ * the rounding is the same as the unscaled sum would have had with an unbounded exponent (BLAS's
+ * dnrm2 scales by the largest element itself, which rounds, and pays a division per element).
+ * NaN if any element is NaN, else Infinity if any is infinite.
+ */
+export function norm2(data: Float64Array, n: number): number {
+  let s = 0;
+  for (let i = 0; i < n; i++) s += data[i] * data[i];
+  if (s < Infinity && s >= SQUARES_EXACT_ABOVE) return Math.sqrt(s);
+  let largest = 0;
+  for (let i = 0; i < n; i++) largest = Math.max(largest, Math.abs(data[i]));
+  if (!(largest > 0 && largest < Infinity)) return largest;
+  // 2^e near the largest element: divisions by it are exact unless a quotient is subnormal (a
+  // square then under 2^-1022, nothing beside the largest's, about 1).
+  const power = 2 ** Math.max(-1022, Math.min(1023, Math.round(Math.log2(largest))));
+  let scaled = 0;
+  for (let i = 0; i < n; i++) {
+    const v = data[i] / power;
+    scaled += v * v;
+  }
+  return power * Math.sqrt(scaled);
+}

@@ -7,6 +7,7 @@ import { bind, definePrimitive, type Context, type Value } from '../core.js';
 import { EngineError } from '../errors.js';
 import { Tensor, formatShape, sizeOf, type Shape } from '../tensor.js';
 import { add, div, lift, mul, sub, type Operand } from './elementwise.js';
+import { norm2 } from '../kernels.js';
 import { takeAlong } from './indexing.js';
 import { abs, eq, exp, isfinite, log, pow, sqrt, square, stopGradient, where } from './math.js';
 import { expand, reshape, sumTo } from './shape.js';
@@ -199,16 +200,7 @@ const norm2Prim = definePrimitive<undefined>({
   impl(cx, [x]) {
     cx.work('norm2', 2 * x.size);
     cx.charge('norm2', 1);
-    // Scaled to avoid overflow and underflow in the squares, as BLAS's dnrm2.
-    let scale = 0;
-    for (let i = 0; i < x.size; i++) scale = Math.max(scale, Math.abs(x.data[i]));
-    let s = 0;
-    for (let i = 0; i < x.size; i++) {
-      const v = x.data[i];
-      if (v !== v) s = NaN;
-      else if (scale > 0 && scale !== Infinity) s += (v / scale) * (v / scale);
-    }
-    return Tensor.scalar(scale === Infinity ? Infinity : scale * Math.sqrt(s));
+    return Tensor.scalar(norm2(x.data, x.size));
   },
   // d|x|/dx = x / |x|, and 0 at x = 0 (PyTorch's subgradient).
   jvp: (cx, [x], [t], out) => where(cx, eq(cx, out, 0), 0, div(cx, sum(cx, mul(cx, x, t!)), out)),
