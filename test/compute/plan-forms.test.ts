@@ -44,6 +44,13 @@ const forms: Form[] = [
   { name: 'a cubic by powers 3 and 2 (the cube and the square)', program: 'sum(a * v .^ 3 + b * v .^ 2 + c * v + d)', at: cubic, wrt: ['a', 'b', 'c', 'd', 'v'] },
   { name: 'a power by 4 (pow, whose rule takes the cube)', program: 'sum(v .^ 4 - v .^ 3)', at: cubic, wrt: ['v'] },
   { name: 'logsumexp of a vector', program: 'logsumexp(x)', at: vector, wrt: ['x'] },
+  { name: 'the 2-norm of a vector', program: 'norm(x)', at: vector, wrt: ['x'] },
+  {
+    name: "least squares as a vector's transpose times itself (a dot product)",
+    program: "r = X * w - t\nr' * r",
+    at: (seed) => ({ X: matrix(7, 3, seed, -2, 2), t: numbers(7, seed + 1), w: numbers(3, seed + 2) }),
+    wrt: ['w', 't'],
+  },
   { name: 'log-sum-exp by hand, around the maximum', program: 'm = max(x)\nm + log(sum(exp(x - m)))', at: vector, wrt: ['x'] },
   { name: 'max and min along each dimension', program: 'M = reshape(x, [3, 3])\nsum(max(M, 1)) - sum(min(M, 2)) + min(x)', at: vector, wrt: ['x'] },
   {
@@ -128,4 +135,16 @@ t.test('a value outside the support met by a planned run is refused as the engin
   t.equal(cache.planned, 2, 'the second and third calls ran on the plan');
   t.match(planned, { code: 'INVALID_ARGUMENT', detail: 'log_prob: -1 (element 2) is outside the support of exponential, [0, ∞)', line: 2 }, 'the offending element named');
   t.same(planned, problem(new ProgramCache()), 'with the same problem (code, message, line, column) as without a plan');
+});
+
+t.test('the product of two vectors is the product of a row and a column, byte for byte, in either mode', async (t) => {
+  // matmul takes two vectors as dot(a, b): the same numbers as the matrix product it replaced.
+  for (const seed of [1, 2, 3]) {
+    const at = { a: numbers(50, seed, -3, 3), b: numbers(50, seed + 10) };
+    for (const mode of ['reverse', 'forward']) {
+      const answer = (program: string) => JSON.stringify(computeSync('grad', { program, at, wrt: ['a', 'b'], options: { mode } }));
+      t.equal(answer("a' * b"), answer('sum(reshape(a, [1, 50]) * reshape(b, [50, 1]))'), `a' * b, data set ${seed}, ${mode} mode`);
+      t.equal(answer('a * a'), answer('sum(reshape(a, [1, 50]) * reshape(a, [50, 1]))'), `a * a, data set ${seed}, ${mode} mode`);
+    }
+  }
 });

@@ -151,6 +151,10 @@ export function matmul(cx: Context, a: Operand, b: Operand): Value {
       { op: 'matmul' },
     );
   }
+  // Two vectors: their dot product, which a plan fuses into one loop with what computes them
+  // (`r' * r` as `dot(r, r)`, not four reshapes and three matrix products forward and back). The
+  // same numbers: the product of a row and a column adds in the same order.
+  if (xv && yv) return dot(cx, x, y);
   const result = product(cx, xv ? unsqueeze(cx, x, 0) : x, yv ? unsqueeze(cx, y, 1) : y, false, false);
   if (!xv && !yv) return result;
   const shape = [...result.shape];
