@@ -1,11 +1,12 @@
 /**
- * Decoding leaves a client's arrays as they are (values.ts reads their elements with `at`): V8's
- * optimised code for an indexed read that has met arrays of several element kinds converts each
- * array it then reads to the most general kind, and decoding a 100x4 matrix fresh from
- * JSON.parse took 7.5 µs instead of 1.2 while every number was boxed. V8 itself is the oracle:
- * a child process with its natives syntax optimises the decoder after feeding it every kind a
- * request can hold (arrays of arrays, rows of integers and of decimals, "NaN" in a row, flat
- * data), then asks each new array's element kind after it is decoded.
+ * Decoding never boxes a client's numbers (values.ts's finiteRowsInto): V8's optimised code for
+ * an indexed read that has met arrays of several element kinds converts each array it then reads
+ * to the most general kind, and decoding a 100x4 matrix fresh from JSON.parse took 7.5 µs
+ * instead of 1.2 while every number was boxed. Vectors and rows whose first element is a decimal
+ * are read by index until a read meets an element that is not a number ("NaN", a string), and
+ * every other array, and every array from then on, by `at`. V8 itself is
+ * the oracle: a child process with its natives syntax optimises the decoder after feeding it the
+ * kinds a request can hold, then asks each new array's element kind after it is decoded.
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -52,7 +53,7 @@ const after = [...matrix.map(kind), kind(vector), kind(labels), kind(flat.data)]
 console.log(JSON.stringify({ before, after, decoded, control: control.map(kind) }));
 `;
 
-t.test("decoding converts none of the client's arrays, after the decoder has met every kind", async (t) => {
+t.test("decoding converts none of the client's arrays, after the decoder has met every kind (then reading by at)", async (t) => {
   const { stdout } = await promisify(execFile)(process.execPath, [...process.execArgv, '--allow-natives-syntax', '--input-type=module', '-e', SCRIPT], { timeout: 60_000 });
   const { before, after, decoded, control } = JSON.parse(stdout.trim().split('\n').pop()!) as { before: string[]; after: string[]; decoded: number[][]; control: string[] };
   t.same(before, ['double', 'integer', 'double', 'double', 'integer', 'double'], 'JSON.parse makes rows of decimals doubles and of integers integers');
@@ -86,4 +87,42 @@ t.test("a compute request converts none of the client's arrays, flat data includ
   const { kinds, grads } = JSON.parse(stdout.trim().split('\n').pop()!) as { kinds: string[]; grads: number[] };
   t.same(kinds, ['double', 'double'], 'flat data and nested rows of doubles stay doubles');
   t.same(grads, [4.5, 8], 'the values of sum(x)');
+});
+
+/** Numbers only, then a row and a vector holding a string: indexed reads of decimals until then, `at` after, and no number ever boxed. */
+const NUMBERS_THEN_NAN = `
+import { decodeValue } from ${JSON.stringify(values)};
+const kind = (a) => (%HasDoubleElements(a) ? 'double' : %HasSmiElements(a) ? 'integer' : %HasObjectElements(a) ? 'object' : 'other');
+const numeric = () => [
+  JSON.parse('[[0.5, 1.5], [2.5, 3.5]]'),
+  JSON.parse('[[1, 2], [3, 4]]'),
+  JSON.parse('[0.5, 1.5, 2.5]'),
+  JSON.parse('[1, 2, 3]'),
+  JSON.parse('{"shape": [2], "data": [0.5, 1.5]}'),
+];
+%PrepareFunctionForOptimization(decodeValue);
+for (let i = 0; i < 2000; i++) for (const body of numeric()) decodeValue(body, '/at/x');
+%OptimizeFunctionOnNextCall(decodeValue);
+decodeValue(numeric()[0], '/at/x');
+for (let i = 0; i < 2000; i++) for (const body of numeric()) decodeValue(body, '/at/x');
+const fresh = () => [JSON.parse('[[0.25, 1.25], [2.25, 3.25]]'), JSON.parse('[0.25, 1.25, 2.25]'), JSON.parse('[7, 8, 9]')];
+const kinds = (arrays) => arrays.flatMap((a) => (Array.isArray(a[0]) ? a.map(kind) : [kind(a)]));
+const first = fresh();
+const numbers = first.map((x) => Array.from(decodeValue(x, '/at/x').data));
+const beforeNaN = kinds(first);
+const withNaN = [JSON.parse('[[0.5, "NaN"], [1, 2.5]]'), JSON.parse('[1.5, "Infinity", 2.5]')].map((x) => Array.from(decodeValue(x, '/at/x').data));
+for (let i = 0; i < 2000; i++) for (const body of numeric()) decodeValue(body, '/at/x');
+const second = fresh();
+second.forEach((x) => decodeValue(x, '/at/x'));
+console.log(JSON.stringify({ numbers, beforeNaN, withNaN, afterNaN: kinds(second) }));
+`;
+
+t.test('decimals read by index while requests hold numbers only, integers by at; after a "NaN", reads by at; nothing converted', async (t) => {
+  const { stdout } = await promisify(execFile)(process.execPath, [...process.execArgv, '--allow-natives-syntax', '--input-type=module', '-e', NUMBERS_THEN_NAN], { timeout: 60_000 });
+  const { numbers, beforeNaN, withNaN, afterNaN } = JSON.parse(stdout.trim().split('\n').pop()!) as { numbers: number[][]; beforeNaN: string[]; withNaN: (number | null)[][]; afterNaN: string[] };
+  t.same(numbers, [[0.25, 1.25, 2.25, 3.25], [0.25, 1.25, 2.25], [7, 8, 9]], 'the numbers decoded');
+  t.same(beforeNaN, ['double', 'double', 'double', 'integer'], 'rows and vectors of doubles stay unboxed doubles, a vector of integers integers');
+  // JSON.stringify writes NaN and Infinity as null.
+  t.same(withNaN, [[0.5, null, 1, 2.5], [1.5, null, 2.5]], 'a row and a vector holding "NaN" and "Infinity" are decoded');
+  t.same(afterNaN, ['double', 'double', 'double', 'integer'], 'after them, every array keeps its kind');
 });
