@@ -113,6 +113,28 @@ t.test('exp equals Math.exp bit for bit (fdlibm, as V8 computes it on Node 20 an
   t.equal(mismatches, 0, `${xs.length} arguments`);
 });
 
+t.test('exp equals Math.exp at every double from ln2/2 to high word 0x3fd62e43 (where x/ln2 rounds to ±1 but fdlibm does not reduce) and a thousand past it', { skip: !fdlibmBuiltins && `Node ${process.versions.node}'s Math.exp is not known to be fdlibm` }, async (t) => {
+  // The words of asDouble: the high one second on a little-endian machine (the BigInt view's order).
+  const words = new Uint32Array(asDouble.buffer);
+  const [low, high] = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1 ? [0, 1] : [1, 0];
+  asDouble[0] = Math.LN2 / 2;
+  const [fromHigh, fromLow] = [words[high], words[low]];
+  let mismatches = 0;
+  let count = 0;
+  for (let h = fromHigh; h <= 0x3fd62e43; h++) {
+    for (let l = h === fromHigh ? fromLow : 0; l <= (h === 0x3fd62e43 ? 1000 : 0xffffffff); l++) {
+      words[high] = h;
+      words[low] = l;
+      const x = asDouble[0];
+      count += 2;
+      if (!Object.is(exp(x), Math.exp(x)) || !Object.is(exp(-x), Math.exp(-x))) {
+        if (mismatches++ < 5) t.fail(`at x = ±${x}: exp ${exp(x)}, ${exp(-x)} vs ${Math.exp(x)}, ${Math.exp(-x)}`);
+      }
+    }
+  }
+  t.equal(mismatches, 0, `${count} arguments`);
+});
+
 t.test('exp is within one ulp of a 60-digit reference', async (t) => {
   const big = create(all, { number: 'BigNumber', precision: 60 });
   const xs = [...expEdgeArguments().filter((x) => Math.abs(x) < 700), ...[1e-9, 0.3, 1, 3, 30, 300].flatMap((scale, k) => spread(scale, 200, k + 300))];
