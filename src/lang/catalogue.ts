@@ -158,7 +158,7 @@ const unary: [string, E.UnaryOp, string, boolean][] = [
   ['tanh', E.tanh, 'hyperbolic tangent', true],
   ['sigmoid', E.sigmoid, 'logistic function 1 / (1 + e^-x)', true],
   ['relu', E.relu, 'max(x, 0); derivative 0 at 0', true],
-  ['softplus', E.softplus, 'log(1 + e^x), as PyTorch (x above 20 passes through)', true],
+  ['softplus', E.softplus, 'log(1 + e^x), as PyTorch (x above 20 passes through, with derivative 1)', true],
   ['lgamma', E.lgamma, 'log |Γ(x)|', true],
   ['digamma', (cx, x) => E.digamma(cx, x), 'ψ(x), the derivative of lgamma', true],
   ['floor', E.floor, 'round down', false],

@@ -6,7 +6,7 @@
  * and a plan (fused loops, and softplus's own kernel).
  */
 import t from 'tap';
-import { Context, Tensor, and, compileGradientPlan, eq, ge, gt, isfinite, le, lt, mul, ne, not, or, relu, sigmoid, softplus, sum, xor, type Value } from '../../src/engine/index.js';
+import { Context, Tensor, and, compileGradientPlan, concrete, grad, eq, ge, gt, isfinite, le, lt, mul, ne, not, or, relu, sigmoid, softplus, sum, xor, type Value } from '../../src/engine/index.js';
 import { exp } from '../../src/engine/fdlibm.js';
 
 const SPECIAL = [0, -0, 5e-324, -5e-324, 1e-300, -1e-300, 0.5, -0.5, 1, -1, 20, -20, 36.7, -36.7, 708, -708, 745, -745, 1e308, -1e308, Number.MAX_VALUE, -Number.MAX_VALUE, Infinity, -Infinity, NaN];
@@ -82,7 +82,7 @@ t.test('a plan gives the same numbers: relu, sigmoid and softplus with their der
   const derivatives = {
     relu: (v: number) => BEFORE.gt(v, 0),
     sigmoid: (v: number) => BEFORE.sigmoid(v) * (1 - BEFORE.sigmoid(v)),
-    softplus: (v: number) => BEFORE.sigmoid(v),
+    softplus: (v: number) => (v > 20 ? 1 : BEFORE.sigmoid(v)),
   };
   for (const [name, f] of [
     ['relu', relu],
@@ -99,4 +99,19 @@ t.test('a plan gives the same numbers: relu, sigmoid and softplus with their der
     const want = xs.map((v, i) => w.data[i] * derivatives[name](v));
     t.same(differences(grads[0].data, want, (i) => `${name}'(${xs[i]})`), [], `${name}: the gradient over ${xs.length} values`);
   }
+});
+
+t.test("softplus' is PyTorch's: sigmoid(x) up to its threshold of 20, and 1 above it, in the engine and in a plan", async (t) => {
+  // torch.nn.functional.softplus's gradient at these points (PyTorch 1.13, float64).
+  const xs = [-3, 0, 0.5, 19.9, 20, 20.5, 25, 800];
+  const torch = [0.04742587317756679, 0.5, 0.6224593312018546, 0.9999999977220729, 0.9999999979388464, 1, 1, 1];
+  const x = Tensor.fromArray([xs.length], xs);
+  const loss = (cx: Context, [a]: readonly Value[]): Value => sum(cx, softplus(cx, a));
+  const plan = compileGradientPlan(loss, [x], new Context());
+  const planned = Array.from(plan.run([x]).grads[0].data);
+  const ulp = (a: number, b: number): number => Math.abs(a - b) / (Number.EPSILON * Math.max(Math.abs(a), Math.abs(b)));
+  planned.forEach((g, i) => t.ok(ulp(g, torch[i]) <= 1, `softplus'(${xs[i]}) = ${g}, PyTorch ${torch[i]}`));
+  t.same(planned.slice(5), [1, 1, 1], 'exactly 1 above 20');
+  t.same(planned, xs.map((v) => (v > 20 ? 1 : BEFORE.sigmoid(v))), 'and the engine\'s sigmoid below');
+  t.same(Array.from(concrete(grad(new Context(), loss, [x]).grads[0]).data), planned, 'the engine, unplanned, the same');
 });

@@ -69,7 +69,7 @@ export const { op: relu } = defineUnary({
 });
 // A fused primitive rather than a composition: softplus'(0) must be sigmoid(0) = 1/2, which a
 // stable composition through max(x, 0) and |x| would turn into a subgradient. PyTorch's
-// threshold of 20 above which softplus(x) = x.
+// threshold of 20 above which softplus(x) = x, and its derivative 1 (sigmoid(25) is 1 - 1.4e-11).
 export const { op: softplus } = defineUnary({
   name: 'softplus',
   source: (x) => `${x} > 20 ? ${x} : Math.log1p(lib.exp(${x}))`,
@@ -80,7 +80,7 @@ export const { op: softplus } = defineUnary({
     for (let i = 0; i < n; i++) out[i] = expOf(a[i]);
     for (let i = 0; i < n; i++) out[i] = a[i] > 20 ? a[i] : Math.log1p(out[i]);
   },
-  derivative: (cx, x) => sigmoid(cx, x),
+  derivative: (cx, x) => where(cx, gt(cx, x, 20), 1, sigmoid(cx, x)),
 });
 export const { op: lgamma } = defineUnary({ name: 'lgamma', source: (x) => `lib.lgamma(${x})`, derivative: (cx, x) => polygamma(cx, 0, x) });
 
