@@ -48,10 +48,42 @@ const LOWER_E = 0x65;
 const UPPER_E = 0x45;
 const PLUS = 0x2b;
 
+/**
+ * What each byte is to the scanner outside strings, by table: a digit (most of a tensor's
+ * bytes), a quote, an opening or closing bracket, a comma, an exponent's e, a decimal point, or
+ * nothing to note (a sign, white space, the letters of true, false and null but e). One lookup rather
+ * than a chain of comparisons, and runs of digits taken in a loop of their own: the MLP's body
+ * of 10 KB took 25.6 µs to scan byte by byte through the chain (as long as computing its
+ * answer), 15.6 µs so.
+ */
+const OTHER = 0;
+const DIGIT = 1;
+const STRING = 2;
+const OPEN = 3;
+const CLOSE = 4;
+const SEPARATOR = 5;
+const EXPONENT = 6;
+const POINT = 7;
+const KIND = new Uint8Array(256);
+for (let c = ZERO; c <= NINE; c++) KIND[c] = DIGIT;
+KIND[QUOTE] = STRING;
+KIND[OPEN_ARRAY] = OPEN;
+KIND[OPEN_OBJECT] = OPEN;
+KIND[CLOSE_ARRAY] = CLOSE;
+KIND[CLOSE_OBJECT] = CLOSE;
+KIND[COMMA] = SEPARATOR;
+KIND[0x2e] = POINT;
+KIND[LOWER_E] = EXPONENT;
+KIND[UPPER_E] = EXPONENT;
+
 /** Digits of a number past which it may exceed float64's largest, about 1.8e308. */
 const MAX_PLAIN_DIGITS = 308;
-/** An exponent from which a number may overflow (a mantissa of up to 308 digits before it). */
+/**
+ * An exponent from which a number may overflow: 300, or less where the mantissa has more than
+ * nine digits before its point (9999999999e300 overflows: 309 less its digits).
+ */
 const LARGE_EXPONENT = 300;
+const DIGITS_OF_THE_LARGEST = 309;
 
 /** Where an exponent is, as the scanner goes: not in one, just after its `e`, or in its digits. */
 const NO_EXPONENT = 0;
@@ -81,6 +113,11 @@ export class JsonScanner {
   private escaped = false;
   private exponentState = NO_EXPONENT;
   private exponent = 0;
+  /** The exponent from which the number being read may overflow (LARGE_EXPONENT). */
+  private largeExponent = LARGE_EXPONENT;
+  /** Whether a decimal point came since the last digit run began, and the digits before it. */
+  private afterPoint = false;
+  private integerDigits = 0;
 
   constructor(private readonly limits: JsonLimits) {
     this.commas = new Int32Array(limits.maxDepth + 1);
@@ -100,7 +137,7 @@ export class JsonScanner {
     this.length += chunk.length;
     const { maxDepth, maxMembers } = this.limits;
     const commas = this.commas;
-    let { depth, digits, inString, escaped, exponentState, exponent, largeNumbers } = this;
+    let { depth, digits, inString, escaped, exponentState, exponent, largeExponent, afterPoint, integerDigits, largeNumbers } = this;
     const n = chunk.length;
     let refusal: { at: number; detail: string; inside: boolean } | null = null;
     for (let i = 0; i < n; i++) {
@@ -117,7 +154,7 @@ export class JsonScanner {
         if (c >= ZERO && c <= NINE) {
           exponent = exponent * 10 + (c - ZERO);
           exponentState = EXPONENT_DIGITS;
-          if (exponent >= LARGE_EXPONENT) {
+          if (exponent >= largeExponent) {
             largeNumbers = true;
             exponentState = NO_EXPONENT;
           }
@@ -127,33 +164,50 @@ export class JsonScanner {
           exponentState = NO_EXPONENT;
         }
       }
-      if (c >= ZERO && c <= NINE) {
-        if (++digits > MAX_PLAIN_DIGITS) largeNumbers = true;
+      const kind = KIND[c];
+      if (kind === DIGIT) {
+        // Outside an exponent, the rest of the run of digits at once: most of a tensor's bytes.
+        let end = i + 1;
+        if (exponentState === NO_EXPONENT) while (end < n && KIND[chunk[end]] === DIGIT) end++;
+        digits += end - i;
+        if (digits > MAX_PLAIN_DIGITS) largeNumbers = true;
+        i = end - 1;
         continue;
       }
+      if (kind === POINT) {
+        afterPoint = true;
+        integerDigits = digits;
+        digits = 0;
+        continue;
+      }
+      const leading = afterPoint ? integerDigits : digits;
       digits = 0;
-      if (c === QUOTE) {
+      afterPoint = false;
+      if (kind === OTHER) continue;
+      if (kind === STRING) {
         inString = true;
-      } else if (c === OPEN_ARRAY || c === OPEN_OBJECT) {
+      } else if (kind === OPEN) {
         if (depth === maxDepth) {
           refusal = { at: base + i, detail: `the body nests arrays and objects more than ${maxDepth} deep (MAX_JSON_DEPTH): no request needs so deep a nesting`, inside: false };
           break;
         }
         depth++;
         commas[depth] = c === OPEN_OBJECT ? 0 : -1;
-      } else if (c === CLOSE_ARRAY || c === CLOSE_OBJECT) {
+      } else if (kind === CLOSE) {
         if (depth > 0) depth--;
-      } else if (c === COMMA) {
+      } else if (kind === SEPARATOR) {
         if (commas[depth] >= 0 && ++commas[depth] >= maxMembers) {
           refusal = { at: base + i, detail: `an object in the body has more than ${maxMembers} members, over the limit (MAX_INPUTS): objects are keyed by input names`, inside: true };
           break;
         }
-      } else if ((c === LOWER_E || c === UPPER_E) && !largeNumbers) {
+      } else if (!largeNumbers) {
+        // e or E, after a mantissa with `leading` digits before its point.
         exponentState = AFTER_E;
         exponent = 0;
+        largeExponent = Math.min(LARGE_EXPONENT, DIGITS_OF_THE_LARGEST - leading);
       }
     }
-    Object.assign(this, { depth, digits, inString, escaped, exponentState, exponent, largeNumbers });
+    Object.assign(this, { depth, digits, inString, escaped, exponentState, exponent, largeExponent, afterPoint, integerDigits, largeNumbers });
     if (refusal !== null) {
       this.problem = new Problem('TOO_LARGE', refusal.detail, { path: pointerAt(this.bytes(), refusal.at, refusal.inside) });
       return false;

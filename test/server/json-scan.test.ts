@@ -38,6 +38,10 @@ const TEXTS = [
   `{"x":${'9'.repeat(309)}}`,
   `{"x":${'9'.repeat(308)}.5}`,
   '{"x":0.000001e305}',
+  `{"x":${'9'.repeat(307)}.5e2}`,
+  `{"x":1${'0'.repeat(20)}e290}`,
+  `{"x":-1${'0'.repeat(20)}.25E+289}`,
+  `{"x":1${'0'.repeat(20)}e280}`,
   '{"t":[true,false,null,"e",1e5,2E-5]}',
 ];
 
@@ -66,6 +70,47 @@ t.test('whole or in chunks split anywhere, the scanner says the same, and agrees
     t.same({ path: byByte.problem?.body.path, large: byByte.largeNumbers }, { path: whole.problem?.body.path, large: whole.largeNumbers }, 'a byte at a time, likewise');
     if (whole.problem === null) t.equal(byByte.bytes().toString('utf8'), text, 'and keeps the text whole');
   }
+});
+
+/** Random JSON texts: nested arrays and objects of numbers (long runs of digits, exponents), strings with escapes, literals. */
+function randomTexts(count: number, seed: number): string[] {
+  let s = seed;
+  const random = (): number => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
+  const atoms = ['1', '-0.5', '0.12345678901234567', '12345678901234567890', '1e300', '1E+299', '2e-400', '1e0300', '9'.repeat(310), `${'9'.repeat(307)}.5e2`, 'true', 'false', 'null', '"a\\"b"', '"\\\\"', '"[{,e9"', '"\\u0041"', '1e+3000'];
+  const value = (depth: number): string => {
+    const r = random();
+    if (depth > 6 || r < 0.3) return pick(atoms);
+    const n = Math.floor(random() * 5);
+    if (r < 0.65) return `[${Array.from({ length: n }, () => value(depth + 1)).join(pick([',', ' , ']))}]`;
+    return `{${Array.from({ length: n }, (_, k) => `"k${k}":${value(depth + 1)}`).join(',')}}`;
+  };
+  return Array.from({ length: count }, () => value(0));
+}
+
+t.test('random texts: cut into chunks anywhere, the scanner says what it says of the whole, which agrees with the parsed value', async (t) => {
+  let disagreements = 0;
+  const texts = randomTexts(3000, 11);
+  texts.forEach((text, k) => {
+    const bytes = Buffer.from(text);
+    const whole = scanJson(bytes, LIMITS);
+    const value = JSON.parse(text) as unknown;
+    const { depth, members } = shape(value);
+    const refused = depth > LIMITS.maxDepth || members > LIMITS.maxMembers;
+    const cuts = [0, (k * 7919) % (bytes.length + 1), (k * 104729) % (bytes.length + 1), bytes.length].sort((a, b) => a - b);
+    const chunked = new JsonScanner(LIMITS);
+    for (let c = 1; c < cuts.length; c++) chunked.push(bytes.subarray(cuts[c - 1], cuts[c]));
+    const agrees =
+      (whole.problem !== null) === refused &&
+      (refused || !overflows(value) || whole.largeNumbers) &&
+      chunked.problem?.body.path === whole.problem?.body.path &&
+      chunked.largeNumbers === whole.largeNumbers;
+    if (!agrees && disagreements++ < 5) t.fail(`${text.slice(0, 80)}: cut at ${cuts.join(', ')}`);
+  });
+  t.equal(disagreements, 0, `${texts.length} texts`);
 });
 
 t.test('the pointer names the array or object refused', async (t) => {
