@@ -43,6 +43,8 @@ import {
   sub,
   sum,
   tanh,
+  trace,
+  transpose,
   where,
   gt,
   type Fn,
@@ -213,6 +215,26 @@ t.test('a computation written twice is computed once: its steps are shared, its 
     const got = (f === tanhByExp ? plan : product).run(at);
     t.ok(same(got.value, expected.value), 'the value is the engine\'s');
     got.grads.forEach((g, k) => t.ok(same(g, expected.grads[k]), `gradient ${k} is the engine's`));
+  }
+});
+
+t.test("a product of a transposed matrix reads the matrix transposed, without copying it, and gives the engine's bits", async (t) => {
+  const cases: [string, Fn, number[][]][] = [
+    ["trace(A' * B)", (cx, [a, b]) => trace(cx, matmul(cx, transpose(cx, a), b)), [[30, 4], [30, 4]]],
+    ["sum((U * V')²)", (cx, [u, v]) => sum(cx, square(cx, matmul(cx, u, transpose(cx, v)))), [[12, 2], [5, 2]]],
+    ["X' (X w - t)", (cx, [x, w, y]) => sum(cx, square(cx, matmul(cx, transpose(cx, x), sub(cx, matmul(cx, x, w), y)))), [[20, 3], [3, 1], [20, 1]]],
+    ["A' A'' (both read transposed)", (cx, [a]) => sum(cx, matmul(cx, transpose(cx, a), transpose(cx, transpose(cx, a)))), [[7, 3]]],
+  ];
+  for (const [name, f, shapes] of cases) {
+    const plan = compileGradientPlan(f, shapes.map((shape, k) => tensor(shape, 40 + k)));
+    const names = plan.instructions.flatMap((i) => (i.kind === 'prim' ? [i.prim.name] : i.names));
+    t.notOk(names.includes('permute'), `${name}: no transpose copied (${names.join(' ')})`);
+    for (const seed of [50, 60]) {
+      const at = shapes.map((shape, k) => tensor(shape, seed + k));
+      const expected = grad(new Context(), f, at);
+      const got = plan.run(at);
+      t.ok(same(got.value, expected.value) && got.grads.every((g, k) => same(g, expected.grads[k])), `${name}, data set ${seed}: the engine's value and gradients`);
+    }
   }
 });
 
