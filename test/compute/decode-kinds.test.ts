@@ -14,9 +14,18 @@ import t from 'tap';
 
 const values = new URL('../../src/compute/values.js', import.meta.url).href;
 
+/** The scripts' way to ask V8 an array's element kind. */
+const KIND = "const kind = (a) => (%HasDoubleElements(a) ? 'double' : %HasSmiElements(a) ? 'integer' : %HasObjectElements(a) ? 'object' : 'other');";
+
+/** Runs `script` in a child process with V8's natives syntax; the JSON of its last line. */
+async function natively<T>(script: string, timeout = 60_000): Promise<T> {
+  const { stdout } = await promisify(execFile)(process.execPath, [...process.execArgv, '--allow-natives-syntax', '--input-type=module', '-e', script], { timeout });
+  return JSON.parse(stdout.trim().split('\n').pop()!) as T;
+}
+
 const SCRIPT = `
 import { decodeValue } from ${JSON.stringify(values)};
-const kind = (a) => (%HasDoubleElements(a) ? 'double' : %HasSmiElements(a) ? 'integer' : %HasObjectElements(a) ? 'object' : 'other');
+${KIND}
 const bodies = () => [
   JSON.parse('[[0.5, 1.5], [2.5, 3.5]]'),
   JSON.parse('[[1, 2], [3, 4]]'),
@@ -54,8 +63,7 @@ console.log(JSON.stringify({ before, after, decoded, control: control.map(kind) 
 `;
 
 t.test("decoding converts none of the client's arrays, after the decoder has met every kind (then reading by at)", async (t) => {
-  const { stdout } = await promisify(execFile)(process.execPath, [...process.execArgv, '--allow-natives-syntax', '--input-type=module', '-e', SCRIPT], { timeout: 60_000 });
-  const { before, after, decoded, control } = JSON.parse(stdout.trim().split('\n').pop()!) as { before: string[]; after: string[]; decoded: number[][]; control: string[] };
+  const { before, after, decoded, control } = await natively<{ before: string[]; after: string[]; decoded: number[][]; control: string[] }>(SCRIPT);
   t.same(before, ['double', 'integer', 'double', 'double', 'integer', 'double'], 'JSON.parse makes rows of decimals doubles and of integers integers');
   // What this test would see if values.ts read with [i]: this V8 converts (Node 20 and 24 do).
   t.comment(`an indexed read fed the same arrays left the rows of a new matrix as: ${control.join(', ')}`);
@@ -68,7 +76,7 @@ const index = new URL('../../src/index.js', import.meta.url).href;
 /** The whole of a compute request (its schema's check, then decoding), fed flat and nested tensors holding every kind. */
 const REQUESTS = `
 import { computeSync } from ${JSON.stringify(index)};
-const kind = (a) => (%HasDoubleElements(a) ? 'double' : %HasSmiElements(a) ? 'integer' : %HasObjectElements(a) ? 'object' : 'other');
+${KIND}
 const bodies = [
   '{"program": "sum(x)", "at": {"x": {"shape": [3], "data": [0.5, 1.5, 2.5]}}}',
   '{"program": "sum(x)", "at": {"x": {"shape": [3], "data": [0.5, "NaN", 2.5]}}}',
@@ -83,8 +91,7 @@ console.log(JSON.stringify({ kinds: [kind(flat.at.x.data), kind(nested.at.x[0])]
 `;
 
 t.test("a compute request converts none of the client's arrays, flat data included (the schema does not read its items)", async (t) => {
-  const { stdout } = await promisify(execFile)(process.execPath, [...process.execArgv, '--allow-natives-syntax', '--input-type=module', '-e', REQUESTS], { timeout: 120_000 });
-  const { kinds, grads } = JSON.parse(stdout.trim().split('\n').pop()!) as { kinds: string[]; grads: number[] };
+  const { kinds, grads } = await natively<{ kinds: string[]; grads: number[] }>(REQUESTS, 120_000);
   t.same(kinds, ['double', 'double'], 'flat data and nested rows of doubles stay doubles');
   t.same(grads, [4.5, 8], 'the values of sum(x)');
 });
@@ -92,7 +99,7 @@ t.test("a compute request converts none of the client's arrays, flat data includ
 /** Numbers only, then a row and a vector holding a string: indexed reads of decimals until then, `at` after, and no number ever boxed. */
 const NUMBERS_THEN_NAN = `
 import { decodeValue } from ${JSON.stringify(values)};
-const kind = (a) => (%HasDoubleElements(a) ? 'double' : %HasSmiElements(a) ? 'integer' : %HasObjectElements(a) ? 'object' : 'other');
+${KIND}
 const numeric = () => [
   JSON.parse('[[0.5, 1.5], [2.5, 3.5]]'),
   JSON.parse('[[1, 2], [3, 4]]'),
@@ -118,8 +125,7 @@ console.log(JSON.stringify({ numbers, beforeNaN, withNaN, afterNaN: kinds(second
 `;
 
 t.test('decimals read by index while requests hold numbers only, integers by at; after a "NaN", reads by at; nothing converted', async (t) => {
-  const { stdout } = await promisify(execFile)(process.execPath, [...process.execArgv, '--allow-natives-syntax', '--input-type=module', '-e', NUMBERS_THEN_NAN], { timeout: 60_000 });
-  const { numbers, beforeNaN, withNaN, afterNaN } = JSON.parse(stdout.trim().split('\n').pop()!) as { numbers: number[][]; beforeNaN: string[]; withNaN: (number | null)[][]; afterNaN: string[] };
+  const { numbers, beforeNaN, withNaN, afterNaN } = await natively<{ numbers: number[][]; beforeNaN: string[]; withNaN: (number | null)[][]; afterNaN: string[] }>(NUMBERS_THEN_NAN);
   t.same(numbers, [[0.25, 1.25, 2.25, 3.25], [0.25, 1.25, 2.25], [7, 8, 9]], 'the numbers decoded');
   t.same(beforeNaN, ['double', 'double', 'double', 'integer'], 'rows and vectors of doubles stay unboxed doubles, a vector of integers integers');
   // JSON.stringify writes NaN and Infinity as null.
