@@ -6,7 +6,7 @@
  * and a plan (fused loops, and softplus's own kernel).
  */
 import t from 'tap';
-import { Context, Tensor, and, compileGradientPlan, concrete, grad, eq, ge, gt, isfinite, le, lt, mul, ne, not, or, relu, sigmoid, softplus, sum, xor, type Value } from '../../src/engine/index.js';
+import { Context, Tensor, and, compileGradientPlan, concrete, grad, eq, ge, gt, hessian, isfinite, le, lt, mul, ne, not, or, relu, sigmoid, softplus, sum, xor, type Value } from '../../src/engine/index.js';
 import { exp } from '../../src/engine/fdlibm.js';
 
 const SPECIAL = [0, -0, 5e-324, -5e-324, 1e-300, -1e-300, 0.5, -0.5, 1, -1, 20, -20, 36.7, -36.7, 708, -708, 745, -745, 1e308, -1e308, Number.MAX_VALUE, -Number.MAX_VALUE, Infinity, -Infinity, NaN];
@@ -38,6 +38,12 @@ const BEFORE = {
   not: (x: number): number => (x ? 0 : 1),
   isfinite: (x: number): number => (Number.isFinite(x) ? 1 : 0),
 };
+
+/** softplus'(x) below PyTorch's threshold of 20, by PyTorch's formula. */
+function softplusDerivative(x: number): number {
+  const z = exp(Math.min(x, 30));
+  return z / (z + 1);
+}
 
 const UNARY = { relu, sigmoid, softplus, not, isfinite } as const;
 const BINARY = { lt, le, gt, ge, eq, ne, and, or, xor } as const;
@@ -82,7 +88,8 @@ t.test('a plan gives the same numbers: relu, sigmoid and softplus with their der
   const derivatives = {
     relu: (v: number) => BEFORE.gt(v, 0),
     sigmoid: (v: number) => BEFORE.sigmoid(v) * (1 - BEFORE.sigmoid(v)),
-    softplus: (v: number) => (v > 20 ? 1 : BEFORE.sigmoid(v)),
+    // PyTorch's softplus_backward: z / (z + 1), z = e^x (at min(x, 30), finite where not chosen).
+    softplus: (v: number) => (v > 20 ? 1 : softplusDerivative(v)),
   };
   for (const [name, f] of [
     ['relu', relu],
@@ -101,7 +108,7 @@ t.test('a plan gives the same numbers: relu, sigmoid and softplus with their der
   }
 });
 
-t.test("softplus' is PyTorch's: sigmoid(x) up to its threshold of 20, and 1 above it, in the engine and in a plan", async (t) => {
+t.test("softplus' is PyTorch's: z / (z + 1), z = e^x, up to its threshold of 20, and 1 above it, in the engine and in a plan", async (t) => {
   // torch.nn.functional.softplus's gradient at these points (PyTorch 1.13, float64).
   const xs = [-3, 0, 0.5, 19.9, 20, 20.5, 25, 800];
   const torch = [0.04742587317756679, 0.5, 0.6224593312018546, 0.9999999977220729, 0.9999999979388464, 1, 1, 1];
@@ -112,6 +119,20 @@ t.test("softplus' is PyTorch's: sigmoid(x) up to its threshold of 20, and 1 abov
   const ulp = (a: number, b: number): number => Math.abs(a - b) / (Number.EPSILON * Math.max(Math.abs(a), Math.abs(b)));
   planned.forEach((g, i) => t.ok(ulp(g, torch[i]) <= 1, `softplus'(${xs[i]}) = ${g}, PyTorch ${torch[i]}`));
   t.same(planned.slice(5), [1, 1, 1], 'exactly 1 above 20');
-  t.same(planned, xs.map((v) => (v > 20 ? 1 : BEFORE.sigmoid(v))), 'and the engine\'s sigmoid below');
+  t.same(planned, xs.map((v) => (v > 20 ? 1 : softplusDerivative(v))), 'and z / (z + 1), z = e^x, below, as PyTorch computes it');
   t.same(Array.from(concrete(grad(new Context(), loss, [x]).grads[0]).data), planned, 'the engine, unplanned, the same');
+});
+
+t.test("softplus'' is finite far above the threshold and whole at it: z / (z + 1)'s z is taken at min(x, 30)", async (t) => {
+  const loss = (cx: Context, [a]: readonly Value[]): Value => sum(cx, softplus(cx, a));
+  const xs = [-3, 0, 20, 25, 800];
+  const second = xs.map((x) => {
+    const { hessian: h } = hessian(new Context(), loss, [Tensor.fromArray([1], [x])]);
+    return concrete(h[0][0]).data[0];
+  });
+  // d/dx z / (z + 1) = z / (z + 1)^2, the derivative of sigmoid; 0 above 20, where softplus' is 1.
+  // Absolutely to 1e-15: at 20 the quotient rule's z·(z + 1) - z·z cancels to 7 digits (as
+  // sigmoid's y·(1 - y) did, 1 - y being 2e-9).
+  const want = xs.map((x) => (x > 20 ? 0 : BEFORE.sigmoid(x) * (1 - BEFORE.sigmoid(x))));
+  second.forEach((h, i) => t.ok(Math.abs(h - want[i]) <= 1e-15, `softplus''(${xs[i]}) = ${h}, sigmoid' ${want[i]}`));
 });

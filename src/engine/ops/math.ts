@@ -69,7 +69,12 @@ export const { op: relu } = defineUnary({
 });
 // A fused primitive rather than a composition: softplus'(0) must be sigmoid(0) = 1/2, which a
 // stable composition through max(x, 0) and |x| would turn into a subgradient. PyTorch's
-// threshold of 20 above which softplus(x) = x, and its derivative 1 (sigmoid(25) is 1 - 1.4e-11).
+// threshold of 20 above which softplus(x) = x, and its derivative 1 (sigmoid(25) is 1 - 1.4e-11);
+// below it PyTorch's derivative too, z / (z + 1) with z = e^x: one exp and a division, where
+// sigmoid's two-sided formula cost half as much again (1000 random elements: 14.6 µs a backward
+// pass, against 10). z is taken at min(x, 30), so that the branch not chosen stays finite (e^800
+// is Infinity) and a second derivative meets no 0 · Infinity there; 30, not 20, so that min's tie
+// (half the derivative each way) falls where the branch is not chosen.
 export const { op: softplus } = defineUnary({
   name: 'softplus',
   source: (x) => `${x} > 20 ? ${x} : Math.log1p(lib.exp(${x}))`,
@@ -80,7 +85,10 @@ export const { op: softplus } = defineUnary({
     for (let i = 0; i < n; i++) out[i] = expOf(a[i]);
     for (let i = 0; i < n; i++) out[i] = a[i] > 20 ? a[i] : Math.log1p(out[i]);
   },
-  derivative: (cx, x) => where(cx, gt(cx, x, 20), 1, sigmoid(cx, x)),
+  derivative: (cx, x) => {
+    const z = exp(cx, minimum(cx, x, 30));
+    return where(cx, gt(cx, x, 20), 1, div(cx, z, add(cx, z, 1)));
+  },
 });
 export const { op: lgamma } = defineUnary({ name: 'lgamma', source: (x) => `lib.lgamma(${x})`, derivative: (cx, x) => polygamma(cx, 0, x) });
 
