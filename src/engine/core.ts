@@ -206,7 +206,7 @@ export interface Primitive<P> {
   readonly scalarSource?: (args: readonly string[], params: P) => string;
   /**
    * Kept out of a plan's fused loops (plan.ts), which inline `scalarSource`: the kernel must name
-   * the element that fails (a check), or does better than the expression in one loop (softplus).
+   * the element that fails (a check), or does better than the expression in one loop.
    */
   readonly unfused?: true;
   /** Code the compiler derives from this primitive's rules, filled in on first use. */

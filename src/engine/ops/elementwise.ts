@@ -6,7 +6,7 @@
  * unary VJP runs as one loop compiled from the rule itself (`tensorVjpOf`, codegen.ts).
  */
 import { bind, definePrimitive, type Context, type Primitive, type Value } from '../core.js';
-import { ELEMENTS_PER_DEADLINE_CHECK, binaryKernel, binaryReadings, inPieces, scalarBinary, scalarUnary, unaryKernel, type BinaryKernel, type BinaryReadings, type UnaryKernel } from '../kernels.js';
+import { ELEMENTS_PER_DEADLINE_CHECK, binaryKernel, binaryReadings, inPieces, scalarBinary, scalarUnary, unaryKernel, type BinaryKernel, type BinaryReadings } from '../kernels.js';
 import { broadcastStrides, type Reading } from '../broadcast.js';
 import { Tensor, broadcastShapes, sameShape } from '../tensor.js';
 import { expand, sumTo } from './shape.js';
@@ -34,15 +34,10 @@ export interface UnaryDefinition {
    * Without it (a logical `not`), no derivative passes at all.
    */
   zeroGradient?: true;
-  /**
-   * A kernel of its own, where the expression in one loop is slow (softplus); the primitive is then
-   * kept out of a plan's fused loops, which would inline the expression.
-   */
-  kernel?: UnaryKernel;
 }
 
 export function defineUnary(def: UnaryDefinition): { prim: Primitive<undefined>; op: UnaryOp } {
-  const kernel = def.kernel ?? unaryKernel(def.source);
+  const kernel = unaryKernel(def.source);
   const scalar = scalarUnary(def.source);
   const derivative = def.derivative;
   const prim = definePrimitive<undefined>({
@@ -77,7 +72,6 @@ export function defineUnary(def: UnaryDefinition): { prim: Primitive<undefined>;
       return [mul(cx, g, derivative(cx, x, y))];
     },
     scalarSource: ([x]) => `(${def.source(x)})`,
-    ...(def.kernel === undefined ? {} : { unfused: true as const }),
   });
   return { prim, op: (cx, x) => bind(cx, prim, [lift(x)], undefined) };
 }
