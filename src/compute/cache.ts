@@ -32,11 +32,17 @@ export const MAX_CACHED_PLAN_ELEMENTS = 1 << 18;
 interface Entry {
   value: unknown;
   bytes: number;
+  /** Asked for (or made) since the last eviction passed it: its second chance. */
+  used: boolean;
 }
 
 /**
- * An LRU map bounded by the estimated bytes of its entries and by their number: a Map keeps
- * insertion order, so re-inserting on a hit keeps the recent last, and the oldest go first.
+ * A map bounded by the estimated bytes of its entries and by their number, which evicts the
+ * least recently used entries, nearly: by second chance (the CLOCK algorithm). A Map keeps
+ * insertion order; a hit only marks its entry used, and eviction takes entries from the oldest,
+ * moving a used one to the newest end (unmarked) instead of dropping it. Re-inserting every hit
+ * at the end, as an exact LRU does, cost a tenth of a small request (0.35 of 3 µs): a delete and
+ * a set on every lookup, and the rehashing of a table full of deleted entries.
  */
 class BoundedLru {
   private readonly entries = new Map<string, Entry>();
@@ -59,24 +65,37 @@ class BoundedLru {
     return this.entries.has(key);
   }
 
-  /** The value under `key`, now the most recently used; undefined when absent. */
+  /** The value under `key`, now marked used; undefined when absent. */
   get(key: string): unknown {
     const entry = this.entries.get(key);
     if (entry === undefined) return undefined;
-    this.entries.delete(key);
-    this.entries.set(key, entry);
+    entry.used = true;
     return entry.value;
   }
 
-  /** Keeps `value` under `key` as the most recently used, and drops the oldest entries past the bounds. An entry larger than the whole bound is not kept. */
+  /**
+   * Keeps `value` under `key` as the newest entry, unmarked, and evicts past the bounds, never
+   * the newcomer (were every older entry used, the sweep would reach it first). An entry larger
+   * than the whole bound is not kept.
+   */
   set(key: string, value: unknown, valueBytes: number): void {
     this.delete(key);
     // Keys are the program text, held as UTF-16 in the worst case.
     const bytes = ENTRY_BYTES + 2 * key.length + valueBytes;
     if (bytes > this.maxBytes) return;
-    this.entries.set(key, { value, bytes });
+    this.entries.set(key, { value, bytes, used: false });
     this.total += bytes;
-    while (this.total > this.maxBytes || this.entries.size > this.maxEntries) this.delete(this.entries.keys().next().value!);
+    while (this.total > this.maxBytes || this.entries.size > this.maxEntries) {
+      const [oldest, entry] = this.entries.entries().next().value!;
+      if (entry.used || (oldest === key && this.entries.size > 1)) {
+        // Its second chance: to the newest end, unmarked. Every entry is passed at most once before one is dropped.
+        entry.used = false;
+        this.entries.delete(oldest);
+        this.entries.set(oldest, entry);
+      } else {
+        this.delete(oldest);
+      }
+    }
   }
 
   delete(key: string): void {

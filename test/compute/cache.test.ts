@@ -93,3 +93,20 @@ t.test('a plan counts its own estimate once it is made', async (t) => {
   computeSync('grad', body, { cache });
   t.ok(cache.estimatedBytes > before + 256, `the plan added ${cache.estimatedBytes - before} bytes`);
 });
+
+t.test('a hit keeps its entry: eviction takes the least recently used, by second chance, not the oldest made', async (t) => {
+  const programs = Array.from({ length: 6 }, (_, i) => dense(i, 40));
+  // Room for four entries by number.
+  const cache = new ProgramCache(PROGRAM_CACHE_BYTES, 4);
+  t.same(parseAll(cache, programs.slice(0, 4)), [true, true, true, true], 'four programs parsed');
+  t.same(parseAll(cache, [programs[0]]), [false], 'the oldest hits');
+  parseAll(cache, [programs[4]]);
+  t.equal(cache.size, 4, 'a fifth evicts one');
+  t.same(parseAll(cache, [programs[0]]), [false], 'the oldest, used since, is kept');
+  t.same(parseAll(cache, [programs[2], programs[3], programs[4]]), [false, false, false], 'and so are the newer');
+  t.same(parseAll(cache, [programs[1]]), [true], 'the least recently used was evicted');
+  // Every entry used since the last eviction: the next one still evicts the least recent of them, never the newcomer.
+  parseAll(cache, [programs[5]]);
+  t.same(parseAll(cache, [programs[5]]), [false], 'the newest is kept when every older entry is used');
+  t.equal(cache.size, 4, 'and the number bound holds');
+});
