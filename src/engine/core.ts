@@ -205,8 +205,8 @@ export interface Primitive<P> {
   /** For element-wise scalar primitives: the JavaScript expression of one element, over argument expressions. */
   readonly scalarSource?: (args: readonly string[], params: P) => string;
   /**
-   * Kept out of a plan's fused loops (plan.ts), which inline `scalarSource`: the kernel must name
-   * the element that fails (a check), or does better than the expression in one loop.
+   * Kept out of a plan's fused loops (plan.ts), which inline `scalarSource`: its kernel must name
+   * the element that fails (a check).
    */
   readonly unfused?: true;
   /** Code the compiler derives from this primitive's rules, filled in on first use. */

@@ -188,6 +188,7 @@ function extremeAlong(x: Tensor, axis: number, which: 'max' | 'min', out: Tensor
   }
   return out;
 }
+
 /**
  * argmax and argmin along an axis as operations with no derivative, so that a plan computes
  * the positions at each run rather than reading a traced value.
