@@ -26,6 +26,7 @@ import { optionsOf } from './schemas/index.js';
 import { validBody } from './schemas/validate.js';
 import { loadSvgRenderer, wantsSvg } from './svg.js';
 import { traceEndpoint } from './trace.js';
+import { InputArena } from './values.js';
 
 export { DEFAULT_LIMITS, LIMIT_SETTINGS, type ComputeLimits, type LimitSetting } from './limits.js';
 export { ProgramCache, PROGRAM_CACHE_BYTES } from './cache.js';
@@ -47,6 +48,16 @@ const ENDPOINTS: readonly Endpoint[] = [
 ];
 
 const byName: ReadonlyMap<string, Endpoint> = new Map(ENDPOINTS.map((e) => [e.name, e]));
+
+/**
+ * The decoded inputs of requests to these endpoints live in INPUTS (see InputArena): their
+ * answers are encoded copies and their caches keep programs and plans, never an input, where
+ * `optimize` keeps a plan with its data and `sample` may hold its inputs across chunks.
+ */
+const ARENA_ENDPOINTS: ReadonlySet<string> = new Set(['grad', 'eval']);
+const INPUTS = new InputArena();
+/** computeSync calls in progress: a batch runs its items through computeSync inside its own. */
+let depth = 0;
 
 /** The endpoints `compute` serves. */
 export const computeEndpoints: readonly string[] = ENDPOINTS.map((e) => e.name);
@@ -88,6 +99,17 @@ function itemsAsSent(endpoint: string, body: unknown): { endpoint: string; body:
  * and `loadSymbolic()`.
  */
 export function computeSync(endpoint: string, body: unknown, options: ComputeOptions = {}): unknown {
+  // A request entered from outside: the requests before it are answered, their inputs dead.
+  if (depth === 0) INPUTS.reset();
+  depth++;
+  try {
+    return computeOne(endpoint, body, options);
+  } finally {
+    depth--;
+  }
+}
+
+function computeOne(endpoint: string, body: unknown, options: ComputeOptions): unknown {
   const found = byName.get(endpoint);
   if (found === undefined) throw new Problem('NOT_FOUND', `there is no endpoint "${endpoint}"; the endpoints are ${computeEndpoints.join(', ')}`);
   // Every path validates here, against the endpoint's schema (schemas/): HTTP bodies, WebSocket
@@ -102,7 +124,7 @@ export function computeSync(endpoint: string, body: unknown, options: ComputeOpt
   }
   let ev: Evaluation | null = null;
   try {
-    ev = Evaluation.prepare(valid, options);
+    ev = Evaluation.prepare(valid, options, ARENA_ENDPOINTS.has(endpoint) ? INPUTS : null);
     const result = found.handle(ev) as Record<string, unknown>;
     // A fresh seed is reported so that the draws can be repeated; a given one is echoed.
     return ev.randomUsed() ? { ...result, seed: ev.seed } : result;

@@ -17,6 +17,7 @@ import { withDefaults, type ComputeLimits } from './limits.js';
 import type { OptimizeProgress } from './optimize.js';
 import { Problem } from './problem.js';
 import { parseRequest, type ParsedRequest } from './request.js';
+import type { InputArena } from './values.js';
 import type { CommonRequest, EndpointRequests } from './schemas/index.js';
 import { validBody, type ValidBody } from './schemas/validate.js';
 
@@ -92,12 +93,15 @@ export class Evaluation<Body extends CommonRequest = CommonRequest> {
     return this.madeFn;
   }
 
-  /** Prepares the evaluation of a body its endpoint's schema accepted: its time limit starts now. */
-  static prepare<Body extends CommonRequest>(body: ValidBody<Body>, options: ComputeOptions): Evaluation<Body> {
+  /**
+   * Prepares the evaluation of a body its endpoint's schema accepted: its time limit starts now.
+   * Its inputs are decoded into `arena`, if given (see InputArena).
+   */
+  static prepare<Body extends CommonRequest>(body: ValidBody<Body>, options: ComputeOptions, arena: InputArena | null = null): Evaluation<Body> {
     const limits = withDefaults(options.limits);
     const cache = options.cache ?? defaultCache;
     const clock = options.clock ?? (() => performance.now());
-    const request = parseRequest(body, limits);
+    const request = parseRequest(body, limits, arena);
     const cacheKey = request.program !== null ? `p:${request.program}` : `g:${JSON.stringify(request.body.graph)}`;
     const program = cache.program(`${cacheKey}\u0000${limits.maxNesting}`, () =>
       request.program !== null ? parseProgram(request.program, { maxNesting: limits.maxNesting }) : graphProgram(request.graph!),

@@ -10,7 +10,7 @@ import type { Graph, GraphNode } from '../lang/graph.js';
 import { Problem } from './problem.js';
 import type { CommonRequest, GraphJson } from './schemas/shared.js';
 import type { ValidBody } from './schemas/validate.js';
-import { decodeValue, decodeValues, type Layout } from './values.js';
+import { decodeValue, decodeValues, type InputArena, type Layout } from './values.js';
 
 export interface RequestLimits {
   /** The longest program text, in characters. */
@@ -82,8 +82,11 @@ function parseGraph(json: GraphJson, limits: RequestLimits): Graph {
   return { nodes: parsed, output };
 }
 
-/** The request in `body`, which its endpoint's schema accepted: what the schema cannot say checked, the tensors decoded. */
-export function parseRequest<Body extends CommonRequest>(body: ValidBody<Body>, limits: RequestLimits = {}): ParsedRequest<Body> {
+/**
+ * The request in `body`, which its endpoint's schema accepted: what the schema cannot say
+ * checked, the tensors decoded (those of `at` into `arena`, if given: see InputArena).
+ */
+export function parseRequest<Body extends CommonRequest>(body: ValidBody<Body>, limits: RequestLimits = {}, arena: InputArena | null = null): ParsedRequest<Body> {
   const { program = null, graph: graphJson, output = null, seed = null, options = {} } = body;
   if ((program === null) === (graphJson === undefined)) throw new Problem('INVALID_REQUEST', 'send exactly one of "program" or "graph"', { path: '' });
   const maxProgram = limits.maxProgramLength ?? Infinity;
@@ -100,6 +103,7 @@ export function parseRequest<Body extends CommonRequest>(body: ValidBody<Body>, 
   const tensors = decodeValues(
     names.map((name) => [atJson[name], `/at${pointer(name)}`] as const),
     { maxElements: limits.maxTensorElements },
+    arena,
   );
   const at = new Map<string, Tensor>(names.map((name, k) => [name, tensors[k]]));
 
