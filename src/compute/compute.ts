@@ -54,7 +54,7 @@ const byName: ReadonlyMap<string, Endpoint> = new Map(ENDPOINTS.map((e) => [e.na
  * answers are encoded copies and their caches keep programs and plans, never an input, where
  * `optimize` keeps a plan with its data and `sample` may hold its inputs across chunks.
  */
-const ARENA_ENDPOINTS: ReadonlySet<string> = new Set(['grad', 'eval']);
+const ARENA_ENDPOINTS: ReadonlySet<string> = new Set(['grad', 'eval', 'jacobian', 'jvp', 'hessian']);
 const INPUTS = new InputArena();
 /** computeSync calls in progress: a batch runs its items through computeSync inside its own. */
 let depth = 0;

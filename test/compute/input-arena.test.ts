@@ -1,8 +1,8 @@
 /**
- * The inputs of `grad` and `eval` requests are decoded into one arena, handed out again at the
- * next request (compute/values.ts InputArena, compute.ts). Oracle: each request's closed form
- * (the gradient of sum(x .* y) is y, bit for bit), whatever requests came before it, in a batch
- * or not, with requests decoding elsewhere between them.
+ * The inputs of `grad`, `eval`, `jacobian`, `jvp` and `hessian` requests are decoded into one
+ * arena, handed out again at the next request (compute/values.ts InputArena, compute.ts).
+ * Oracle: each request's closed form (the gradient of sum(x .* y) is y, bit for bit), whatever
+ * requests came before it, in a batch or not, with requests decoding elsewhere between them.
  */
 import t from 'tap';
 import { computeSync } from '../../src/index.js';
@@ -35,36 +35,39 @@ t.test('an arena hands out views that do not overlap within a request, and the s
   t.not(arena.take(10).buffer, huge.buffer, 'a buffer grown past 2 MB is not kept');
 });
 
-/** What a request to `sum(x .* y)`, `x` or `sum(x .* x)` answers, by its closed form: the oracle. */
-function expected(program: string, x: number[], y: number[]): { value: unknown; grad?: number[] } {
+/** What a request to `sum(x .* y)`, `x`, `sum(x .* x)` or `x .* y` (a Jacobian) answers, by its closed form: the oracle. */
+function expected(program: string, x: number[], y: number[]): { value: unknown; grad?: number[]; jacobian?: number[][] } {
   let dot = 0;
   for (let i = 0; i < x.length; i++) dot += x[i] * (program === 'sum(x .* x)' ? x[i] : y[i]);
   if (program === 'x') return { value: x };
+  if (program === 'x .* y') return { value: x.map((v, i) => v * y[i]), jacobian: y.map((v, i) => y.map((_, j) => (i === j ? v : 0))) };
   return { value: dot, grad: program === 'sum(x .* x)' ? x.map((v) => 2 * v) : y };
 }
 
-t.test('grad and eval answers agree with their closed forms whatever came before, batches and other endpoints between them', async (t) => {
+t.test('grad, eval and jacobian answers agree with their closed forms whatever came before, batches and other endpoints between them', async (t) => {
   const random = generator(5);
   const vector = (n: number): number[] => Array.from({ length: n }, () => random() * 4 - 2);
-  const programs = ['sum(x .* y)', 'x', 'sum(x .* x)'];
+  const programs = ['sum(x .* y)', 'x', 'sum(x .* x)', 'x .* y'];
+  const endpoints: Record<string, string> = { x: 'eval', 'x .* y': 'jacobian' };
   const requests = Array.from({ length: 60 }, (_, k) => {
-    const n = [3, 20, 200, 1000, 9][k % 5];
     const program = programs[k % programs.length];
-    return { endpoint: program === 'x' ? 'eval' : 'grad', program, x: vector(n), y: vector(n) };
+    const n = program === 'x .* y' ? [9, 20, 40][k % 3] : [3, 20, 200, 1000, 9][k % 5];
+    return { endpoint: endpoints[program] ?? 'grad', program, x: vector(n), y: vector(n) };
   });
   let wrong = 0;
   const check = (r: (typeof requests)[number], answer: unknown, how: string): void => {
     const want = expected(r.program, r.x, r.y);
-    const got = answer as { value: number | number[]; grad?: { x: number[] } };
+    const got = answer as { value: number | number[]; grad?: { x: number[] }; jacobian?: { x: number[][] } };
     const valueOk = Array.isArray(want.value) ? JSON.stringify(got.value) === JSON.stringify(want.value) : Math.abs((got.value as number) - (want.value as number)) <= 1e-12 * Math.max(1, Math.abs(want.value as number));
     const gradOk = want.grad === undefined || JSON.stringify(got.grad?.x) === JSON.stringify(want.grad);
-    if ((!valueOk || !gradOk) && wrong++ < 3) t.fail(`${r.program} of ${r.x.length} elements, ${how}: ${JSON.stringify(got).slice(0, 120)}`);
+    const jacobianOk = want.jacobian === undefined || JSON.stringify(got.jacobian?.x) === JSON.stringify(want.jacobian);
+    if ((!valueOk || !gradOk || !jacobianOk) && wrong++ < 3) t.fail(`${r.program} of ${r.x.length} elements, ${how}: ${JSON.stringify(got).slice(0, 120)}`);
   };
-  const body = (r: (typeof requests)[number]) => ({ program: r.program, at: { x: r.x, y: r.y }, ...(r.endpoint === 'grad' ? { wrt: ['x'] } : {}) });
+  const body = (r: (typeof requests)[number]) => ({ program: r.program, at: { x: r.x, y: r.y }, ...(r.endpoint === 'eval' ? {} : { wrt: ['x'] }) });
   for (const [k, r] of requests.entries()) {
     check(r, computeSync(r.endpoint, body(r)), 'in turn');
     // Between them, a request whose inputs are decoded elsewhere.
-    if (k % 7 === 0) computeSync('jacobian', { program: 'x .* 2', at: { x: vector(50) } });
+    if (k % 7 === 0) computeSync('optimize', { program: 'sum((x - y) .^ 2)', at: { y: vector(50) }, params: { x: vector(50) }, optimizer: { name: 'sgd', lr: 0.1 }, steps: 3 });
   }
   const batch = computeSync('batch', { requests: requests.slice(0, 15).map((r) => ({ endpoint: r.endpoint, ...body(r) })) }) as { results: { result?: unknown }[] };
   batch.results.forEach((item, k) => check(requests[k], item.result ?? item, 'in a batch'));
