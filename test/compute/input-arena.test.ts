@@ -16,20 +16,23 @@ function generator(seed: number): () => number {
   };
 }
 
-t.test('an arena hands out views that do not overlap within a request, and the same memory after a reset', async (t) => {
+t.test('an arena hands out views that do not overlap within a request, grows keeping them, and hands the memory out again after a reset', async (t) => {
   const arena = new InputArena();
   const a = arena.take(100);
   const b = arena.take(3000);
-  const c = arena.take(50);
   a.fill(1);
   b.fill(2);
+  // Past the first buffer (4096 elements): a new one, the views before it untouched.
+  const c = arena.take(5000);
   c.fill(3);
-  t.ok(a.every((v) => v === 1) && b.every((v) => v === 2) && c.every((v) => v === 3), 'each view keeps its own numbers');
+  t.ok(a.every((v) => v === 1) && b.every((v) => v === 2) && c.every((v) => v === 3), 'each view keeps its own numbers, across a growth');
+  t.equal(a.buffer, b.buffer, 'views of one buffer while it has room');
+  t.not(c.buffer, a.buffer, 'a new buffer when it has not');
   arena.reset();
-  const d = arena.take(100);
+  const d = arena.take(5000);
   d.fill(4);
-  t.ok(b.every((v) => v === 2), 'a view of the grown buffer is untouched by the next request (its buffer is the new one)');
-  t.equal(arena.take(10).buffer, d.buffer, 'after a reset, views come from one buffer again');
+  t.equal(d.buffer, c.buffer, 'after a reset, the memory is handed out again');
+  t.ok(c.every((v) => v === 4), 'so the views of the request before see the next one\'s numbers: nothing may read them after it');
   const huge = arena.take(1 << 20);
   arena.reset();
   t.not(arena.take(10).buffer, huge.buffer, 'a buffer grown past 2 MB is not kept');
