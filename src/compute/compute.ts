@@ -26,7 +26,8 @@ import { optionsOf } from './schemas/index.js';
 import { validBody } from './schemas/validate.js';
 import { loadSvgRenderer, wantsSvg } from './svg.js';
 import { traceEndpoint } from './trace.js';
-import { InputArena } from './values.js';
+import { ReusableStorage } from '../engine/index.js';
+import { MAX_CACHED_PLAN_ELEMENTS } from './cache.js';
 
 export { DEFAULT_LIMITS, LIMIT_SETTINGS, type ComputeLimits, type LimitSetting } from './limits.js';
 export { ProgramCache, PROGRAM_CACHE_BYTES } from './cache.js';
@@ -50,12 +51,13 @@ const ENDPOINTS: readonly Endpoint[] = [
 const byName: ReadonlyMap<string, Endpoint> = new Map(ENDPOINTS.map((e) => [e.name, e]));
 
 /**
- * The decoded inputs of requests to these endpoints live in INPUTS (see InputArena): their
- * answers are encoded copies and their caches keep programs and plans, never an input, where
- * `optimize` keeps a plan with its data and `sample` may hold its inputs across chunks.
+ * The decoded inputs of requests to these endpoints live in `inputs`, memory handed out again at
+ * the next request (an array too large for V8's heap otherwise costs an ArrayBuffer to make and
+ * collect): their answers are encoded copies and their caches keep programs and plans, never an
+ * input, where `optimize` keeps a plan with its data and `sample` may hold its inputs across chunks.
  */
 const ARENA_ENDPOINTS: ReadonlySet<string> = new Set(['grad', 'eval', 'jacobian', 'jvp', 'hessian']);
-const INPUTS = new InputArena();
+let inputs = new ReusableStorage();
 /** computeSync calls in progress: a batch runs its items through computeSync inside its own. */
 let depth = 0;
 
@@ -99,8 +101,12 @@ function itemsAsSent(endpoint: string, body: unknown): { endpoint: string; body:
  * and `loadSymbolic()`.
  */
 export function computeSync(endpoint: string, body: unknown, options: ComputeOptions = {}): unknown {
-  // A request entered from outside: the requests before it are answered, their inputs dead.
-  if (depth === 0) INPUTS.reset();
+  // A request entered from outside: the requests before it are answered, their inputs dead. A
+  // storage grown past what a cached plan may keep is not kept (as the cache's scratch).
+  if (depth === 0) {
+    if (inputs.capacity > MAX_CACHED_PLAN_ELEMENTS) inputs = new ReusableStorage();
+    else inputs.reset();
+  }
   depth++;
   try {
     return computeOne(endpoint, body, options);
@@ -124,7 +130,7 @@ function computeOne(endpoint: string, body: unknown, options: ComputeOptions): u
   }
   let ev: Evaluation | null = null;
   try {
-    ev = Evaluation.prepare(valid, options, ARENA_ENDPOINTS.has(endpoint) ? INPUTS : null);
+    ev = Evaluation.prepare(valid, options, ARENA_ENDPOINTS.has(endpoint) ? inputs : null);
     const result = found.handle(ev) as Record<string, unknown>;
     // A fresh seed is reported so that the draws can be repeated; a given one is echoed.
     return ev.randomUsed() ? { ...result, seed: ev.seed } : result;

@@ -4,7 +4,7 @@
  * budgets and the deadline, the seed every draw starts from, and the program as a function of
  * the differentiated inputs. Every endpoint that runs a program starts from `prepare`.
  */
-import { Context, type Fn, type Tensor, type TensorStorage, type Value } from '../engine/index.js';
+import { Context, type Fn, type ReusableStorage, type Tensor, type TensorStorage, type Value } from '../engine/index.js';
 import { Random, freshSeed } from '../engine/random.js';
 import { Distribution } from '../distributions/index.js';
 import type { LangValue } from '../lang/catalogue.js';
@@ -17,7 +17,6 @@ import { withDefaults, type ComputeLimits } from './limits.js';
 import type { OptimizeProgress } from './optimize.js';
 import { Problem } from './problem.js';
 import { parseRequest, type ParsedRequest } from './request.js';
-import type { InputArena } from './values.js';
 import type { CommonRequest, EndpointRequests } from './schemas/index.js';
 import { validBody, type ValidBody } from './schemas/validate.js';
 
@@ -95,13 +94,13 @@ export class Evaluation<Body extends CommonRequest = CommonRequest> {
 
   /**
    * Prepares the evaluation of a body its endpoint's schema accepted: its time limit starts now.
-   * Its inputs are decoded into `arena`, if given (see InputArena).
+   * Its inputs are decoded into `storage`, if given (see compute.ts).
    */
-  static prepare<Body extends CommonRequest>(body: ValidBody<Body>, options: ComputeOptions, arena: InputArena | null = null): Evaluation<Body> {
+  static prepare<Body extends CommonRequest>(body: ValidBody<Body>, options: ComputeOptions, storage: ReusableStorage | null = null): Evaluation<Body> {
     const limits = withDefaults(options.limits);
     const cache = options.cache ?? defaultCache;
     const clock = options.clock ?? (() => performance.now());
-    const request = parseRequest(body, limits, arena);
+    const request = parseRequest(body, limits, storage);
     const cacheKey = request.program !== null ? `p:${request.program}` : `g:${JSON.stringify(request.body.graph)}`;
     const program = cache.program(`${cacheKey}\u0000${limits.maxNesting}`, () =>
       request.program !== null ? parseProgram(request.program, { maxNesting: limits.maxNesting }) : graphProgram(request.graph!),

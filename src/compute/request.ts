@@ -5,12 +5,12 @@
  * graph, exactly one of `program` or `graph`; and the tensors decoded. Types, unknown fields
  * and options, enums and ranges are the schema's alone.
  */
-import { formatShape, sameShape, type Tensor } from '../engine/index.js';
+import { formatShape, sameShape, type ReusableStorage, type Tensor } from '../engine/index.js';
 import type { Graph, GraphNode } from '../lang/graph.js';
 import { Problem } from './problem.js';
 import type { CommonRequest, GraphJson } from './schemas/shared.js';
 import type { ValidBody } from './schemas/validate.js';
-import { decodeValue, decodeValues, type InputArena, type Layout } from './values.js';
+import { decodeValue, decodeValues, type Layout } from './values.js';
 
 export interface RequestLimits {
   /** The longest program text, in characters. */
@@ -84,9 +84,9 @@ function parseGraph(json: GraphJson, limits: RequestLimits): Graph {
 
 /**
  * The request in `body`, which its endpoint's schema accepted: what the schema cannot say
- * checked, the tensors decoded (those of `at` into `arena`, if given: see InputArena).
+ * checked, the tensors decoded (those of `at` into `storage`, if given: see compute.ts).
  */
-export function parseRequest<Body extends CommonRequest>(body: ValidBody<Body>, limits: RequestLimits = {}, arena: InputArena | null = null): ParsedRequest<Body> {
+export function parseRequest<Body extends CommonRequest>(body: ValidBody<Body>, limits: RequestLimits = {}, storage: ReusableStorage | null = null): ParsedRequest<Body> {
   const { program = null, graph: graphJson, output = null, seed = null, options = {} } = body;
   if ((program === null) === (graphJson === undefined)) throw new Problem('INVALID_REQUEST', 'send exactly one of "program" or "graph"', { path: '' });
   const maxProgram = limits.maxProgramLength ?? Infinity;
@@ -103,7 +103,7 @@ export function parseRequest<Body extends CommonRequest>(body: ValidBody<Body>, 
   const tensors = decodeValues(
     names.map((name) => [atJson[name], `/at${pointer(name)}`] as const),
     { maxElements: limits.maxTensorElements },
-    arena,
+    storage,
   );
   const at = new Map<string, Tensor>(names.map((name, k) => [name, tensors[k]]));
 

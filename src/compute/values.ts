@@ -3,7 +3,7 @@
  * `{"shape": [...], "data": [...]}`; non-finite numbers travel as "NaN", "Infinity" and
  * "-Infinity". Responses use nested arrays unless the layout is "flat".
  */
-import { Tensor, concrete, formatShape, sizeOf, type Shape, type Value } from '../engine/index.js';
+import { Tensor, concrete, formatShape, sizeOf, type ReusableStorage, type Shape, type Value } from '../engine/index.js';
 import { Problem } from './problem.js';
 
 /**
@@ -257,58 +257,22 @@ export function decodeValue(json: unknown, path: string, limits: DecodeLimits = 
 /** The most elements V8 keeps in a typed array on its own heap (64 bytes); a larger one's memory is outside it. */
 const ON_HEAP_ELEMENTS = 8;
 
-/** The most bytes an `InputArena` keeps between requests (2 MB): a request that needed more leaves its buffer to the collector. */
-const ARENA_KEPT_BYTES = 8 << 18;
-const ARENA_FIRST_BYTES = 8 << 12;
-
 /**
- * Memory for the decoded inputs of one request at a time: views of one buffer, handed out again
- * once `reset` says every view is dead. An array too large for V8's heap is an ArrayBuffer of its
- * own, which costs about a microsecond to make and more to collect; from an arena it costs a
- * view. `sum(x .* 2)` of 1000 elements: 8.4 -> 6.9 µs, the MLP's inputs 1-3 µs. Whoever resets
- * an arena promises that nothing of the requests before still reads its views: computeSync
- * resets it on entering a request (not a batch's item), and gives it only to the endpoints whose
- * answers and caches keep no input (`grad`, `eval`, `jacobian`, `jvp`, `hessian`).
+ * Arrays of `sizes` elements for a request's inputs: from `storage` if given (see
+ * `ReusableStorage`: a view costs what an ArrayBuffer of its own, made and collected, does not;
+ * `sum(x .* 2)` of 1000 elements 8.4 -> 6.9 µs), or else those too large for V8's heap carved out
+ * of one buffer (an array whose memory is outside the heap costs about a microsecond to make and
+ * to collect); the others each their own, on the heap (a view of a buffer there would move it out).
  */
-export class InputArena {
-  private buffer = new ArrayBuffer(ARENA_FIRST_BYTES);
-  private used = 0;
-
-  /** A view of `size` elements, with any contents. */
-  take(size: number): Float64Array {
-    const bytes = 8 * size;
-    if (this.used + bytes > this.buffer.byteLength) {
-      // The views handed out so far keep the old buffer alive; the next request has the new one whole.
-      this.buffer = new ArrayBuffer(Math.max(2 * this.buffer.byteLength, bytes));
-      this.used = 0;
-    }
-    // Views made by the constructor: subarray() asks for the species constructor each time, and is slower.
-    const view = new Float64Array(this.buffer, this.used, size);
-    this.used += bytes;
-    return view;
-  }
-
-  /** Every view taken so far is dead: its memory is handed out again. */
-  reset(): void {
-    this.used = 0;
-    if (this.buffer.byteLength > ARENA_KEPT_BYTES) this.buffer = new ArrayBuffer(ARENA_FIRST_BYTES);
-  }
-}
-
-/**
- * Arrays of `sizes` elements for a request's inputs: those too large for V8's heap from `arena`,
- * or else carved out of one buffer (an array whose memory is outside the heap costs about a
- * microsecond to make and to collect); the others each their own, on the heap (a view of a
- * buffer there would move it out).
- */
-function buffersFor(sizes: readonly number[], arena: InputArena | null): Float64Array[] {
+function buffersFor(sizes: readonly number[], storage: ReusableStorage | null): Float64Array[] {
+  // Every element is written by `fill`: no zeros needed.
+  if (storage !== null) return sizes.map((size) => storage.allocate(size, false));
   let total = 0;
   for (const size of sizes) if (size > ON_HEAP_ELEMENTS) total += size;
-  const buffer = arena === null ? new ArrayBuffer(8 * total) : null;
+  const buffer = new ArrayBuffer(8 * total);
   let offset = 0;
   return sizes.map((size) => {
     if (size <= ON_HEAP_ELEMENTS) return new Float64Array(size);
-    if (buffer === null) return arena!.take(size);
     const view = new Float64Array(buffer, 8 * offset, size);
     offset += size;
     return view;
@@ -317,11 +281,11 @@ function buffersFor(sizes: readonly number[], arena: InputArena | null): Float64
 
 /**
  * Several JSON values (a request's inputs, each at its JSON pointer), decoded into `buffersFor`'s
- * arrays, from `arena` if given; every shape is checked before any number is read.
+ * arrays, from `storage` if given; every shape is checked before any number is read.
  */
-export function decodeValues(values: readonly (readonly [json: unknown, path: string])[], limits: DecodeLimits = {}, arena: InputArena | null = null): Tensor[] {
+export function decodeValues(values: readonly (readonly [json: unknown, path: string])[], limits: DecodeLimits = {}, storage: ReusableStorage | null = null): Tensor[] {
   const shapes = values.map(([json, path]) => shapeOf(json, path, limits));
-  const buffers = buffersFor(shapes.map(sizeOf), arena);
+  const buffers = buffersFor(shapes.map(sizeOf), storage);
   return values.map(([json, path], k) => {
     fill(json, shapes[k], buffers[k], path);
     return new Tensor(shapes[k], buffers[k]);

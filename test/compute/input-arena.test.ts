@@ -1,12 +1,13 @@
 /**
  * The inputs of `grad`, `eval`, `jacobian`, `jvp` and `hessian` requests are decoded into one
- * arena, handed out again at the next request (compute/values.ts InputArena, compute.ts).
+ * ReusableStorage (engine/storage.ts), handed out again at the next request (compute.ts).
  * Oracle: each request's closed form (the gradient of sum(x .* y) is y, bit for bit), whatever
  * requests came before it, in a batch or not, with requests decoding elsewhere between them.
  */
 import t from 'tap';
 import { computeSync } from '../../src/index.js';
-import { InputArena } from '../../src/compute/values.js';
+import { ReusableStorage } from '../../src/engine/index.js';
+import { MAX_CACHED_PLAN_ELEMENTS } from '../../src/compute/cache.js';
 
 function generator(seed: number): () => number {
   let s = seed >>> 0;
@@ -16,26 +17,26 @@ function generator(seed: number): () => number {
   };
 }
 
-t.test('an arena hands out views that do not overlap within a request, grows keeping them, and hands the memory out again after a reset', async (t) => {
-  const arena = new InputArena();
-  const a = arena.take(100);
-  const b = arena.take(3000);
+t.test('a reusable storage hands out views that do not overlap within a request, grows keeping them, and hands the memory out again after a reset', async (t) => {
+  const storage = new ReusableStorage();
+  const a = storage.allocate(100, false);
+  const b = storage.allocate(3000, false);
   a.fill(1);
   b.fill(2);
   // Past the first buffer (4096 elements): a new one, the views before it untouched.
-  const c = arena.take(5000);
+  const c = storage.allocate(5000, false);
   c.fill(3);
   t.ok(a.every((v) => v === 1) && b.every((v) => v === 2) && c.every((v) => v === 3), 'each view keeps its own numbers, across a growth');
   t.equal(a.buffer, b.buffer, 'views of one buffer while it has room');
   t.not(c.buffer, a.buffer, 'a new buffer when it has not');
-  arena.reset();
-  const d = arena.take(5000);
+  storage.reset();
+  const d = storage.allocate(5000, false);
   d.fill(4);
   t.equal(d.buffer, c.buffer, 'after a reset, the memory is handed out again');
   t.ok(c.every((v) => v === 4), 'so the views of the request before see the next one\'s numbers: nothing may read them after it');
-  const huge = arena.take(1 << 20);
-  arena.reset();
-  t.not(arena.take(10).buffer, huge.buffer, 'a buffer grown past 2 MB is not kept');
+  t.equal(storage.allocate(5, false).buffer.byteLength, 40, 'an array of 8 elements or fewer is its own, on the heap');
+  storage.allocate(1 << 20, false);
+  t.ok(storage.capacity > MAX_CACHED_PLAN_ELEMENTS, 'a storage grown past 2 MB says so: computeSync then replaces it, not keeps it');
 });
 
 /** What a request to `sum(x .* y)`, `x`, `sum(x .* x)` or `x .* y` (a Jacobian) answers, by its closed form: the oracle. */
