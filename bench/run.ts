@@ -132,8 +132,12 @@ function torchBaseline(): TorchTimes | null {
 /** The parent run's PyTorch times for the forms table (JSON, or null). */
 const TORCH_FORMS = 'ADJOINT_BENCH_TORCH_FORMS';
 
-/** PyTorch's seconds per family of bench/forms.ts (bench/forms_torch.py), or null without PyTorch. */
-function torchForms(): { version: string; seconds: Record<string, number> } | null {
+/**
+ * PyTorch's seconds per family of bench/forms.ts (bench/forms_torch.py), or null without PyTorch:
+ * `seconds` on tensors built beforehand (its best case), `fromLists` from the request's numbers
+ * to the answer's, as a service runs it.
+ */
+function torchForms(): { version: string; seconds: Record<string, number>; fromLists: Record<string, number> } | null {
   const measured = process.env[TORCH_FORMS];
   if (measured !== undefined) return JSON.parse(measured) as ReturnType<typeof torchForms>;
   for (const python of [process.env.PYTHON, 'python3', '/usr/bin/python3']) {
@@ -701,16 +705,20 @@ sections.forms = async () => {
   const torch = torchForms();
   const timings = timeForms();
   const ratios: number[] = [];
+  // Against PyTorch from the request's lists: what a service built on it pays for the same answer.
+  const serviceRatios: number[] = [];
   const by = torch === null ? '' : ` (PyTorch ${torch.version}, this run)`;
   for (const t of timings) {
     const theirs = torch?.seconds[t.family];
+    const fromLists = torch?.fromLists[t.family];
     const ratio = theirs === undefined ? null : t.seconds / theirs;
     if (ratio !== null) ratios.push(ratio);
+    if (fromLists !== undefined) serviceRatios.push(t.seconds / fromLists);
     report(
       `forms: ${t.family}: ${t.form.replace(/\n/g, '; ')}`,
       us(t.seconds),
-      theirs === undefined ? 'PyTorch not installed here' : `PyTorch ${us(theirs)}${by}`,
-      ratio === null ? '-' : `${ratio.toFixed(2)}x PyTorch`,
+      theirs === undefined ? 'PyTorch not installed here' : `PyTorch ${us(theirs)}${fromLists === undefined ? '' : `, ${us(fromLists)} from lists`}${by}`,
+      ratio === null ? '-' : `${ratio.toFixed(2)}x PyTorch` + (fromLists === undefined ? '' : `; ${(t.seconds / fromLists).toFixed(2)}x from lists`),
       '<= 1x PyTorch',
       ratio === null ? null : ratio <= 1,
     );
@@ -728,10 +736,33 @@ sections.forms = async () => {
     '<= 1.3x',
     spreads[0].spread <= 1.3,
   );
+  const median = (xs: number[]): number => xs[Math.floor(xs.length / 2)];
   if (ratios.length > 0) {
     ratios.sort((a, b) => a - b);
-    const median = ratios[Math.floor(ratios.length / 2)];
-    report(`forms: ${ratios.length} rows against PyTorch, the median`, `${median.toFixed(2)}x PyTorch`, `worst row ${ratios[ratios.length - 1].toFixed(2)}x`, '-', '<= 0.3x', median <= 0.3);
+    const over = ratios.filter((r) => r > 1).length;
+    report(
+      `forms: ${ratios.length} rows against PyTorch on tensors built beforehand (its best case), the median`,
+      `${median(ratios).toFixed(2)}x PyTorch`,
+      `worst row ${ratios[ratios.length - 1].toFixed(2)}x; ${ratios.length - over} of ${ratios.length} rows at or under 1x`,
+      '-',
+      '<= 0.3x',
+      median(ratios) <= 0.3,
+    );
+  }
+  if (serviceRatios.length > 0) {
+    // The same rows against PyTorch doing what compute('grad') does: the request's numbers (lists)
+    // into tensors, and the answer's out of them. For comparison: the issue's goals are against
+    // the best case above.
+    serviceRatios.sort((a, b) => a - b);
+    const over = serviceRatios.filter((r) => r > 1).length;
+    report(
+      `forms: the same ${serviceRatios.length} rows against PyTorch from the request's lists to the answer's, the median`,
+      `${median(serviceRatios).toFixed(2)}x PyTorch from lists`,
+      `worst row ${serviceRatios[serviceRatios.length - 1].toFixed(2)}x; ${serviceRatios.length - over} of ${serviceRatios.length} rows at or under 1x`,
+      '-',
+      'none (the goals are against the best case)',
+      null,
+    );
   }
 };
 
