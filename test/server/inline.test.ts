@@ -127,14 +127,24 @@ t.test('a request past the lane\'s budgets is computed by the pool under the req
   const loop = (n: number) => ({ program: 'x = 0\nfor i = 1:n\n  x = x + sin(i) / i\nend\nx', at: { n } });
   // Quick loops of 100 iterations (0.2-0.5 ms): a run of 1000 took 2-5 ms inline, and one of 5 ms
   // or more made the kind slow again, so that the long loop went to the pool without being tried
-  // here (one run in five).
-  await untilInline(server, (k) => post(server.base, 'eval', loop(100 + k)));
-  const quick = workers.inlined;
-  const handedOver = workers.handedOver;
-  const long = await post(server.base, 'eval', loop(900_000));
-  t.equal(workers.handedOver, handedOver + 1, 'the long loop was handed over');
-  t.equal(workers.inlined, quick, 'and not answered inline');
-  t.equal(long.text, JSON.stringify(computeSync('eval', loop(900_000))), 'its answer: the library\'s bytes');
+  // here (one run in five). Beside another test file (npm test runs two at once), a quick run can
+  // still be slowed past the threshold, or the lane's share of the event loop be spent, between
+  // the kind seen quick and the long loop sent: then the long loop goes to the pool untried, and
+  // the kind is made quick again for another try. The long loop is never answered inline.
+  const expected = JSON.stringify(computeSync('eval', loop(900_000)));
+  let tries = 0;
+  let handed = false;
+  while (!handed && tries < 4) {
+    tries++;
+    await untilInline(server, (k) => post(server.base, 'eval', loop(100 + k)));
+    const quick = workers.inlined;
+    const handedOver = workers.handedOver;
+    const long = await post(server.base, 'eval', loop(900_000));
+    t.equal(workers.inlined, quick, `the long loop is not answered inline (try ${tries})`);
+    t.equal(long.text, expected, `its answer: the library's bytes (try ${tries})`);
+    handed = workers.handedOver === handedOver + 1;
+  }
+  t.ok(handed, `the long loop was tried inline and handed over (in ${tries} tries)`);
 });
 
 t.test('the request\'s own limits and its mistakes get the same problems inline as from a worker', async (t) => {
