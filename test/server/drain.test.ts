@@ -13,7 +13,7 @@ import { fetch } from 'undici';
 import { buildApp } from '../../src/server/app.js';
 import { loadConfig } from '../../src/server/config.js';
 import { drain } from '../../src/server/drain.js';
-import { assertProblemReply, describe, post, send, startServer, waitFor, type Message, type Reply } from './harness.js';
+import { TEST_WORKER_NICENESS, assertProblemReply, describe, post, send, startServer, waitFor, type Message, type Reply } from './harness.js';
 import { isRefused, openSocket, type Client } from './ws-client.js';
 import { nodeArgs, root } from '../../scripts/paths.js';
 
@@ -24,7 +24,7 @@ const repoRoot = root;
 
 /** The app listening on 127.0.0.1; closed at the end of `t` unless a drain closed it. */
 async function listening(t: Test, env: Record<string, string>): Promise<{ app: FastifyInstance; base: string }> {
-  const app = await buildApp(loadConfig({ WORKERS: '1', ...env, PORT: '0', LOG_LEVEL: 'silent' }));
+  const app = await buildApp(loadConfig({ WORKERS: '1', ...TEST_WORKER_NICENESS, ...env, PORT: '0', LOG_LEVEL: 'silent' }));
   await app.listen({ port: 0, host: '127.0.0.1' });
   t.teardown(async () => {
     if (app.accepting) await app.close();
@@ -134,7 +134,7 @@ t.test('the entry point: SIGTERM under load ends with every client answered and 
   const base = `http://127.0.0.1:${port}`;
   const child = spawn(process.execPath, nodeArgs('src/server/server.ts'), {
     cwd: repoRoot,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: String(port), HOST: '127.0.0.1', WORKERS: '1', LOG_LEVEL: 'info', TIMEOUT_MS: '60000', QUEUE_TIMEOUT_MS: '60000', MAX_ITERATIONS: HUGE, MAX_OPERATIONS: HUGE, SHUTDOWN_GRACE_MS: '1500' },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: String(port), HOST: '127.0.0.1', WORKERS: '1', ...TEST_WORKER_NICENESS, LOG_LEVEL: 'info', TIMEOUT_MS: '60000', QUEUE_TIMEOUT_MS: '60000', MAX_ITERATIONS: HUGE, MAX_OPERATIONS: HUGE, SHUTDOWN_GRACE_MS: '1500' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -11,7 +11,7 @@ import { Agent, request } from 'undici';
 import { availableParallelism } from 'node:os';
 import { ConfigError, availableCpus, loadConfig } from '../../src/server/config.js';
 import { endpointSchemas } from '../../src/compute/schemas/index.js';
-import { describe, mediaType, metricValue, post, send, startServer, untilBusy, waitFor } from './harness.js';
+import { TEST_WORKER_NICENESS, describe, mediaType, metricValue, post, send, startServer, untilBusy, waitFor } from './harness.js';
 import { nodeArgs, root } from '../../scripts/paths.js';
 
 const HUGE = String(Number.MAX_SAFE_INTEGER);
@@ -195,7 +195,7 @@ async function freePort(): Promise<number> {
 function startEntryPoint(env: Record<string, string>) {
   const child = spawn(process.execPath, nodeArgs('src/server/server.ts'), {
     cwd: repoRoot,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...TEST_WORKER_NICENESS, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

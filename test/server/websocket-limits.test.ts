@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import t, { type Test } from 'tap';
-import { metricValue, send, startServer, waitFor } from './harness.js';
+import { TEST_WORKER_NICENESS, metricValue, send, startServer, waitFor } from './harness.js';
 import { isRefused, openSocket, type Client } from './ws-client.js';
 import { nodeArgs, root } from '../../scripts/paths.js';
 
@@ -137,7 +137,7 @@ t.test('the entry point logs a message too large at warn, without a stack', asyn
   const port = await freePort();
   const child = spawn(process.execPath, nodeArgs('src/server/server.ts'), {
     cwd: repoRoot,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: String(port), HOST: '127.0.0.1', WORKERS: '1', LOG_LEVEL: 'warn', BODY_LIMIT_BYTES: String(limit) },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: String(port), HOST: '127.0.0.1', WORKERS: '1', ...TEST_WORKER_NICENESS, LOG_LEVEL: 'warn', BODY_LIMIT_BYTES: String(limit) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

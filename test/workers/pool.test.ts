@@ -9,8 +9,9 @@ import { Problem, computeSync, sampleChunkSync } from '../../src/index.js';
 import { Cancellation } from '../../src/server/cancellation.js';
 import { loadConfig } from '../../src/server/config.js';
 import { createWorkerPool, type WorkerPool } from '../../src/workers/pool.js';
+import { TEST_WORKER_NICENESS } from '../server/harness.js';
 
-const pool = createWorkerPool(loadConfig({ WORKERS: '2', PORT: '0', LOG_LEVEL: 'silent' }), (e) => t.fail(`pool error: ${String(e)}`));
+const pool = createWorkerPool(loadConfig({ WORKERS: '2', ...TEST_WORKER_NICENESS, PORT: '0', LOG_LEVEL: 'silent' }), (e) => t.fail(`pool error: ${String(e)}`));
 t.teardown(() => pool.close());
 
 const quick = (x: number) => ({ program: 'x*y + sin(x)', at: { x, y: 2 } });
@@ -72,7 +73,7 @@ t.test('a cancelled request is rejected with 499 CANCELLED, whether it was runni
 t.test('the parts of one request (a sample\'s chunks) wait QUEUE_TIMEOUT_MS in all, ahead of requests not yet started', async (t) => {
   const { STALL_WORKER } = await import('../server/harness.js');
   const poolOf = async (env: Record<string, string>): Promise<WorkerPool> => {
-    const p = createWorkerPool(loadConfig({ WORKERS: '1', QUEUE_TIMEOUT_MS: '500', PORT: '0', LOG_LEVEL: 'silent', INLINE_BELOW_US: '0', ...env }), (e) => t.fail(`pool error: ${String(e)}`), STALL_WORKER);
+    const p = createWorkerPool(loadConfig({ WORKERS: '1', ...TEST_WORKER_NICENESS, QUEUE_TIMEOUT_MS: '500', PORT: '0', LOG_LEVEL: 'silent', INLINE_BELOW_US: '0', ...env }), (e) => t.fail(`pool error: ${String(e)}`), STALL_WORKER);
     t.teardown(() => p.close());
     // The worker's module loaded, so the stalls below are all the waiting there is.
     t.same(await p.compute('grad', quick(0.5)), computeSync('grad', quick(0.5)), 'warm');
