@@ -185,7 +185,7 @@ function readingIn(operand: Shape, out: Shape): Reading | null {
 }
 
 /** Computes rows `from` to `rows` - 1 of the output. */
-type FusedKernel = (operands: readonly Float64Array[], out: Float64Array, rows: number, cols: number, from: number) => void;
+type FusedKernel = (operands: readonly Float64Array[], out: Float64Array, rows: number, cols: number, from: number, stored: Float64Array | null) => void;
 /**
  * A product A·B whose elements go through a fused loop's body (`stored`: the product itself too,
  * for its other readers); `cx.work(op, amount)` counts multiply-adds against the deadline.
@@ -236,6 +236,8 @@ type Instruction =
       /** Whether it adds into its output (a sum fused into the loop), which then starts at zero. */
       readonly sums: boolean;
       readonly out: number;
+      /** A loop that sums: its elements' own slot where others read them too (they are then stored as well), else null. */
+      readonly stored: number | null;
     }
   | {
       readonly kind: 'product';
@@ -349,16 +351,26 @@ function loopParts(step: Step, inlined: ReadonlySet<number>, producer: ReadonlyM
 }
 
 /**
- * The loop computing `step` (see `loopParts`), or, given `sum` (a `sumTo` of step's result
- * that alone reads it), the loop adding each element into that sum's output instead of storing
- * it: element i into [0] (all of them), [j] (a column's) or [r] (a row's), in the order
- * `sumTo`'s kernel adds them, so the sums are the same to the bit, one pass over memory fewer.
+ * The loop computing `step` (see `loopParts`), or, given `sum` (a `sumTo` of step's result),
+ * the loop adding each element into that sum's output: element i into [0] (all of them), [j] (a
+ * column's) or [r] (a row's), in the order `sumTo`'s kernel adds them, so the sums are the same
+ * to the bit, one pass over memory fewer. The elements are stored as well (into `stored`) where
+ * others read them too: exp's, sigmoid's and tanh's results, which their rules read again.
  */
-function loopOf(step: Step, inlined: ReadonlySet<number>, producer: ReadonlyMap<number, Step>, shapeOf: (ref: Ref) => Shape, sum: Step | null = null): Instruction {
+function loopOf(
+  step: Step,
+  inlined: ReadonlySet<number>,
+  producer: ReadonlyMap<number, Step>,
+  shapeOf: (ref: Ref) => Shape,
+  sum: Step | null = null,
+  keep = false,
+): Instruction {
   const { operands, hoisted, lines, names, result } = loopParts(step, inlined, producer, shapeOf);
   const into = sum === null ? 'same' : readingIn(sum.shape, step.shape)!;
+  const element = keep ? 'v' : result;
   // A total of every element is kept in a local between the pieces' reads and writes of out[0].
-  const store = into === 'same' ? `out[i] = ${result};` : into === 'scalar' ? `total += ${result};` : `out[${into === 'suffix' ? 'j' : 'r'}] += ${result};`;
+  const add = into === 'same' ? `out[i] = ${element};` : into === 'scalar' ? `total += ${element};` : `out[${into === 'suffix' ? 'j' : 'r'}] += ${element};`;
+  const store = keep ? `const v = ${result}; stored[i] = v; ${add}` : add;
   const [before, after] = into === 'scalar' ? ['let total = out[0];', 'out[0] = total;'] : ['', ''];
   // Rows and columns only where an operand repeats along one of them; else one flat loop.
   const flat = ['same', 'scalar'].includes(into) && operands.every((ref) => ['same', 'scalar'].includes(readingIn(shapeOf(ref), step.shape)!));
@@ -382,7 +394,7 @@ for (let r = from, i = from * cols; r < rows; r++) {
 ${after}`;
   return {
     kind: 'loop',
-    kernel: generated<FusedKernel>(['operands', 'out', 'rows', 'cols', 'from'], body),
+    kernel: generated<FusedKernel>(['operands', 'out', 'rows', 'cols', 'from', 'stored'], body),
     source: body,
     names: sum === null ? names : [...names, 'sumTo'],
     args: operands,
@@ -390,22 +402,24 @@ ${after}`;
     domain: step.shape,
     sums: sum !== null,
     out: sum === null ? step.out : sum.out,
+    stored: keep ? step.out : null,
   };
 }
 
 /**
  * The `sumTo` steps to fuse into the loop computing their operand, by that operand's slot:
- * those reading a loop's result that nothing else reads (an output is read by the caller),
- * summed to one element, one per column or one per row.
+ * those reading a loop's result summed to one element, one per column or one per row, one sum
+ * per loop. `keep`: whether others read the result too (an output is read by the caller), which
+ * the loop then stores as well.
  */
-function fusedSums(order: readonly Step[], canFuse: ReadonlySet<number>, uses: ReadonlyMap<number, number>, shapeOf: (ref: Ref) => Shape): Map<number, Step> {
-  const sums = new Map<number, Step>();
+function fusedSums(order: readonly Step[], canFuse: ReadonlySet<number>, uses: ReadonlyMap<number, number>, shapeOf: (ref: Ref) => Shape): Map<number, { sum: Step; keep: boolean }> {
+  const sums = new Map<number, { sum: Step; keep: boolean }>();
   for (const step of order) {
     if (step.prim.name !== 'sumTo') continue;
     const x = step.args[0];
     const into = readingIn(step.shape, shapeOf(x));
-    if (x < 0 || !canFuse.has(x) || uses.get(x) !== 1 || into === null || into === 'same') continue;
-    sums.set(x, step);
+    if (x < 0 || !canFuse.has(x) || sums.has(x) || into === null || into === 'same') continue;
+    sums.set(x, { sum: step, keep: uses.get(x) !== 1 });
   }
   return sums;
 }
@@ -526,10 +540,10 @@ function lower(steps: readonly Step[], arity: number, constants: readonly Tensor
   // Then a sum of a loop's elements goes into that loop, where no product went (a product's
   // blocks would add them in another order).
   const position = new Map(order.map((step, at) => [step, at]));
-  for (const [x, sum] of fusedSums(order, canFuse, uses, shapeOf)) {
+  for (const [x, { sum, keep }] of fusedSums(order, canFuse, uses, shapeOf)) {
     const at = order.findIndex((step) => step.out === x);
-    if (instructions[at].kind !== 'loop') continue;
-    instructions[at] = loopOf(order[at], inlined, producer, shapeOf, sum);
+    if (at < 0 || instructions[at].kind !== 'loop') continue;
+    instructions[at] = loopOf(order[at], inlined, producer, shapeOf, sum, keep);
     instructions[position.get(sum)!] = { kind: 'prim', prim: sum.prim, params: sum.params, args: [], out: NaN };
   }
   return instructions.filter((ins) => !(ins.kind === 'prim' && Number.isNaN(ins.out)));
@@ -628,13 +642,16 @@ export class GradientPlan {
       const cols = domain.length === 0 ? 1 : domain[domain.length - 1];
       const rows = cols === 0 ? 0 : size / cols;
       const operands = ins.args.map((a) => at(a).data);
+      // The elements of a loop that sums, where others read them too (every one is written).
+      const stored = ins.stored === null ? null : cx.allocForWriting(ins.names[ins.names.length - 2], domain);
       // A large loop runs in pieces of rows, with the deadline read between them.
       const piece = size <= ELEMENTS_PER_DEADLINE_CHECK ? rows : Math.max(1, Math.floor(ELEMENTS_PER_DEADLINE_CHECK / cols));
       for (let from = 0; from < rows; from += piece) {
         if (from > 0) cx.checkDeadline(ins.names[0]);
-        ins.kernel(operands, out.data, Math.min(rows, from + piece), cols, from);
+        ins.kernel(operands, out.data, Math.min(rows, from + piece), cols, from, stored === null ? null : stored.data);
       }
       slots[ins.out] = out;
+      if (stored !== null) slots[ins.stored!] = stored;
     }
     const [value, ...grads] = this.outputs.map(at);
     return { value, grads };

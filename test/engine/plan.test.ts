@@ -255,6 +255,24 @@ t.test('a sum goes into the loop computing its terms, and its gradient is broadc
   t.ok(loops.some((l) => l.endsWith('square sumTo')) && loops.some((l) => l.startsWith('expand')), `in the loops: ${loops.join(' | ')}`);
 });
 
+t.test('a sum of results their rules read again goes into their loop, which stores them as well', async (t) => {
+  // exp's, sigmoid's and tanh's derivatives are read from their results: each is summed (all of
+  // it, by column, by row) and read again by the backward pass.
+  const f: Fn = (cx, [m]) => add(cx, sum(cx, exp(cx, m)), add(cx, sum(cx, square(cx, sum(cx, sigmoid(cx, m), [0]))), sum(cx, square(cx, sum(cx, tanh(cx, m), [1])))));
+  const m = tensor([6, 5], 11);
+  const plan = compileGradientPlan(f, [m]);
+  const prims = plan.instructions.flatMap((i) => (i.kind === 'prim' ? [i.prim.name] : []));
+  const loops = plan.instructions.flatMap((i) => (i.kind === 'prim' ? [] : [i.names.join(' ')]));
+  t.notOk(prims.includes('sumTo'), `no sumTo of its own: ${prims.join(' ')}`);
+  for (const name of ['exp', 'sigmoid', 'tanh']) t.ok(loops.some((l) => l.endsWith(`${name} sumTo`)), `${name}'s loop sums: ${loops.join(' | ')}`);
+  for (const seed of [11, 12, 13]) {
+    const at = tensor([6, 5], seed);
+    const expected = grad(new Context(), f, [at]);
+    const got = plan.run([at]);
+    t.ok(same(got.value, expected.value) && same(got.grads[0], expected.grads[0]), `data set ${seed}: the engine's value and gradient, to the bit`);
+  }
+});
+
 t.test('products fused into the loops that read them, where they are two matrices', async (t) => {
   const products = (name: string): number => {
     const c = cases.find((k) => k.name.startsWith(name))!;
