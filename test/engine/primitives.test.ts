@@ -852,6 +852,14 @@ const nonFiniteCases: Case[] = [
     expected: -Infinity,
   },
   { name: 'logsumexp over [NaN, 1] is NaN', f: (cx) => logsumexp(cx, Tensor.fromNested([NaN, 1])), at: [], expected: NaN },
+  { name: 'logsumexp of a scalar is the scalar', f: (cx) => logsumexp(cx, Tensor.scalar(-7.25)), at: [], expected: -7.25 },
+  { name: 'logsumexp of the scalar Infinity is Infinity (no axis: the shift is 0)', f: (cx) => logsumexp(cx, Tensor.scalar(Infinity)), at: [], expected: Infinity },
+  {
+    name: 'logsumexp along rows of -Infinity and of numbers: -Infinity and the rows\' own',
+    f: (cx) => logsumexp(cx, Tensor.fromNested([[-Infinity, -Infinity], [1000, 1000]]), [1]),
+    at: [],
+    expected: [-Infinity, 1000 + Math.LN2],
+  },
   {
     name: 'logsumexp over [1000, 1000] does not overflow',
     f: (cx) => logsumexp(cx, Tensor.fromNested([1000, 1000])),

@@ -206,17 +206,27 @@ const [argmaxPrim, argminPrim] = (['max', 'min'] as const).map((which) =>
   }),
 );
 
+/** Where `maxValuePrim` reduces, and whether it is logsumexp's shift (its last axis): a maximum that is not finite taken as 0. */
+interface MaxValueParams {
+  readonly axis: number;
+  readonly shift: boolean;
+}
+
 /**
  * The maximum along an axis (kept, extent 1) as an operation with no derivative: the shift of
  * logsumexp, whose gradient is stopped anyway. The same number as `max`'s (the element at its
- * argmax), without the positions and the gather that carry `max`'s gradient.
+ * argmax), without the positions and the gather that carry `max`'s gradient. As the shift, an
+ * infinite or NaN maximum is 0 (all of a row -Infinity, say), as where(isfinite(m), m, 0) made
+ * it: in the same kernel, rather than a step of three primitives after it.
  */
-const maxValuePrim = definePrimitive<number>({
+const maxValuePrim = definePrimitive<MaxValueParams>({
   name: 'max',
   arity: 1,
-  impl(cx, [x], axis) {
+  impl(cx, [x], { axis, shift }) {
     cx.work('max', x.size);
-    return extremeAlong(x, axis, 'max', cx.alloc('max', keptShape(x.shape, [axis])), false);
+    const out = extremeAlong(x, axis, 'max', cx.alloc('max', keptShape(x.shape, [axis])), false);
+    if (shift) for (let i = 0; i < out.size; i++) if (!Number.isFinite(out.data[i])) out.data[i] = 0;
+    return out;
   },
   jvp: () => null,
   vjp: () => [null],
@@ -276,8 +286,9 @@ export function logsumexp(cx: Context, x: Operand, axes?: Axes, keepdims = false
   const v = lift(x);
   const ax = normaliseAxes('logsumexp', v.shape, axes);
   let m: Value = v;
-  for (const a of ax) m = bind(cx, maxValuePrim, [m], a);
-  m = stopGradient(cx, where(cx, isfinite(cx, m), m, 0));
+  ax.forEach((axis, k) => (m = bind(cx, maxValuePrim, [m], { axis, shift: k === ax.length - 1 })));
+  // A scalar has no axis to reduce: it is its own maximum.
+  if (ax.length === 0) m = stopGradient(cx, where(cx, isfinite(cx, v), v, 0));
   const kept = add(cx, log(cx, sum(cx, exp(cx, sub(cx, v, m)), ax, true)), m);
   return keepdims ? kept : reshape(cx, kept, droppedShape(v.shape, ax));
 }
