@@ -4,9 +4,23 @@
  * program's plan. Both are cached with the program; both step aside (null) for anything they
  * cannot take, and the general path then answers, errors and all.
  */
-import { EngineError, NotCompilable, Tensor, compileGradient, compileGradientPlan, formatShape, type Context, type Fn, type GradientPlan, type Value } from '../engine/index.js';
+import {
+  EngineError,
+  NotCompilable,
+  Tensor,
+  compileGradient,
+  compileGradientPlan,
+  formatShape,
+  sameShape,
+  type Context,
+  type Fn,
+  type GradientPlan,
+  type Shape,
+  type Value,
+} from '../engine/index.js';
 import { fillNoise } from '../engine/random.js';
 import { ProgramError } from '../lang/errors.js';
+import type { Program } from '../lang/ir.js';
 import { MAX_CACHED_PLAN_ELEMENTS } from './cache.js';
 import type { Evaluation } from './evaluation.js';
 import { Problem } from './problem.js';
@@ -19,9 +33,9 @@ import { Problem } from './problem.js';
  */
 export function compiledGradient(ev: Evaluation): { value: number; grads: number[] } | null {
   const { request } = ev;
-  const names = [...request.at.keys()];
-  if (names.length === 0 || names.some((n) => request.at.get(n)!.shape.length !== 0)) return null;
-  const key = `${ev.cacheKey}\u0000${names.join(',')}\u0000${request.output ?? ''}`;
+  if (request.at.size === 0) return null;
+  for (const x of request.at.values()) if (x.shape.length !== 0) return null;
+  const { names, key } = scalarKey(ev);
   const compiled = ev.cache.gradient(key, () => {
     try {
       return compileGradient((cx, xs) => ev.output(cx, new Map(names.map((n, i) => [n, xs[i]]))), names.length, ev.context());
@@ -51,9 +65,60 @@ export function compiledGradient(ev: Evaluation): { value: number; grads: number
   return { value: value[0], grads: request.wrt.map((w) => grads[position.get(w)!][0]) };
 }
 
-/** A request's inputs as a plan takes them: the differentiated ones in wrt's order, then the fixed ones; null where one is not a tensor. */
-function planInputs(ev: Evaluation): { names: string[]; inputs: Tensor[]; key: string } | null {
+/**
+ * The last cache keys made for each program, with what they were made of. The same program
+ * comes again with inputs of the same names and shapes (a course's requests do), and its key is
+ * then the string made before, rather than one built again and hashed again by the cache's map
+ * (V8 keeps a string's hash): a third of the fixed cost of a small planned request was its keys.
+ */
+interface ScalarKey {
+  readonly names: readonly string[];
+  readonly output: string | null;
+  readonly key: string;
+}
+interface PlanKey {
+  readonly wrt: readonly string[];
+  /** The plan's inputs: wrt's, then the others in the order of `at`. */
+  readonly names: readonly string[];
+  readonly shapes: readonly Shape[];
+  readonly output: string | null;
+  readonly key: string;
+}
+const scalarKeys = new WeakMap<Program, ScalarKey>();
+const planKeys = new WeakMap<Program, PlanKey>();
+
+const sameNames = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((n, i) => n === b[i]);
+
+/** The compiled gradient's key: the program, its inputs' names in the order of `at`, and the output. */
+function scalarKey(ev: Evaluation): ScalarKey {
   const { request } = ev;
+  const known = scalarKeys.get(ev.program);
+  if (known !== undefined && known.output === request.output && known.names.length === request.at.size) {
+    let k = 0;
+    let same = true;
+    for (const name of request.at.keys()) if (name !== known.names[k++]) same = false;
+    if (same) return known;
+  }
+  const names = [...request.at.keys()];
+  const made = { names, output: request.output, key: `${ev.cacheKey}\u0000${names.join(',')}\u0000${request.output ?? ''}` };
+  scalarKeys.set(ev.program, made);
+  return made;
+}
+
+/** A request's inputs as a plan takes them: the differentiated ones in wrt's order, then the fixed ones; null where one is not a tensor. */
+function planInputs(ev: Evaluation): { names: readonly string[]; inputs: Tensor[]; key: string } | null {
+  const { request } = ev;
+  const known = planKeys.get(ev.program);
+  if (known !== undefined && known.output === request.output && known.names.length === request.at.size && sameNames(known.wrt, request.wrt)) {
+    // The same names (as many, each found) and the same shapes: the same plan, its inputs in the order it was keyed with.
+    const inputs: Tensor[] = [];
+    for (let k = 0; k < known.names.length; k++) {
+      const x = request.at.get(known.names[k]);
+      if (!(x instanceof Tensor) || !sameShape(x.shape, known.shapes[k])) break;
+      inputs.push(x);
+    }
+    if (inputs.length === known.names.length) return { names: known.names, inputs, key: known.key };
+  }
   const differentiated = new Set(request.wrt);
   // The differentiated inputs first, in wrt's order, so the plan's gradients come in that order.
   const names = [...request.wrt, ...[...request.at.keys()].filter((n) => !differentiated.has(n))];
@@ -64,7 +129,9 @@ function planInputs(ev: Evaluation): { names: string[]; inputs: Tensor[]; key: s
     inputs.push(x);
   }
   const shapes = names.map((n, k) => `${n}:${formatShape(inputs[k].shape)}`).join(' ');
-  return { names, inputs, key: `${ev.cacheKey}\u0000${request.wrt.join(',')}\u0000${shapes}\u0000${request.output ?? ''}` };
+  const key = `${ev.cacheKey}\u0000${request.wrt.join(',')}\u0000${shapes}\u0000${request.output ?? ''}`;
+  planKeys.set(ev.program, { wrt: [...request.wrt], names, shapes: inputs.map((x) => x.shape), output: request.output, key });
+  return { names, inputs, key };
 }
 
 /** The program's plan over `names` (wrt's first), traced under `cx`; null where it cannot be made or is too large to keep. */
