@@ -117,6 +117,13 @@ interface DataPlanEntry {
 }
 
 /**
+ * A key of the cache's map for a compiled gradient or a plan: the kind and the caller's key, made
+ * by `ProgramCache.key`. A caller that keeps one and passes it again spares the map building the
+ * string and hashing it again (V8 keeps a string's hash), as fast-paths.ts does.
+ */
+export type CacheKey = string & { readonly cacheKey: unique symbol };
+
+/**
  * Parsed programs and compiled gradients, by program text: the same program comes again and
  * again. One LRU over every kind of entry, bounded by `maxBytes` (estimated) and by
  * `maxEntries`.
@@ -147,17 +154,22 @@ export class ProgramCache {
     return this.remember(`program\u0000${key}`, make, () => PROGRAM_BYTES_PER_CHAR * key.length);
   }
 
-  gradient(key: string, make: () => CompiledGradient | null): CompiledGradient | null {
-    return this.remember(`gradient\u0000${key}`, make, (compiled) => (compiled === null ? 0 : SOURCE_BYTES_PER_CHAR * compiled.source.length));
+  /** The map's key for `kind`'s entry under `key`: each kind has keys of its own. */
+  static key(kind: 'gradient' | 'plan', key: string): CacheKey {
+    return `${kind}\u0000${key}` as CacheKey;
+  }
+
+  /** A compiled gradient, under `ProgramCache.key('gradient', ...)`; null (not compilable) is remembered too. */
+  gradient(at: CacheKey, make: () => CompiledGradient | null): CompiledGradient | null {
+    return this.remember(at, make, (compiled) => (compiled === null ? 0 : SOURCE_BYTES_PER_CHAR * compiled.source.length));
   }
 
   /**
    * A tensor program's plan (engine/plan.ts), made the second time the program comes with
    * inputs of the same shapes: compiling costs about two evaluations, so a program seen once
-   * is not worth it. Null: not yet, or not compilable.
+   * is not worth it. Null: not yet, or not compilable. `at`: `ProgramCache.key('plan', ...)`.
    */
-  plan(key: string, make: () => GradientPlan | null): GradientPlan | null {
-    const at = `plan\u0000${key}`;
+  plan(at: CacheKey, make: () => GradientPlan | null): GradientPlan | null {
     const entry = this.remember<PlanEntry>(at, () => ({ seen: 0, plan: null }), () => 0);
     if (++entry.seen === 2) {
       entry.plan = make();

@@ -21,7 +21,7 @@ import {
 import { fillNoise } from '../engine/random.js';
 import { ProgramError } from '../lang/errors.js';
 import type { Program } from '../lang/ir.js';
-import { MAX_CACHED_PLAN_ELEMENTS } from './cache.js';
+import { MAX_CACHED_PLAN_ELEMENTS, ProgramCache, type CacheKey } from './cache.js';
 import type { Evaluation } from './evaluation.js';
 import { Problem } from './problem.js';
 
@@ -74,7 +74,7 @@ export function compiledGradient(ev: Evaluation): { value: number; grads: number
 interface ScalarKey {
   readonly names: readonly string[];
   readonly output: string | null;
-  readonly key: string;
+  readonly key: CacheKey;
 }
 interface PlanKey {
   readonly wrt: readonly string[];
@@ -82,7 +82,10 @@ interface PlanKey {
   readonly names: readonly string[];
   readonly shapes: readonly Shape[];
   readonly output: string | null;
-  readonly key: string;
+  /** `grad`'s plan's. */
+  readonly key: CacheKey;
+  /** `optimize`'s plan's key, without its prefix. */
+  readonly optimizeKey: string;
 }
 const scalarKeys = new WeakMap<Program, ScalarKey>();
 const planKeys = new WeakMap<Program, PlanKey>();
@@ -100,13 +103,13 @@ function scalarKey(ev: Evaluation): ScalarKey {
     if (same) return known;
   }
   const names = [...request.at.keys()];
-  const made = { names, output: request.output, key: `${ev.cacheKey}\u0000${names.join(',')}\u0000${request.output ?? ''}` };
+  const made = { names, output: request.output, key: ProgramCache.key('gradient', `${ev.cacheKey}\u0000${names.join(',')}\u0000${request.output ?? ''}`) };
   scalarKeys.set(ev.program, made);
   return made;
 }
 
 /** A request's inputs as a plan takes them: the differentiated ones in wrt's order, then the fixed ones; null where one is not a tensor. */
-function planInputs(ev: Evaluation): { names: readonly string[]; inputs: Tensor[]; key: string } | null {
+function planInputs(ev: Evaluation): { names: readonly string[]; inputs: Tensor[]; key: CacheKey; optimizeKey: string } | null {
   const { request } = ev;
   const known = planKeys.get(ev.program);
   if (known !== undefined && known.output === request.output && known.names.length === request.at.size && sameNames(known.wrt, request.wrt)) {
@@ -117,7 +120,7 @@ function planInputs(ev: Evaluation): { names: readonly string[]; inputs: Tensor[
       if (!(x instanceof Tensor) || !sameShape(x.shape, known.shapes[k])) break;
       inputs.push(x);
     }
-    if (inputs.length === known.names.length) return { names: known.names, inputs, key: known.key };
+    if (inputs.length === known.names.length) return { names: known.names, inputs, key: known.key, optimizeKey: known.optimizeKey };
   }
   const differentiated = new Set(request.wrt);
   // The differentiated inputs first, in wrt's order, so the plan's gradients come in that order.
@@ -129,9 +132,10 @@ function planInputs(ev: Evaluation): { names: readonly string[]; inputs: Tensor[
     inputs.push(x);
   }
   const shapes = names.map((n, k) => `${n}:${formatShape(inputs[k].shape)}`).join(' ');
-  const key = `${ev.cacheKey}\u0000${request.wrt.join(',')}\u0000${shapes}\u0000${request.output ?? ''}`;
-  planKeys.set(ev.program, { wrt: [...request.wrt], names, shapes: inputs.map((x) => x.shape), output: request.output, key });
-  return { names, inputs, key };
+  const optimizeKey = `optimize\u0000${ev.cacheKey}\u0000${request.wrt.join(',')}\u0000${shapes}\u0000${request.output ?? ''}`;
+  const key = ProgramCache.key('plan', `grad\u0000${ev.cacheKey}\u0000${request.wrt.join(',')}\u0000${shapes}\u0000${request.output ?? ''}`);
+  planKeys.set(ev.program, { wrt: [...request.wrt], names, shapes: inputs.map((x) => x.shape), output: request.output, key, optimizeKey });
+  return { names, inputs, key, optimizeKey };
 }
 
 /** The program's plan over `names` (wrt's first), traced under `cx`; null where it cannot be made or is too large to keep. */
@@ -165,7 +169,7 @@ export function plannedGradient<R>(ev: Evaluation, encode: (value: Value, grads:
   const planning = planInputs(ev);
   if (planning === null) return null;
   const { names, inputs, key } = planning;
-  const plan = ev.cache.plan(`grad\u0000${key}`, () => makePlan(ev, names, inputs, ev.context()));
+  const plan = ev.cache.plan(key, () => makePlan(ev, names, inputs, ev.context()));
   if (plan === null) return null;
   const cx = ev.transientContext(ev.cache.scratchForRun());
   try {
@@ -189,8 +193,8 @@ export function plannedGradient<R>(ev: Evaluation, encode: (value: Value, grads:
 export function optimizerPlan(ev: Evaluation): { plan: GradientPlan; fixed: Tensor[] } | null {
   const planning = planInputs(ev);
   if (planning === null) return null;
-  const { names, inputs, key } = planning;
-  const plan = ev.cache.planAtOnce(`optimize\u0000${key}`, () => {
+  const { names, inputs, optimizeKey } = planning;
+  const plan = ev.cache.planAtOnce(optimizeKey, () => {
     const cx = ev.transientContext();
     try {
       return makePlan(ev, names, inputs, cx);

@@ -27,6 +27,7 @@ import { fillNoise } from '../engine/random.js';
 import { ProgramError } from '../lang/errors.js';
 import type { BodyEndpoint } from './endpoint.js';
 import { countOperations, prepare, type ComputeOptions, type Evaluation } from './evaluation.js';
+import { ProgramCache } from './cache.js';
 import { optimizerPlan } from './fast-paths.js';
 import { withDefaults } from './limits.js';
 import type { EndpointFields } from './request.js';
@@ -405,7 +406,7 @@ function compiledLoss(ev: Evaluation, names: readonly string[]): CompiledGradien
   const inputs = [...request.at.keys()];
   if (inputs.some((n) => request.at.get(n)!.shape.length !== 0)) return null;
   const key = `${ev.cacheKey}\u0000optimize\u0000${inputs.join(',')}\u0000${names.join(',')}\u0000${request.output ?? ''}`;
-  return ev.cache.gradient(key, () => {
+  return ev.cache.gradient(ProgramCache.key('gradient', key), () => {
     try {
       return compileGradient((cx, xs) => ev.output(cx, new Map(inputs.map((n, i) => [n, xs[i]]))), inputs.length, ev.context());
     } catch (e) {

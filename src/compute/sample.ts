@@ -24,6 +24,7 @@ import { tensorField } from './request.js';
 import { encodeValue, type Layout } from './values.js';
 import type { ProgramEndpoint } from './endpoint.js';
 import { countOperations, prepare, type ComputeOptions, type Evaluation } from './evaluation.js';
+import { ProgramCache } from './cache.js';
 import { endpointFields, type SampleRequest as SampleBody } from './schemas/index.js';
 
 /** Samples per block of statistics; chunks are whole blocks. */
@@ -229,7 +230,7 @@ function compiledSampler(ev: Evaluation, spec: SampleRequest): CompiledGradient 
   const names = request.wrt;
   if (request.body.cotangent !== undefined || names.some((n) => request.at.get(n)!.shape.length !== 0) || [...request.at.values()].some((v) => v.shape.length !== 0)) return null;
   const key = `${ev.cacheKey}\u0000sample:${spec.estimator}\u0000${[...request.at.keys()].join(',')}\u0000${names.join(',')}\u0000${request.output ?? ''}`;
-  return ev.cache.gradient(key, () => {
+  return ev.cache.gradient(ProgramCache.key('gradient', key), () => {
     try {
       return compileGradient(estimand(ev, spec.estimator), names.length, ev.context());
     } catch (e) {
