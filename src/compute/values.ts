@@ -307,10 +307,10 @@ function encodeNumber(v: number): number | string {
  */
 function encodeRow(data: Float64Array, start: number, n: number): (number | string)[] {
   if (n <= 4) return shortRow(data, start, n);
-  let probe = 0;
-  // Zero for finite numbers, NaN after any other: one test for the row.
-  for (let i = start; i < start + n; i++) probe += data[i] * 0;
-  if (probe === 0 && n <= MAX_PACKED) return packedRow(data, start, n);
+  if (n <= MAX_PACKED) {
+    const row = packedRow(data, start, n);
+    if (row !== null) return row;
+  }
   const out: (number | string)[] = [];
   for (let i = start; i < start + n; i++) {
     const v = data[i];
@@ -324,10 +324,19 @@ const MAX_PACKED = 65536;
 /** A packed array of doubles, grown to the longest row encoded through it; its elements stay doubles. */
 const PACKED: number[] = [0.5];
 
-/** `n` finite numbers from `start` as a packed array of doubles. */
-function packedRow(data: Float64Array, start: number, n: number): number[] {
+/**
+ * `n` numbers from `start` as a packed array of doubles; null at the first that is not finite
+ * (v - v is 0 for a finite v, NaN for an infinity or NaN: a branch taken the same way for every
+ * number of a finite row). The test is in the copy's loop: a pass of its own, a chain of
+ * dependent additions, cost a 1000-element row 1.5 µs against 1.17.
+ */
+function packedRow(data: Float64Array, start: number, n: number): number[] | null {
   while (PACKED.length < n) PACKED.push(0.5);
-  for (let i = 0; i < n; i++) PACKED[i] = data[start + i];
+  for (let i = 0; i < n; i++) {
+    const v = data[start + i];
+    if (v - v !== 0) return null;
+    PACKED[i] = v;
+  }
   return PACKED.slice(0, n);
 }
 

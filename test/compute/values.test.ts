@@ -100,6 +100,23 @@ t.test('encodes long rows of finite numbers as their own arrays, whatever was en
   t.equal(rows[1][0], -2.5, 'each row its own array');
   t.equal(results[0].json[0], results[0].data[0], 'an earlier result untouched by later ones');
   t.same(encodeValue(new Tensor([6], Float64Array.of(-0, 1, 2, 3, 4, NaN))), [-0, 1, 2, 3, 4, 'NaN'], 'a long row with NaN at its end');
+  // A number that is not finite first, in the middle, last, in a row after a longer finite one:
+  // the copy stops there, and the row is written with each such number as its string.
+  const finite = encodeValue(new Tensor([1000], row(1000, 9))) as number[];
+  for (const [at, v, text] of [
+    [0, Infinity, 'Infinity'],
+    [500, -Infinity, '-Infinity'],
+    [999, NaN, 'NaN'],
+    [3, NaN, 'NaN'],
+  ] as const) {
+    const n = at === 3 ? 9 : 1000;
+    const data = row(n, 9);
+    data[at] = v;
+    const expected: (number | string)[] = Array.from(data);
+    expected[at] = text;
+    t.same(encodeValue(new Tensor([n], data)), expected, `a row of ${n} with ${text} at ${at}`);
+  }
+  t.same(finite, Array.from(row(1000, 9)), 'the finite row encoded before them untouched');
 });
 
 for (const c of encoded) {
