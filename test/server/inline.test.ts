@@ -106,19 +106,30 @@ t.test('a batch\'s items and WebSocket messages of a quick kind are computed inl
 t.test('a request past the lane\'s budgets is computed by the pool under the request\'s own limits', async (t) => {
   const server = await startServer(t, { INLINE_BELOW_US: '5000' });
   const { workers } = server.app;
-  // The kind is seen quick at n = 10 (300 elements), sent with bodies of one size.
-  await untilInline(server, (k) => post(server.base, 'eval', product(10 + (k % 3))));
-  const inlinedBefore = workers.inlined;
-  t.ok(inlinedBefore > 0, 'quick: inline');
   // n = 400: 480,000 elements, past the lane's INLINE_ELEMENTS but within the request's MAX_ELEMENTS.
   t.ok(3 * 400 * 400 > INLINE_ELEMENTS, 'the request is past the lane\'s element budget');
-  const big = await post(server.base, 'eval', product(400));
-  t.equal(big.status, 200, `answered (${big.text.slice(0, 120)})`);
-  t.equal((big.json as { value: number }).value, 400 ** 3, 'by the pool: n^3');
-  t.equal(workers.inlined, inlinedBefore, 'not counted as computed inline');
-  t.equal(workers.handedOver, 1, 'but as handed over to the pool');
+  // The kind is seen quick at n = 10 (300 elements), sent with bodies of one size; then the large
+  // one is tried inline and handed over. Beside another test file, the lane's share of the event
+  // loop can be spent by the quick ones first, and the large one goes to the pool untried: then
+  // the kind is made quick again for another try.
+  let inlinedBefore = 0;
+  let bigTries = 0;
+  let bigHanded = false;
+  while (!bigHanded && bigTries < 4) {
+    bigTries++;
+    await untilInline(server, (k) => post(server.base, 'eval', product(10 + (k % 3))));
+    inlinedBefore = workers.inlined;
+    t.ok(inlinedBefore > 0, `quick: inline (try ${bigTries})`);
+    const handedBefore = workers.handedOver;
+    const big = await post(server.base, 'eval', product(400));
+    t.equal(big.status, 200, `answered (${big.text.slice(0, 120)})`);
+    t.equal((big.json as { value: number }).value, 400 ** 3, 'by the pool: n^3');
+    t.equal(workers.inlined, inlinedBefore, 'not counted as computed inline');
+    bigHanded = workers.handedOver === handedBefore + 1;
+  }
+  t.ok(bigHanded, `but as handed over to the pool (in ${bigTries} tries)`);
   const metrics = await send(server.base, '/metrics');
-  t.match(metrics.text, /^adjoint_evaluations_handed_over_total 1$/m, 'counted in /metrics');
+  t.match(metrics.text, new RegExp(`^adjoint_evaluations_handed_over_total ${workers.handedOver}$`, 'm'), 'counted in /metrics');
   // Handed over, the kind is not tried inline again soon: the next goes to a worker.
   await post(server.base, 'eval', product(11));
   t.equal(workers.inlined, inlinedBefore, 'the next of its kind goes to a worker');
