@@ -132,8 +132,9 @@ function planInputs(ev: Evaluation): { names: readonly string[]; inputs: Tensor[
     inputs.push(x);
   }
   const shapes = names.map((n, k) => `${n}:${formatShape(inputs[k].shape)}`).join(' ');
-  const optimizeKey = `optimize\u0000${ev.cacheKey}\u0000${request.wrt.join(',')}\u0000${shapes}\u0000${request.output ?? ''}`;
-  const key = ProgramCache.key('plan', `grad\u0000${ev.cacheKey}\u0000${request.wrt.join(',')}\u0000${shapes}\u0000${request.output ?? ''}`);
+  const signature = `${ev.cacheKey}\u0000${request.wrt.join(',')}\u0000${shapes}\u0000${request.output ?? ''}`;
+  const optimizeKey = `optimize\u0000${signature}`;
+  const key = ProgramCache.key('plan', `grad\u0000${signature}`);
   planKeys.set(ev.program, { wrt: [...request.wrt], names, shapes: inputs.map((x) => x.shape), output: request.output, key, optimizeKey });
   return { names, inputs, key, optimizeKey };
 }
